@@ -1,0 +1,165 @@
+package store
+
+// Config is the whole appliance configuration. Each field is one table: it
+// is versioned, conflict-checked and committed on its own, and it has one
+// text form shared by saveconfig, showconfig, loadconfig and the per-table
+// IMPORT/EXPORT of later commands.
+//
+// Values are plain data: copying a Config (with Clone) gives an independent
+// pending copy for a shell session.
+type Config struct {
+	System System `xml:"system"`
+	Logs   Logs   `xml:"logs"`
+	DNS    DNS    `xml:"dns"`
+}
+
+// System is the table of appliance-wide identity settings.
+type System struct {
+	Hostname string `xml:"hostname"`
+}
+
+// Secret is a passphrase or private key. The configuration file writer masks
+// it unless asked to write it in plain or encrypted form.
+type Secret string
+
+// LogLevel orders log lines by importance: a subscription at level L receives
+// every line whose level is L or more important.
+type LogLevel int
+
+const (
+	LevelCritical LogLevel = 1 + iota
+	LevelWarning
+	LevelInfo
+	LevelDebug
+	LevelTrace
+)
+
+// String is the level's name as logconfig lists it ("Information").
+func (l LogLevel) String() string {
+	switch l {
+	case LevelCritical:
+		return "Critical"
+	case LevelWarning:
+		return "Warning"
+	case LevelInfo:
+		return "Information"
+	case LevelDebug:
+		return "Debug"
+	case LevelTrace:
+		return "Trace"
+	}
+	return "Unknown"
+}
+
+// Prefix is the level's word in a log line ("Info:").
+func (l LogLevel) Prefix() string {
+	if l == LevelInfo {
+		return "Info"
+	}
+	return l.String()
+}
+
+// Retrieval methods of a log subscription (logconfig NEW step 6).
+const (
+	RetrievalManual = "manual" // Download Manually: FTP/HTTP(S)/SCP
+	RetrievalFTP    = "ftp"    // FTP Push
+	RetrievalSCP    = "scp"    // SCP Push
+	RetrievalSyslog = "syslog" // Syslog Push
+)
+
+// Log types. The value is the name logconfig prints ("Type: ...").
+const (
+	LogTypeMail   = "IronPort Text Mail Logs"
+	LogTypeCLI    = "CLI Audit Logs"
+	LogTypeSystem = "System Logs"
+	LogTypeConfig = "Configuration History Logs"
+)
+
+// LogSubscription is one log (logconfig). Files live under
+// DATA/logs/<Name>/<Filename>.@<timestamp>.{c,s}.
+type LogSubscription struct {
+	Name      string   `xml:"name"`
+	Type      string   `xml:"type"`
+	Level     LogLevel `xml:"level"`
+	Retrieval string   `xml:"retrieval"`
+
+	// Manual download.
+	Filename      string `xml:"filename"`
+	MaxSize       int64  `xml:"max_size"`  // bytes; roll over when reached
+	MaxFiles      int    `xml:"max_files"` // rolled files kept
+	AlertOnRemove bool   `xml:"alert_on_remove"`
+
+	// Time-based rollover: 0 means off.
+	RolloverInterval int `xml:"rollover_interval,omitempty"` // seconds
+
+	// FTP / SCP / syslog push.
+	Host         string `xml:"host,omitempty"`
+	Port         int    `xml:"port,omitempty"`
+	User         string `xml:"user,omitempty"`
+	Passphrase   Secret `xml:"passphrase,omitempty"`
+	Directory    string `xml:"directory,omitempty"`
+	MaxWait      int    `xml:"max_wait,omitempty"` // seconds before transferring
+	Protocol     string `xml:"protocol,omitempty"` // SSH2, UDP, TCP
+	Facility     string `xml:"facility,omitempty"` // syslog facility
+	HostKeyCheck bool   `xml:"host_key_check,omitempty"`
+}
+
+// Logs is the logconfig table: general settings and the subscriptions.
+type Logs struct {
+	MetricsFrequency int               `xml:"metrics_frequency"` // seconds
+	LogMessageID     bool              `xml:"log_message_id"`
+	LogSubject       bool              `xml:"log_subject"`
+	LogRemoteReply   bool              `xml:"log_remote_response"`
+	Headers          []string          `xml:"headers>header"`
+	Subscriptions    []LogSubscription `xml:"subscriptions>log"`
+}
+
+// DNSResolver is one recursive resolver the validating stub asks.
+// Lower Priority is asked first; equal priorities are tried in list order.
+type DNSResolver struct {
+	Address  string `xml:"address"` // IP or IP:port (default port 53)
+	Priority int    `xml:"priority"`
+}
+
+// DNS is the dnsconfig table.
+type DNS struct {
+	Resolvers []DNSResolver `xml:"resolvers>resolver"`
+	// Timeout is the per-query wait, in seconds, before falling over to the
+	// next resolver.
+	Timeout int `xml:"timeout"`
+	// TrustAnchor holds DS or DNSKEY records in zone-file text. Empty means
+	// the built-in IANA root keys (KSK-2017 20326 and KSK-2024 38696).
+	TrustAnchor string `xml:"trust_anchor,omitempty"`
+}
+
+// Defaults is a fresh appliance's configuration.
+func Defaults() Config {
+	return Config{
+		System: System{Hostname: "esa.example.com"},
+		Logs: Logs{
+			MetricsFrequency: 60,
+			LogMessageID:     true,
+			LogSubject:       true,
+			LogRemoteReply:   true,
+			Subscriptions: []LogSubscription{
+				defaultLog("cli_logs", LogTypeCLI, "cli.log"),
+				defaultLog("mail_logs", LogTypeMail, "mail.log"),
+				defaultLog("system_logs", LogTypeSystem, "system.log"),
+				defaultLog("config_history", LogTypeConfig, "config_history.log"),
+			},
+		},
+		DNS: DNS{Timeout: 5},
+	}
+}
+
+func defaultLog(name, typ, file string) LogSubscription {
+	return LogSubscription{
+		Name:      name,
+		Type:      typ,
+		Level:     LevelInfo,
+		Retrieval: RetrievalManual,
+		Filename:  file,
+		MaxSize:   10485760,
+		MaxFiles:  10,
+	}
+}
