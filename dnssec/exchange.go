@@ -1,0 +1,163 @@
+package dnssec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ednsSize is the DNS Flag Day 2020 buffer size: big enough for most signed
+// answers, small enough to avoid IP fragmentation; bigger replies come over
+// TCP (RFC 7766, RFC 6891 §6.2.5).
+const ednsSize = 1232
+
+// exchanger asks the configured recursive resolvers, in priority order.
+type exchanger struct {
+	groups  [][]Server // servers grouped by Priority, lower first, stable
+	timeout time.Duration
+	log     dlog
+	sent    atomic.Int64 // queries put on the wire (benchmarks report it)
+	// onQuery, when set, sees every (name, type) before it is sent
+	// (tests use it to count duplicate queries).
+	onQuery func(name string, qtype uint16)
+}
+
+func newExchanger(servers []Server, timeout time.Duration, log dlog) *exchanger {
+	s := append([]Server(nil), servers...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].Priority < s[j].Priority })
+	var groups [][]Server
+	for i, sv := range s {
+		if i == 0 || sv.Priority != s[i-1].Priority {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], sv)
+	}
+	return &exchanger{groups: groups, timeout: timeout, log: log}
+}
+
+// failure is one server's unusable outcome.
+type failure struct {
+	kind ErrorKind
+	err  error
+}
+
+// query asks every resolver in turn until one gives a usable reply: NOERROR
+// or NXDOMAIN with the question we asked. DO=1 so signatures come back, CD=1
+// so an upstream validator hands over bogus data for us to judge instead of
+// hiding it behind SERVFAIL (RFC 4035 §3.2.2, DANE.md §2.5 item 4). It also
+// returns the address of the server that answered.
+func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
+	if e.onQuery != nil {
+		e.onQuery(name, qtype)
+	}
+	var last failure
+	for gi, group := range e.groups {
+		e.log.queryGroup(name, qtype, gi)
+		for _, sv := range group {
+			if err := ctx.Err(); err != nil {
+				return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrTimeout, Err: err}
+			}
+			e.log.queryServer(name, qtype, sv.Addr, e.timeout)
+			m, f := e.ask(ctx, sv.Addr, name, qtype)
+			if f.kind == 0 {
+				return m, sv.Addr, nil
+			}
+			e.log.invalid(failureWords(f), sv.Addr, name)
+			last = f
+		}
+	}
+	if last.kind == 0 {
+		last = failure{ErrNetwork, errors.New("no resolvers configured")}
+	}
+	return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: last.kind, Err: last.err}
+}
+
+func failureWords(f failure) string {
+	switch f.kind {
+	case ErrServFail:
+		return "SERVER FAILED"
+	case ErrRefused:
+		return "REFUSED"
+	case ErrFormErr:
+		return "FORMAT ERROR (" + f.err.Error() + ")"
+	case ErrTimeout:
+		return "TIMED OUT"
+	}
+	return "NETWORK ERROR (" + f.err.Error() + ")"
+}
+
+// ask sends one query to one server: UDP first, TCP when the reply is
+// truncated (RFC 7766 §5: a stub must retry over TCP).
+func (e *exchanger) ask(ctx context.Context, addr, name string, qtype uint16) (*dns.Msg, failure) {
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype) // random ID from dns.Id (crypto/rand)
+	q.RecursionDesired = true
+	q.CheckingDisabled = true
+	q.SetEdns0(ednsSize, true)
+
+	m, f := e.exchange(ctx, "udp", addr, q)
+	if f.kind == 0 && m.Truncated {
+		m, f = e.exchange(ctx, "tcp", addr, q)
+		if f.kind == 0 && m.Truncated {
+			return nil, failure{ErrFormErr, errors.New("truncated reply over TCP")}
+		}
+	}
+	return m, f
+}
+
+func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, failure) {
+	e.sent.Add(1)
+	c := &dns.Client{Net: network, Timeout: e.timeout, UDPSize: ednsSize}
+	m, _, err := c.ExchangeContext(ctx, q, addr)
+	if err != nil {
+		var ne net.Error
+		switch {
+		case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+			return nil, failure{ErrTimeout, err}
+		case errors.Is(err, dns.ErrId):
+			return nil, failure{ErrFormErr, errors.New("reply ID does not match the query")}
+		case isUnpackError(err):
+			return nil, failure{ErrFormErr, err}
+		}
+		return nil, failure{ErrNetwork, err}
+	}
+	return checkReply(q, m)
+}
+
+// isUnpackError tells a malformed reply (a broken or hostile resolver) from a
+// transport error; miekg/dns returns plain errors for both.
+func isUnpackError(err error) bool {
+	var de *dns.Error
+	return errors.As(err, &de) || strings.Contains(err.Error(), "overflow") || strings.Contains(err.Error(), "unpack")
+}
+
+// checkReply accepts a reply only when it answers our question (RFC 5452
+// §9.1: ID, question name, type and class must all match) with a usable
+// RCODE. The question name is compared case-insensitively.
+func checkReply(q, m *dns.Msg) (*dns.Msg, failure) {
+	if m.Id != q.Id {
+		return nil, failure{ErrFormErr, errors.New("reply ID does not match the query")}
+	}
+	if !m.Response || len(m.Question) != 1 || m.Question[0].Qtype != q.Question[0].Qtype ||
+		m.Question[0].Qclass != q.Question[0].Qclass || !strings.EqualFold(m.Question[0].Name, q.Question[0].Name) {
+		return nil, failure{ErrFormErr, errors.New("reply question does not match the query")}
+	}
+	switch m.Rcode {
+	case dns.RcodeSuccess, dns.RcodeNameError:
+		return m, failure{}
+	case dns.RcodeServerFailure:
+		return nil, failure{ErrServFail, errors.New("SERVFAIL")}
+	case dns.RcodeRefused:
+		return nil, failure{ErrRefused, errors.New("REFUSED")}
+	case dns.RcodeFormatError:
+		return nil, failure{ErrFormErr, errors.New("FORMERR")}
+	}
+	return nil, failure{ErrServFail, fmt.Errorf("RCODE %s", dns.RcodeToString[m.Rcode])}
+}
