@@ -174,7 +174,7 @@ func TestRefreshInterval(t *testing.T) {
 		sigs []*dns.RRSIG
 		want time.Duration
 	}{
-		{172800, sig(10 * 24 * time.Hour), 24 * time.Hour},        // TTL/2
+		{172800, sig(10 * 24 * time.Hour), 24 * time.Hour},          // TTL/2
 		{40 * 86400, sig(40 * 24 * time.Hour), 15 * 24 * time.Hour}, // 15 d cap
 		{60, sig(10 * 24 * time.Hour), time.Hour},                   // 1 h floor
 		{40 * 86400, sig(4 * 24 * time.Hour), 2 * 24 * time.Hour},   // sig validity/2
