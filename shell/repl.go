@@ -1,0 +1,264 @@
+package shell
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// Command is one entry of the command table. The table is data: dispatch,
+// `help`, `help NAME` and tab completion all read it (STYLE.md item 5).
+type Command struct {
+	Name, Summary, Help string // Summary: one line for `help`; Help: text for `help NAME`
+	// Keywords are the menu keywords tab completion offers after the name.
+	Keywords []string
+	// Run executes the command. args are the words after the command name,
+	// already unquoted by Split. Returning ErrInterrupt (Ctrl-C in a wizard)
+	// or io.EOF (input ended in a wizard) must leave the configuration
+	// unchanged; any other error is printed to the user as one line.
+	Run func(io *IO, args []string) error
+}
+
+// Config is what Run needs for one session.
+type Config struct {
+	Editor   Editor
+	Out      io.Writer
+	Prompt   func() string // e.g. "esa.example.com> "; nil gives "> "
+	Commands []Command
+	// OnExit runs on quit, exit and end of input; returning false stays at
+	// the prompt (e.g. the user chose to keep uncommitted changes). When the
+	// input ends while OnExit asks its questions, Run ends anyway: nothing
+	// more can be read.
+	OnExit func(io *IO) bool
+	// Interrupts, if set, delivers SIGINT while a command runs (the terminal
+	// is out of raw mode then, so Ctrl-C arrives as a signal); it cancels the
+	// command's IO.Ctx. Signals arriving between commands are discarded.
+	Interrupts <-chan os.Signal
+}
+
+// errExit is returned by the quit and exit built-ins.
+var errExit = errors.New("exit")
+
+type repl struct {
+	c     Config
+	ed    *eofEditor
+	comp  *completion
+	cmds  []Command // c.Commands plus the built-ins they do not override
+	width int       // of the longest command name, for `help`
+}
+
+// eofEditor remembers whether the input has ended, so that Run can tell an
+// OnExit that answered "stay" from one that could no longer read anything.
+type eofEditor struct {
+	Editor
+	eof bool
+}
+
+func (e *eofEditor) ReadLine(prompt string) (string, error) {
+	line, err := e.Editor.ReadLine(prompt)
+	if errors.Is(err, io.EOF) {
+		e.eof = true
+	}
+	return line, err
+}
+
+// Run is the read-eval loop: it prints the prompt, reads a line, splits it
+// and runs the command whose name matches the first word (ignoring case).
+// Built-ins: help [NAME], quit, exit. It returns nil when the session ends
+// normally, ctx.Err() when ctx is done (checked before each prompt), or the
+// editor's error if reading fails.
+func Run(ctx context.Context, c Config) error {
+	if c.Prompt == nil {
+		c.Prompt = func() string { return "> " }
+	}
+	r := &repl{c: c, ed: &eofEditor{Editor: c.Editor}, comp: &completion{}}
+	r.cmds = append(r.cmds, c.Commands...)
+	for _, b := range r.builtins() {
+		if r.lookup(b.Name) == nil {
+			r.cmds = append(r.cmds, b)
+		}
+	}
+	for _, cmd := range r.cmds {
+		r.width = max(r.width, len(cmd.Name))
+	}
+	if cc, ok := c.Editor.(Completing); ok {
+		cc.SetComplete(r.complete)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, err := r.ed.ReadLine(c.Prompt())
+		switch {
+		case errors.Is(err, ErrInterrupt):
+			continue
+		case errors.Is(err, io.EOF):
+			if r.leave(ctx) {
+				return nil
+			}
+			continue
+		case err != nil:
+			return err
+		}
+		words, err := Split(line)
+		if err != nil {
+			fmt.Fprintln(c.Out, err)
+			continue
+		}
+		if len(words) == 0 {
+			continue
+		}
+		cmd := r.lookup(words[0])
+		if cmd == nil {
+			fmt.Fprintf(c.Out, "Unknown command: %s\n", words[0])
+			continue
+		}
+		err = r.run(ctx, cmd, words[1:])
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrInterrupt):
+			fmt.Fprintln(c.Out)
+		case errors.Is(err, errExit), errors.Is(err, io.EOF):
+			if r.leave(ctx) {
+				return nil
+			}
+		default:
+			fmt.Fprintln(c.Out, err)
+		}
+	}
+}
+
+func (r *repl) lookup(name string) *Command {
+	for i := range r.cmds {
+		if strings.EqualFold(r.cmds[i].Name, name) {
+			return &r.cmds[i]
+		}
+	}
+	return nil
+}
+
+func (r *repl) newIO(ctx context.Context) *IO {
+	return &IO{Out: r.c.Out, Ctx: ctx, ed: r.ed, words: r.comp}
+}
+
+// run executes one command with a context that Ctrl-C (a signal on
+// Interrupts) cancels. A command that stops because of that cancellation is
+// treated like one interrupted in a wizard.
+func (r *repl) run(ctx context.Context, cmd *Command, args []string) (err error) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var interrupted atomic.Bool
+	if r.c.Interrupts != nil {
+		for drained := false; !drained; {
+			select {
+			case <-r.c.Interrupts:
+			default:
+				drained = true
+			}
+		}
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-r.c.Interrupts:
+				interrupted.Store(true)
+				cancel()
+			case <-done:
+			}
+		}()
+	}
+	defer func() {
+		// A bug in one command must not end the administrator's session.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("Internal error in %s: %v", cmd.Name, p)
+		}
+		if err != nil && interrupted.Load() && errors.Is(err, context.Canceled) {
+			err = ErrInterrupt
+		}
+	}()
+	return cmd.Run(r.newIO(cctx), args)
+}
+
+// leave runs OnExit and reports whether the session ends.
+func (r *repl) leave(ctx context.Context) bool {
+	if r.c.OnExit == nil {
+		return true
+	}
+	r.ed.eof = false
+	return r.c.OnExit(r.newIO(ctx)) || r.ed.eof
+}
+
+func (r *repl) builtins() []Command {
+	bye := func(*IO, []string) error { return errExit }
+	return []Command{
+		{
+			Name:    "help",
+			Summary: "Help for commands.",
+			Help:    "help - list every command with a one-line summary.\nhelp NAME - describe the command NAME.",
+			Run:     r.help,
+		},
+		{Name: "quit", Summary: "Exit the CLI.", Help: "quit - leave the command line session.", Run: bye},
+		{Name: "exit", Summary: "Exit the CLI.", Help: "exit - leave the command line session.", Run: bye},
+	}
+}
+
+func (r *repl) help(io *IO, args []string) error {
+	switch len(args) {
+	case 0:
+		cmds := append([]Command(nil), r.cmds...)
+		sort.Slice(cmds, func(i, j int) bool { return strings.ToLower(cmds[i].Name) < strings.ToLower(cmds[j].Name) })
+		for _, cmd := range cmds {
+			io.Printf("%-*s  %s\n", r.width, cmd.Name, cmd.Summary)
+		}
+	case 1:
+		cmd := r.lookup(args[0])
+		if cmd == nil {
+			io.Printf("Unknown command: %s\n", args[0])
+			return nil
+		}
+		text := cmd.Help
+		if text == "" {
+			text = cmd.Summary
+		}
+		io.Printf("%s\n", strings.TrimRight(text, "\n"))
+	default:
+		io.Printf("Invalid arguments when processing: help takes at most one command name.\n")
+	}
+	return nil
+}
+
+// complete is the REPL's tab completion: the words a wizard question offers
+// while one is asked; at the prompt, command names for the first word, and
+// the command's Keywords (command names after help) for later words.
+func (r *repl) complete(line string) []string {
+	if words, wizard := r.comp.get(); wizard {
+		return words
+	}
+	fields := strings.Fields(line)
+	typing := len(fields) // index of the word being typed
+	if typing > 0 && !strings.ContainsAny(line[len(line)-1:], " \t") {
+		typing--
+	}
+	if typing == 0 {
+		names := make([]string, len(r.cmds))
+		for i, cmd := range r.cmds {
+			names[i] = cmd.Name
+		}
+		return names
+	}
+	if strings.EqualFold(fields[0], "help") {
+		if typing == 1 {
+			return r.complete("")
+		}
+		return nil
+	}
+	if cmd := r.lookup(fields[0]); cmd != nil {
+		return cmd.Keywords
+	}
+	return nil
+}
