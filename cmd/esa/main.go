@@ -1,0 +1,169 @@
+// Command esa is the appliance: `esa [--data DIR]` opens the data directory
+// and runs the appliance shell on the terminal (or over a pipe, reading each
+// line as typed). It only wires the packages together (ARCHITECTURE.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"esa/commands"
+	"esa/shell"
+	"esa/store"
+	"esa/store/logs"
+)
+
+// version is set at build time: go build -ldflags '-X main.version=...'.
+var version = "dev"
+
+// user names the local session in commit history. The appliance's
+// administrator account is "admin"; there is no login on the local console.
+const user = "admin"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// flags are esa's command-line options.
+type flags struct {
+	data        string
+	resolver    string // lab: one recursive resolver HOST[:PORT] instead of the dnsconfig table
+	trustAnchor string // lab: a file of DS/DNSKEY records instead of the built-in root anchors
+}
+
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("esa", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f flags
+	fs.StringVar(&f.data, "data", "./data", "data directory (configuration store, logs, saved configuration files)")
+	fs.StringVar(&f.resolver, "resolver", "", "lab: send DNS queries to this recursive resolver (HOST[:PORT])")
+	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "lab: read the DNSSEC trust anchor (DS or DNSKEY records) from FILE")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: esa [--data DIR] [--resolver HOST[:PORT]] [--trust-anchor FILE]\n       esa serve\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 1 && rest[0] == "serve":
+		fmt.Fprintln(stderr, "esa serve: the gateway daemon is not built yet")
+		return 2
+	case len(rest) > 0:
+		fs.Usage()
+		return 2
+	}
+
+	a, err := open(f, time.Now)
+	if err != nil {
+		fmt.Fprintf(stderr, "esa: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+
+	var ed shell.Editor
+	if shell.IsTerminal(stdin) {
+		ed, err = shell.NewTerminalEditor(stdin, stdout, nil, filepath.Join(a.store.Dir(), "cli_history"))
+		if err != nil {
+			fmt.Fprintf(stderr, "esa: %v\n", err)
+			return 1
+		}
+	} else {
+		ed = shell.NewPlainEditor(stdin, stdout)
+	}
+	defer ed.Close()
+
+	// Ctrl-C while a command runs reaches us as SIGINT (the terminal is out
+	// of raw mode then); the shell turns it into the command's cancellation.
+	intr := make(chan os.Signal, 1)
+	signal.Notify(intr, os.Interrupt)
+	defer signal.Stop(intr)
+
+	if err := shell.Run(context.Background(), a.shellConfig(ed, stdout, intr)); err != nil {
+		fmt.Fprintf(stderr, "esa: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// appliance is everything one esa process holds open.
+type appliance struct {
+	store       *store.Store
+	logs        *logs.Manager
+	env         *commands.Env
+	unsubscribe func()
+}
+
+// open opens the data directory, starts the log subscriptions of the
+// committed configuration and keeps them in step with every commit.
+func open(f flags, now func() time.Time) (*appliance, error) {
+	if err := os.MkdirAll(f.data, 0o755); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(f.data, store.Options{Now: now})
+	if err != nil {
+		// A *store.LockedError already names the directory and the PID
+		// that owns it: print it as is and stop, never wait.
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			return nil, locked
+		}
+		return nil, err
+	}
+	lm := logs.NewManager(filepath.Join(st.Dir(), "logs"), now)
+	if err := lm.Apply(st.Committed().Logs); err != nil {
+		lm.Close()
+		st.Close()
+		return nil, err
+	}
+	unsubscribe := st.Subscribe(func(c store.Config) {
+		if err := lm.Apply(c.Logs); err != nil {
+			lm.Logger(store.LogTypeSystem).Critical("Log subscriptions not applied: %v", err)
+		}
+	})
+	resolver, err := buildResolver(st, lm, now, f.resolver, f.trustAnchor)
+	if err != nil {
+		unsubscribe()
+		lm.Close()
+		st.Close()
+		return nil, err
+	}
+	var d net.Dialer
+	env := &commands.Env{
+		Store:    st,
+		Session:  st.NewSession(user),
+		Logs:     lm,
+		Now:      now,
+		Started:  now(),
+		Version:  version,
+		Resolver: resolver,
+		Dial:     d.DialContext,
+		SMTPPort: 25,
+	}
+	return &appliance{store: st, logs: lm, env: env, unsubscribe: unsubscribe}, nil
+}
+
+func (a *appliance) shellConfig(ed shell.Editor, out io.Writer, intr <-chan os.Signal) shell.Config {
+	return shell.Config{
+		Editor:     ed,
+		Out:        out,
+		Prompt:     commands.Prompt(a.env),
+		Commands:   commands.Table(a.env),
+		OnExit:     commands.OnExit(a.env),
+		Interrupts: intr,
+	}
+}
+
+func (a *appliance) Close() {
+	a.unsubscribe()
+	a.logs.Close()
+	a.store.Close()
+}

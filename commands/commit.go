@@ -1,0 +1,65 @@
+package commands
+
+import (
+	"errors"
+	"strings"
+
+	"esa/shell"
+	"esa/store"
+)
+
+const commitHelp = `commit
+
+Apply the changes made in this session since the last commit. The command asks
+for a comment describing the changes and whether to keep the configuration as
+a rollback point (see rollbackconfig). Changes are per session: other sessions
+do not see them until they are committed. A commit is refused when another
+session committed a change to the same table after this session read it; use
+clearchanges and make the change again.`
+
+func commitCommand(env *Env) shell.Command {
+	return shell.Command{
+		Name:    "commit",
+		Summary: "Commit changes",
+		Help:    commitHelp,
+		Run: func(io *shell.IO, args []string) error {
+			if !env.Session.Pending() {
+				// The issue's wording; ESA-CLI §7.1 has "There is no data to commit."
+				io.Printf("\nThere are no changes to commit.\n")
+				return nil
+			}
+			comment, err := io.AskOptional("Please enter some comments describing your changes:", "", nil)
+			if err != nil {
+				return err
+			}
+			keep, err := io.YesNo("Do you want to save the current configuration for rollback?", true)
+			if err != nil {
+				return err
+			}
+			changed := env.Session.Changed()
+			at, err := env.Session.Commit(comment, keep)
+			io.Printf("\n")
+			var conflict *store.ConflictError
+			switch {
+			case errors.As(err, &conflict):
+				io.Printf("Commit failed: another session committed changes to %s since this session read them.\n",
+					strings.Join(conflict.Tables, ", "))
+				io.Printf("Your changes are still pending. Use clearchanges and make them again.\n")
+				return nil
+			case errors.Is(err, store.ErrNothingToCommit):
+				io.Printf("There are no changes to commit.\n")
+				return nil
+			case err != nil:
+				return err
+			}
+			// "A new configuration history log is created each time a user
+			// commits a change" (ESA-CLI §7.1).
+			if env.Logs != nil {
+				env.Logs.Logger(store.LogTypeConfig).Info("Configuration committed: tables %s; rollback point %v; comment: %q",
+					strings.Join(changed, ", "), keep, comment)
+			}
+			io.Printf("Changes committed: %s\n", ctime(at))
+			return nil
+		},
+	}
+}

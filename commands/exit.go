@@ -1,0 +1,29 @@
+package commands
+
+import (
+	"errors"
+	goio "io"
+
+	"esa/shell"
+)
+
+// OnExit is the shell's quit/exit/end-of-input hook: with uncommitted changes
+// it warns and asks before the changes are lost (ESA-CLI §7.3). When the
+// input has ended (a piped session) the answer cannot be read: the warning
+// stays on the screen and the session ends.
+func OnExit(env *Env) func(io *shell.IO) bool {
+	return func(io *shell.IO) bool {
+		if !env.Session.Pending() {
+			return true
+		}
+		leave, err := io.YesNo("You have uncommitted changes. Do you want to exit without committing?", false)
+		switch {
+		case errors.Is(err, goio.EOF):
+			return true
+		case err != nil:
+			// Ctrl-C at the question: stay, the changes are still there.
+			return false
+		}
+		return leave
+	}
+}

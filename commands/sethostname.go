@@ -1,0 +1,45 @@
+package commands
+
+import (
+	"esa/shell"
+	"esa/store"
+)
+
+const sethostnameHelp = `sethostname [HOSTNAME]
+
+Set the appliance's fully qualified host name. Without an argument the command
+asks for it, showing the current one as the default. The new name is pending
+until commit; the prompt shows the committed name, as on the appliance.`
+
+func sethostnameCommand(env *Env) shell.Command {
+	return shell.Command{
+		Name:    "sethostname",
+		Summary: "Set the name of the machine",
+		Help:    sethostnameHelp,
+		Run: func(io *shell.IO, args []string) error {
+			var name string
+			switch len(args) {
+			case 0:
+				current := env.Session.Config().System.Hostname
+				var err error
+				if name, err = io.Ask("Enter the hostname for this appliance (for example, mail.example.com).", current, shell.Hostname); err != nil {
+					return err
+				}
+			case 1:
+				n, err := shell.Hostname(args[0])
+				if err != nil {
+					io.Printf("%v\n", err)
+					return nil
+				}
+				name = n
+			default:
+				io.Printf("Invalid arguments when processing: sethostname takes one host name.\n")
+				return nil
+			}
+			return env.Session.Update(func(c *store.Config) error {
+				c.System.Hostname = name
+				return nil
+			})
+		},
+	}
+}
