@@ -174,12 +174,12 @@ func Diff(want, got string) string {
 			line("  ", a[i])
 			i++
 			j++
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			line("+ ", b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			line("- ", a[i])
 			i++
+		default:
+			line("+ ", b[j])
+			j++
 		}
 	}
 	return out.String()

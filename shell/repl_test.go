@@ -1,0 +1,185 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestInterruptCancelsCommand checks that SIGINT while a command runs
+// cancels only that command's context, that the REPL treats the cancellation
+// as an interrupt (a newline, no error line), and that the next command gets
+// a fresh context.
+func TestInterruptCancelsCommand(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 1)
+	started := make(chan struct{})
+	var nextErr error = errors.New("check did not run")
+	cmds := []Command{
+		{Name: "wait", Run: func(io *IO, _ []string) error {
+			close(started)
+			<-io.Ctx.Done()
+			return io.Ctx.Err()
+		}},
+		{Name: "check", Run: func(io *IO, _ []string) error {
+			nextErr = io.Ctx.Err()
+			io.Printf("checked\n")
+			return nil
+		}},
+	}
+	go func() {
+		<-started
+		sigs <- os.Interrupt
+	}()
+	var out bytes.Buffer
+	err := Run(context.Background(), Config{
+		Editor:     NewPlainEditor(strings.NewReader("wait\ncheck\n"), &out),
+		Out:        &out,
+		Commands:   cmds,
+		Interrupts: sigs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nextErr != nil {
+		t.Errorf("the command after the interrupt got a done context: %v", nextErr)
+	}
+	if want := "> wait\n\n> check\nchecked\n> \n"; out.String() != want {
+		t.Errorf("screen %q, want %q", out.String(), want)
+	}
+}
+
+// TestStaleInterruptIgnored checks that a Ctrl-C pressed while no command
+// ran does not cancel the next command.
+func TestStaleInterruptIgnored(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 1)
+	sigs <- os.Interrupt
+	var ctxErr error = errors.New("did not run")
+	var out bytes.Buffer
+	Run(context.Background(), Config{
+		Editor: NewPlainEditor(strings.NewReader("check\n"), &out),
+		Out:    &out,
+		Commands: []Command{{Name: "check", Run: func(io *IO, _ []string) error {
+			ctxErr = io.Ctx.Err()
+			return nil
+		}}},
+		Interrupts: sigs,
+	})
+	if ctxErr != nil {
+		t.Errorf("command context: %v", ctxErr)
+	}
+}
+
+func TestRunStops(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	if err := Run(ctx, Config{Editor: NewPlainEditor(strings.NewReader("help\n"), &out), Out: &out}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled context: got %v", err)
+	}
+	broken := errors.New("broken pipe")
+	ed := &scriptEditor{answers: []string{"", "help"}, end: broken}
+	if err := Run(context.Background(), Config{Editor: ed, Out: &out}); !errors.Is(err, broken) {
+		t.Errorf("editor failure: got %v", err)
+	}
+	// Ctrl-C at the prompt gives a new prompt; OnExit runs once at the end.
+	exits := 0
+	ed = &scriptEditor{answers: []string{"x"}}
+	var prompts int
+	err := Run(context.Background(), Config{
+		Editor: &interruptFirst{Editor: ed},
+		Out:    &out,
+		Prompt: func() string { prompts++; return "> " },
+		OnExit: func(*IO) bool { exits++; return true },
+	})
+	if err != nil || exits != 1 || prompts != 3 {
+		t.Errorf("got err %v, %d exits, %d prompts; want nil, 1, 3", err, exits, prompts)
+	}
+}
+
+// interruptFirst returns ErrInterrupt on its first read.
+type interruptFirst struct {
+	Editor
+	done bool
+}
+
+func (e *interruptFirst) ReadLine(p string) (string, error) {
+	if !e.done {
+		e.done = true
+		return "", ErrInterrupt
+	}
+	return e.Editor.ReadLine(p)
+}
+
+// completingEditor captures the completer Run installs.
+type completingEditor struct {
+	scriptEditor
+	complete func(string) []string
+	during   map[string][]string // line -> candidates, asked while reading
+}
+
+func (e *completingEditor) SetComplete(f func(string) []string) { e.complete = f }
+
+func (e *completingEditor) ReadLine(p string) (string, error) {
+	for line := range e.during {
+		e.during[line] = e.complete(line)
+	}
+	return e.scriptEditor.ReadLine(p)
+}
+
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	s := &demoSession{}
+	ed := &completingEditor{}
+	Run(context.Background(), Config{Editor: ed, Out: io.Discard, Commands: s.commands()})
+	names := []string{"demoedit", "echo", "fail", "wait", "boom", "help", "quit", "exit"}
+	keywords := []string{"NEW", "DELETE", "PRINT", "SETUP"}
+	tests := []struct {
+		line string
+		want []string
+	}{
+		{"", names},
+		{"de", names},
+		{"demoedit ", keywords},
+		{"DEMOEDIT n", keywords},
+		{"demoedit new ", keywords},
+		{"help ", names},
+		{"help de", names},
+		{"help demoedit ", nil},
+		{"nosuch ", nil},
+	}
+	for _, tt := range tests {
+		if got := ed.complete(tt.line); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("complete(%q) = %q, want %q", tt.line, got, tt.want)
+		}
+	}
+	// Inside a wizard the question's words replace command completion.
+	ed = &completingEditor{
+		scriptEditor: scriptEditor{answers: []string{"demoedit", "setup"}},
+		during:       map[string][]string{"": nil},
+	}
+	Run(context.Background(), Config{Editor: ed, Out: io.Discard, Commands: s.commands()})
+	if got, want := ed.during[""], []string{"EXPORT"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("at the SETUP menu completion offers %q, want %q", got, want)
+	}
+}
+
+func BenchmarkRunToFirstPrompt(b *testing.B) {
+	s := &demoSession{}
+	cmds := s.commands()
+	for b.Loop() {
+		Run(context.Background(), Config{
+			Editor:   NewPlainEditor(strings.NewReader(""), io.Discard),
+			Out:      io.Discard,
+			Prompt:   demoPrompt,
+			Commands: cmds,
+		})
+	}
+}
