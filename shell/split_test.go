@@ -48,7 +48,7 @@ func TestSplit(t *testing.T) {
 }
 
 // quote renders s as one word Split reads back unchanged: single quotes
-// around everything, each ' written as '\'' .
+// around everything, each ' written as '\” .
 func quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
