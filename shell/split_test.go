@@ -48,7 +48,8 @@ func TestSplit(t *testing.T) {
 }
 
 // quote renders s as one word Split reads back unchanged: single quotes
-// around everything, each ' written as '\” .
+// around everything; each single quote inside closes the quotes, adds an
+// escaped quote and opens them again.
 func quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
