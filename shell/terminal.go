@@ -15,6 +15,7 @@ import (
 // history and tab completion come from chzyer/readline.
 type terminalEditor struct {
 	rl *readline.Instance
+	in io.Closer
 
 	mu       sync.Mutex
 	complete func(line string) []string
@@ -30,7 +31,7 @@ type terminalEditor struct {
 // is read. Any other stream (an SSH channel with a pty) is taken to be a
 // terminal already in raw mode on the far side, 80 columns wide.
 func NewTerminalEditor(in io.ReadCloser, out io.Writer, complete func(line string) []string, historyFile string) (Editor, error) {
-	e := &terminalEditor{complete: complete}
+	e := &terminalEditor{in: in, complete: complete}
 	cfg := &readline.Config{
 		Stdin:        in,
 		Stdout:       out,
@@ -89,7 +90,15 @@ func (e *terminalEditor) ReadLine(prompt string) (string, error) {
 	return line, nil
 }
 
-func (e *terminalEditor) Close() error { return e.rl.Close() }
+// Close stops the editor and closes its input: readline keeps a goroutine
+// reading the input, which only a closed input ends.
+func (e *terminalEditor) Close() error {
+	err := e.rl.Close()
+	if cerr := e.in.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // SetComplete implements Completing.
 func (e *terminalEditor) SetComplete(complete func(line string) []string) {
