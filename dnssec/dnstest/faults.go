@@ -172,7 +172,7 @@ func (h *Hierarchy) sigsLocked(z *Zone, name string, rtype uint16) []dns.RR {
 	case WrongKeySig:
 		if z.rogue == nil {
 			var err error
-			z.rogue, err = h.newKey(z.name, z.cfg.Keys, k.dnskey.Flags, false)
+			z.rogue, err = h.newKey(z.name, z.cfg.Keys, k.dnskey.Flags, false, "rogue")
 			if err != nil {
 				h.t.Errorf("dnstest: rogue key for %s: %v", z.name, err)
 				return nil

@@ -2,8 +2,10 @@ package dnstest
 
 import (
 	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -66,12 +68,17 @@ func generate(g keyGen) (pooledKey, error) {
 	return pooledKey{pub: k.PublicKey, priv: s}, nil
 }
 
-// newKey builds a zone key, from the pool when there is one.
-func (h *Hierarchy) newKey(owner string, kc KeyConfig, flags uint16, huge bool) (*zoneKey, error) {
+// newKey builds a zone key: derived from (owner, role) for deterministic
+// Ed25519, else from the pool when there is one, else freshly generated.
+func (h *Hierarchy) newKey(owner string, kc KeyConfig, flags uint16, huge bool, role string) (*zoneKey, error) {
 	g := keyGen{alg: kc.Algorithm, bits: kc.Bits, huge: huge && isRSA(kc.Algorithm)}
 	var pk pooledKey
 	var err error
-	if h.opts.Keys != nil {
+	if h.opts.Deterministic && kc.Algorithm == dns.ED25519 {
+		seed := sha256.Sum256([]byte("dnstest dnskey " + owner + " " + role))
+		priv := ed25519.NewKeyFromSeed(seed[:])
+		pk = pooledKey{pub: base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey)), priv: priv}
+	} else if h.opts.Keys != nil {
 		i := h.keyN[g]
 		h.keyN[g]++
 		pk, err = h.opts.Keys.get(g, i)

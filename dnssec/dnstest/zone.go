@@ -28,6 +28,11 @@ type Options struct {
 	// pay for key generation in every test. Share one pool between tests
 	// with a package-level variable in the test file.
 	Keys *KeyPool
+	// Deterministic derives Ed25519 zone keys from the zone name, so with
+	// a fixed Now every key tag, signature and NSEC3 chain is identical
+	// from run to run (Ed25519 signatures are deterministic, RFC 8032):
+	// golden transcripts can show them. Other algorithms are unaffected.
+	Deterministic bool
 }
 
 // KeyConfig selects the keys of a zone.
@@ -194,12 +199,12 @@ func (h *Hierarchy) AddZone(name string, cfg ZoneConfig) *Zone {
 	if !cfg.Unsigned {
 		var err error
 		if cfg.Keys.CSK {
-			z.ksk, err = h.newKey(name, cfg.Keys, 257, cfg.Keys.HugeExponent)
+			z.ksk, err = h.newKey(name, cfg.Keys, 257, cfg.Keys.HugeExponent, "csk")
 			z.zsk = z.ksk
 		} else {
-			z.ksk, err = h.newKey(name, cfg.Keys, 257, cfg.Keys.HugeExponent)
+			z.ksk, err = h.newKey(name, cfg.Keys, 257, cfg.Keys.HugeExponent, "ksk")
 			if err == nil {
-				z.zsk, err = h.newKey(name, cfg.Keys, 256, false)
+				z.zsk, err = h.newKey(name, cfg.Keys, 256, false, "zsk")
 			}
 		}
 		if err != nil {
