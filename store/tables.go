@@ -1,0 +1,95 @@
+package store
+
+import "reflect"
+
+// table describes one configuration table: the Config field it lives in,
+// its name (the bbolt key, the XML element and the name Changed reports) and
+// its validator. Everything else (storage, copy, comparison, the text form)
+// is derived from the Go type by reflection, so a later issue adds a table by
+// adding a field to Config and one line to tables.
+type table struct {
+	name     string
+	field    func(c *Config) any // pointer to the table's value inside c
+	validate func(c *Config) error
+}
+
+// tables is the one explicit list of configuration tables, in file order.
+var tables = []table{
+	{name: "system", field: func(c *Config) any { return &c.System }, validate: validateSystem},
+	{name: "logs", field: func(c *Config) any { return &c.Logs }, validate: validateLogs},
+	{name: "dns", field: func(c *Config) any { return &c.DNS }, validate: validateDNS},
+}
+
+// value is the addressable reflect.Value of table t inside c.
+func (t table) value(c *Config) reflect.Value {
+	return reflect.ValueOf(t.field(c)).Elem()
+}
+
+// copyTable sets table t of dst to an independent copy of table t of src.
+func (t table) copyTable(dst, src *Config) {
+	t.value(dst).Set(deepCopy(t.value(src)))
+}
+
+// tableIndex returns the index of the named table, or -1.
+func tableIndex(name string) int {
+	for i, t := range tables {
+		if t.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Clone returns an independent deep copy of c: no slice or map is shared, so
+// a session may edit its pending copy while the engine reads the committed one.
+func (c Config) Clone() Config {
+	var out Config
+	for _, t := range tables {
+		t.copyTable(&out, &c)
+	}
+	return out
+}
+
+// deepCopy copies plain configuration data: structs, slices, maps, pointers
+// and scalars. Configuration types hold nothing else (no channels, funcs or
+// unexported state).
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Struct:
+		n := reflect.New(v.Type()).Elem()
+		n.Set(v)
+		for i := 0; i < v.NumField(); i++ {
+			if n.Field(i).CanSet() {
+				n.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return n
+	case reflect.Slice:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			n.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.MakeMapWithSize(v.Type(), v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			n.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return n
+	case reflect.Pointer:
+		if v.IsNil() {
+			return reflect.Zero(v.Type())
+		}
+		n := reflect.New(v.Type().Elem())
+		n.Elem().Set(deepCopy(v.Elem()))
+		return n
+	}
+	return v
+}

@@ -1,0 +1,456 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"encoding/xml"
+)
+
+// The text form of a table is XML written and read by reflection over the
+// table's Go type and its `xml` struct tags, so every table gets the same
+// strict reader. encoding/xml's own Unmarshal is not used to read: it skips
+// unknown elements silently, keeps the last of duplicate elements and gives
+// no line numbers, and a file an administrator edited by hand deserves all
+// three reported.
+
+// secretType is the Go type whose values the file writer masks or encrypts.
+var secretType = reflect.TypeOf(Secret(""))
+
+// maskedSecret is what MaskSecrets writes instead of a secret.
+const maskedSecret = "*****"
+
+// encPrefix marks a secret encrypted with the appliance key.
+const encPrefix = "{ENC}"
+
+// parseTag returns the element name of a struct field, the wrapper element
+// for "a>b" tags (b repeated inside a) and whether zero values are omitted.
+func parseTag(f reflect.StructField) (name, wrapper string, omitEmpty bool) {
+	tag := f.Tag.Get("xml")
+	parts := strings.Split(tag, ",")
+	name = parts[0]
+	for _, p := range parts[1:] {
+		if p == "omitempty" {
+			omitEmpty = true
+		}
+	}
+	if i := strings.Index(name, ">"); i >= 0 {
+		wrapper, name = name[:i], name[i+1:]
+	}
+	if name == "" {
+		name = f.Name
+	}
+	return name, wrapper, omitEmpty
+}
+
+// encoder writes the text form. secret turns a secret's plain value into the
+// text to write (mask, encrypt or keep).
+type encoder struct {
+	buf    bytes.Buffer
+	secret func(Secret) (string, error)
+}
+
+func (e *encoder) indent(depth int) {
+	for i := 0; i < depth; i++ {
+		e.buf.WriteString("  ")
+	}
+}
+
+// element writes <name>value</name> at depth.
+func (e *encoder) element(depth int, name string, v reflect.Value) error {
+	switch v.Kind() {
+	case reflect.Struct:
+		e.indent(depth)
+		e.buf.WriteString("<" + name + ">\n")
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Tag.Get("xml") == "-" {
+				continue
+			}
+			fname, wrapper, omit := parseTag(f)
+			fv := v.Field(i)
+			if omit && fv.IsZero() {
+				continue
+			}
+			if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 {
+				if wrapper != "" {
+					if fv.Len() == 0 {
+						e.indent(depth + 1)
+						e.buf.WriteString("<" + wrapper + "/>\n")
+						continue
+					}
+					e.indent(depth + 1)
+					e.buf.WriteString("<" + wrapper + ">\n")
+				}
+				d := depth + 1
+				if wrapper != "" {
+					d++
+				}
+				for j := 0; j < fv.Len(); j++ {
+					if err := e.element(d, fname, fv.Index(j)); err != nil {
+						return err
+					}
+				}
+				if wrapper != "" {
+					e.indent(depth + 1)
+					e.buf.WriteString("</" + wrapper + ">\n")
+				}
+				continue
+			}
+			if err := e.element(depth+1, fname, fv); err != nil {
+				return err
+			}
+		}
+		e.indent(depth)
+		e.buf.WriteString("</" + name + ">\n")
+		return nil
+	}
+	text, err := e.scalar(v)
+	if err != nil {
+		return fmt.Errorf("<%s>: %w", name, err)
+	}
+	e.indent(depth)
+	e.buf.WriteString("<" + name + ">")
+	escape(&e.buf, text)
+	e.buf.WriteString("</" + name + ">\n")
+	return nil
+}
+
+func (e *encoder) scalar(v reflect.Value) (string, error) {
+	switch v.Kind() {
+	case reflect.String:
+		if v.Type() == secretType && v.String() != "" {
+			return e.secret(Secret(v.String()))
+		}
+		return v.String(), nil
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(v.Uint(), 10), nil
+	}
+	return "", fmt.Errorf("cannot write a %s", v.Type())
+}
+
+// escape writes s as XML character data. Newlines and tabs stay literal so
+// multi-line values (trust anchors, keys) read naturally; '\r' is written as
+// a character reference because XML parsers normalise literal line ends
+// (XML 1.0 §2.11) and the value must come back unchanged.
+func escape(b *bytes.Buffer, s string) {
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '\r':
+			b.WriteString("&#xD;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+}
+
+// ParseError is a configuration text that cannot be loaded: the line it
+// breaks on and why.
+type ParseError struct {
+	Line   int
+	Reason string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
+}
+
+// decoder reads the text form strictly, remembering the line of every key so
+// that validation errors found after parsing point at the right line.
+type decoder struct {
+	d      *xml.Decoder
+	secret func(Secret) (Secret, error) // masked/encrypted text -> plain
+	lines  map[string]int               // table + "/" + key -> line
+}
+
+func newDecoder(data []byte, secret func(Secret) (Secret, error)) *decoder {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = true
+	d.CharsetReader = charsetReader
+	return &decoder{d: d, secret: secret, lines: map[string]int{}}
+}
+
+// charsetReader accepts the ISO-8859-1 files the real appliance writes
+// (ESA-CLI.md §9.1) besides UTF-8.
+func charsetReader(charset string, in io.Reader) (io.Reader, error) {
+	switch strings.ToLower(charset) {
+	case "iso-8859-1", "latin1", "latin-1", "iso8859-1":
+		b, err := io.ReadAll(in)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, len(b))
+		for _, c := range b {
+			out = utf8.AppendRune(out, rune(c))
+		}
+		return bytes.NewReader(out), nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q (use UTF-8)", charset)
+}
+
+func (p *decoder) line() int {
+	l, _ := p.d.InputPos()
+	return l
+}
+
+func (p *decoder) fail(format string, a ...any) error {
+	return &ParseError{Line: p.line(), Reason: fmt.Sprintf(format, a...)}
+}
+
+// token returns the next token, turning syntax errors into *ParseError.
+func (p *decoder) token() (xml.Token, error) {
+	tok, err := p.d.Token()
+	if err == nil {
+		return tok, nil
+	}
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		return nil, &ParseError{Line: se.Line, Reason: "malformed XML: " + se.Msg}
+	}
+	if err == io.EOF {
+		return nil, err
+	}
+	return nil, &ParseError{Line: p.line(), Reason: "malformed XML: " + err.Error()}
+}
+
+func (p *decoder) noAttrs(se xml.StartElement) error {
+	if len(se.Attr) > 0 {
+		return p.fail("unexpected attribute %q on <%s>", se.Attr[0].Name.Local, se.Name.Local)
+	}
+	if se.Name.Space != "" {
+		return p.fail("unexpected namespace %q on <%s>", se.Name.Space, se.Name.Local)
+	}
+	return nil
+}
+
+// structFields maps element names to field indexes of struct type t.
+type fieldInfo struct {
+	index   int
+	item    string // element name of the value (or of each item)
+	wrapper string
+}
+
+func structFields(t reflect.Type) map[string]fieldInfo {
+	m := map[string]fieldInfo{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("xml") == "-" {
+			continue
+		}
+		name, wrapper, _ := parseTag(f)
+		outer := name
+		if wrapper != "" {
+			outer = wrapper
+		}
+		m[outer] = fieldInfo{index: i, item: name, wrapper: wrapper}
+	}
+	return m
+}
+
+// decodeStruct reads the children of the element just opened into v. The
+// fields v already holds are kept unless the file names them (tables start
+// from their defaults); a list named in the file replaces the whole list.
+func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
+	fields := structFields(v.Type())
+	seen := map[string]int{}
+	for {
+		tok, err := p.token()
+		if err != nil {
+			if err == io.EOF {
+				return p.fail("unexpected end of file inside <%s>", name)
+			}
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return p.fail("unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), name)
+			}
+		case xml.Comment:
+		case xml.ProcInst, xml.Directive:
+			return p.fail("unexpected markup inside <%s>", name)
+		case xml.StartElement:
+			if err := p.noAttrs(t); err != nil {
+				return err
+			}
+			el := t.Name.Local
+			fi, ok := fields[el]
+			if !ok {
+				return p.fail("unknown element <%s> inside <%s>", el, name)
+			}
+			fv := v.Field(fi.index)
+			repeated := fi.wrapper == "" && fv.Kind() == reflect.Slice
+			first, dup := seen[el]
+			if dup && !repeated {
+				return p.fail("duplicate element <%s> inside <%s> (first at line %d)", el, name, first)
+			}
+			if !dup {
+				seen[el] = p.line()
+				if repeated {
+					// The first of a run of repeated elements replaces the
+					// list the table held; the rest append.
+					fv.Set(reflect.Zero(fv.Type()))
+				}
+			}
+			switch {
+			case fi.wrapper != "":
+				if err := p.decodeList(tbl, key, el, fi.item, fv); err != nil {
+					return err
+				}
+			case repeated:
+				if err := p.decodeItem(tbl, key, el, fv); err != nil {
+					return err
+				}
+			default:
+				if err := p.decodeValue(tbl, joinKey(key, el), el, fv); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// decodeList reads <wrapper><item>..</item>...</wrapper> into slice v.
+func (p *decoder) decodeList(tbl, key, wrapper, item string, v reflect.Value) error {
+	v.Set(reflect.Zero(v.Type()))
+	for {
+		tok, err := p.token()
+		if err != nil {
+			if err == io.EOF {
+				return p.fail("unexpected end of file inside <%s>", wrapper)
+			}
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return p.fail("unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), wrapper)
+			}
+		case xml.Comment:
+		case xml.ProcInst, xml.Directive:
+			return p.fail("unexpected markup inside <%s>", wrapper)
+		case xml.StartElement:
+			if err := p.noAttrs(t); err != nil {
+				return err
+			}
+			if t.Name.Local != item {
+				return p.fail("unknown element <%s> inside <%s> (expected <%s>)", t.Name.Local, wrapper, item)
+			}
+			if err := p.decodeItem(tbl, key, item, v); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decodeItem appends one list item, starting from the zero value.
+func (p *decoder) decodeItem(tbl, key, item string, v reflect.Value) error {
+	n := v.Len() + 1
+	elem := reflect.New(v.Type().Elem()).Elem()
+	if err := p.decodeValue(tbl, fmt.Sprintf("%s[%d]", joinKey(key, item), n), item, elem); err != nil {
+		return err
+	}
+	v.Set(reflect.Append(v, elem))
+	return nil
+}
+
+// decodeValue reads the element just opened (name) into v.
+func (p *decoder) decodeValue(tbl, key, name string, v reflect.Value) error {
+	p.lines[tbl+"/"+key] = p.line()
+	if v.Kind() == reflect.Struct {
+		return p.decodeStruct(tbl, key, name, v)
+	}
+	line := p.line()
+	text, err := p.text(name)
+	if err != nil {
+		return err
+	}
+	bad := func(format string, a ...any) error {
+		return &ParseError{Line: line, Reason: fmt.Sprintf(format, a...)}
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.Type() == secretType && text != "" {
+			s, err := p.secret(Secret(text))
+			if err != nil {
+				return bad("%v", err)
+			}
+			text = string(s)
+		}
+		v.SetString(text)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(text))
+		if err != nil {
+			return bad("<%s> must be true or false, got %q", name, clip(text))
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, v.Type().Bits())
+		if err != nil {
+			return bad("<%s> must be an integer, got %q", name, clip(text))
+		}
+		v.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(strings.TrimSpace(text), 10, v.Type().Bits())
+		if err != nil {
+			return bad("<%s> must be a non-negative integer, got %q", name, clip(text))
+		}
+		v.SetUint(n)
+	default:
+		return bad("<%s> has unsupported type %s", name, v.Type())
+	}
+	return nil
+}
+
+// text reads the character data of a leaf element up to its end tag.
+func (p *decoder) text(name string) (string, error) {
+	var sb strings.Builder
+	for {
+		tok, err := p.token()
+		if err != nil {
+			if err == io.EOF {
+				return "", p.fail("unexpected end of file inside <%s>", name)
+			}
+			return "", err
+		}
+		switch t := tok.(type) {
+		case xml.EndElement:
+			return sb.String(), nil
+		case xml.CharData:
+			sb.Write(t)
+		case xml.Comment:
+		case xml.StartElement:
+			return "", p.fail("unexpected element <%s> inside <%s>", t.Name.Local, name)
+		default:
+			return "", p.fail("unexpected markup inside <%s>", name)
+		}
+	}
+}
+
+// clip shortens a quoted value in an error message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
