@@ -42,9 +42,8 @@ func commitCommand(env *Env) shell.Command {
 			var conflict *store.ConflictError
 			switch {
 			case errors.As(err, &conflict):
-				io.Printf("Commit failed: another session committed changes to %s since this session read them.\n",
-					strings.Join(conflict.Tables, ", "))
-				io.Printf("Your changes are still pending. Use clearchanges and make them again.\n")
+				// The store's message names the tables and what to do.
+				io.Printf("%v\n", conflict)
 				return nil
 			case errors.Is(err, store.ErrNothingToCommit):
 				io.Printf("There are no changes to commit.\n")

@@ -203,7 +203,8 @@ func askLog(io *shell.IO, logs store.Logs, s *store.LogSubscription, self int) e
 			return "", err
 		}
 		for i, o := range logs.Subscriptions {
-			if i != self && o.Name == a {
+			// Case-insensitive: the name is also a directory name.
+			if i != self && strings.EqualFold(o.Name, a) {
 				return "", fmt.Errorf("Log name '%s' already in use", a)
 			}
 		}
@@ -268,15 +269,10 @@ func retrievalIndex(key string) int {
 }
 
 // validLogName keeps log names usable as directory names under DATA/logs
-// and as the LOG argument of grep and tail.
+// and as the LOG argument of grep and tail (the store's rule).
 func validLogName(a string) error {
-	if len(a) > 64 {
-		return errors.New("The value cannot be longer than 64 characters.")
-	}
-	for _, c := range a {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') || a[0] == '.' {
-			return errors.New("Valid characters are letters, digits, '_', '-' and '.' (not first).")
-		}
+	if !store.ValidLogName(a) {
+		return errors.New("Valid characters are letters, digits, '_' and '-' (at most 64).")
 	}
 	return nil
 }

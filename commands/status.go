@@ -23,9 +23,9 @@ Counters:                      Reset       Uptime     Lifetime
   Completion
     Completed Recipients         0            0            0
   Current IDs
-    Message ID (MID)                           0
-    Injection Conn. ID (ICID)                  0
-    Delivery Conn. ID (DCID)                   0
+    Message ID (MID)                          0
+    Injection Conn. ID (ICID)                 0
+    Delivery Conn. ID (DCID)                  0
 
 Gauges:                        Current
   Connections

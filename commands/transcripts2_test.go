@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"testing"
+
+	"esa/store"
+)
+
+// The configuration-model transcripts: commit, clearchanges, rollbackconfig,
+// save/show/loadconfig, sethostname, quit, and the read-only commands.
+func init() {
+	for name, tc := range map[string]transcript{
+		"commit":          {check: hostnameIs("mail1.example.com", false)},
+		"commit_nothing":  {},
+		"commit_conflict": {setup: conflictingCommit, check: hostnameIs("other.example.com", true)},
+		"clearchanges":    {check: hostnameIs("esa.example.com", false)},
+		"clear":           {check: hostnameIs("esa.example.com", false)},
+		"rollbackconfig":  {setup: twoCommits, check: hostnameIs("first.example.com", false)},
+		"saveconfig":      {},
+		"showconfig":      {setup: ftpLog},
+		"loadconfig_file": {setup: savedFile, check: hostnameIs("saved.example.com", false)},
+		"loadconfig_broken": {setup: brokenFile, check: func(t *testing.T, env *Env) {
+			if env.Session.Pending() {
+				t.Errorf("a broken file left pending changes in %v", env.Session.Changed())
+			}
+		}},
+		"loadconfig_missing": {},
+		"sethostname":        {check: hostnameIs("mail2.example.com", false)},
+		"status":             {},
+		"version":            {},
+		"quit_pending":       {check: hostnameIs("esa.example.com", true)},
+		"quit_eof":           {check: hostnameIs("esa.example.com", true)},
+	} {
+		transcripts[name] = tc
+	}
+}
+
+// hostnameIs checks the committed host name and whether changes are still
+// pending.
+func hostnameIs(want string, pending bool) func(t *testing.T, env *Env) {
+	return func(t *testing.T, env *Env) {
+		t.Helper()
+		if got := env.Store.Committed().System.Hostname; got != want {
+			t.Errorf("committed hostname %q, want %q", got, want)
+		}
+		if env.Session.Pending() != pending {
+			t.Errorf("pending = %v, want %v", env.Session.Pending(), pending)
+		}
+	}
+}
+
+func setHostname(t *testing.T, ss *store.Session, name string) {
+	t.Helper()
+	if err := ss.Update(func(c *store.Config) error { c.System.Hostname = name; return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// conflictingCommit leaves a pending host name in the test's session, then
+// commits another one from a second session: the test's commit must be
+// refused.
+func conflictingCommit(t *testing.T, env *Env) {
+	setHostname(t, env.Session, "mine.example.com")
+	other := env.Store.NewSession("operator")
+	setHostname(t, other, "other.example.com")
+	if _, err := other.Commit("from another session", false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func twoCommits(t *testing.T, env *Env) {
+	for _, h := range []string{"first.example.com", "second.example.com"} {
+		ss := env.Store.NewSession("admin")
+		setHostname(t, ss, h)
+		if _, err := ss.Commit("set "+h, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func ftpLog(t *testing.T, env *Env) {
+	ss := env.Store.NewSession("admin")
+	if err := ss.Update(func(c *store.Config) error {
+		c.Logs.Subscriptions = append(c.Logs.Subscriptions, store.LogSubscription{
+			Name: "ftp_push", Type: store.LogTypeSystem, Level: store.LevelInfo, Retrieval: store.RetrievalFTP,
+			Filename: "system.log", MaxSize: 10485760, MaxFiles: 10, Host: "ftp.example.com", User: "logs",
+			Passphrase: "s3cret", Directory: "/logs", MaxWait: 3600,
+		})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Commit("ftp", false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func savedFile(t *testing.T, env *Env) {
+	c := env.Store.Committed()
+	c.System.Hostname = "saved.example.com"
+	text, err := env.Store.MarshalConfig(c, store.PlainSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConfigFile(t, env, "saved.xml", string(text))
+}
+
+// brokenFile is a saved configuration with an invalid host name on a known
+// line.
+func brokenFile(t *testing.T, env *Env) {
+	text, err := env.Store.MarshalConfig(env.Store.Committed(), store.PlainSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeConfigFile(t, env, "broken.xml", stringsReplace(string(text), "<hostname>esa.example.com</hostname>", "<hostname>bad_host!</hostname>"))
+}
