@@ -14,7 +14,7 @@ type testKey struct {
 	priv crypto.Signer
 }
 
-func newSEP(t *testing.T, zone string) testKey {
+func newSEP(t testing.TB, zone string) testKey {
 	t.Helper()
 	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}

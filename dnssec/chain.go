@@ -1,0 +1,444 @@
+package dnssec
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// zoneState is what the chain of trust says about one zone: Secure with
+// its validated DNSKEYs, Insecure (proved unsigned or anchorless), or
+// Bogus/Indeterminate with a reason.
+type zoneState struct {
+	zone    string
+	sec     Security
+	reason  string
+	keys    []*dns.DNSKEY
+	expires time.Time
+}
+
+// zoneCache keeps zone states (so a warm lookup does no crypto) and the
+// names found not to be zone cuts, each until its records expire.
+type zoneCache struct {
+	mu     sync.RWMutex
+	zones  map[string]*zoneState
+	notCut map[string]time.Time
+}
+
+func newZoneCache() *zoneCache {
+	return &zoneCache{zones: map[string]*zoneState{}, notCut: map[string]time.Time{}}
+}
+
+func (c *zoneCache) get(zone string, now time.Time) *zoneState {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if z := c.zones[zone]; z != nil && now.Before(z.expires) {
+		return z
+	}
+	return nil
+}
+
+func (c *zoneCache) put(z *zoneState, now time.Time) {
+	if z.sec == Bogus || z.sec == Indeterminate {
+		if lim := now.Add(bogusTTL); z.expires.After(lim) {
+			z.expires = lim // RFC 4035 §4.7: remember failures only briefly
+		}
+	}
+	if lim := now.Add(maxTTL); z.expires.After(lim) {
+		z.expires = lim
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.zones[zone(z)]; old != nil && now.Before(old.expires) && old.sec == Secure && z.sec != Secure {
+		return // a failed refetch never hides a live validated key set
+	}
+	c.zones[zone(z)] = z
+}
+
+func zone(z *zoneState) string { return z.zone }
+
+func (c *zoneCache) isNotCut(name string, now time.Time) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	exp, ok := c.notCut[name]
+	return ok && now.Before(exp)
+}
+
+func (c *zoneCache) setNotCut(name string, exp time.Time) {
+	c.mu.Lock()
+	c.notCut[name] = exp
+	c.mu.Unlock()
+}
+
+// validation is the work of one lookup: its clock reading and its share of
+// the KeyTrap work budget.
+type validation struct {
+	r      *Resolver
+	ctx    context.Context
+	now    time.Time
+	budget *workBudget
+}
+
+// result is the security of one piece of an answer.
+type result struct {
+	sec     Security
+	reason  string
+	expires time.Time // signature expiry / key set expiry, whichever first
+}
+
+// rank orders securities from best to worst so that a chain takes its least
+// secure link (RFC 7672 §2.1.3).
+func rank(s Security) int {
+	switch s {
+	case Secure:
+		return 0
+	case Insecure:
+		return 1
+	case Indeterminate:
+		return 2
+	}
+	return 3
+}
+
+func (res *result) merge(o result) {
+	if rank(o.sec) > rank(res.sec) {
+		res.sec, res.reason = o.sec, o.reason
+	}
+	if !o.expires.IsZero() && (res.expires.IsZero() || o.expires.Before(res.expires)) {
+		res.expires = o.expires
+	}
+}
+
+// anchorFor returns the deepest trust point at or above name.
+func (v *validation) anchorFor(name string) *TrustPoint {
+	v.r.amu.Lock()
+	defer v.r.amu.Unlock()
+	var best *TrustPoint
+	for _, tp := range v.r.state.Points {
+		if dns.IsSubDomain(tp.Zone, name) && (best == nil || dns.CountLabel(tp.Zone) > dns.CountLabel(best.Zone)) {
+			best = tp
+		}
+	}
+	return best
+}
+
+// fetch asks the resolvers for one RRset needed by the chain of trust.
+func (v *validation) fetch(name string, qtype uint16) (*dns.Msg, error) {
+	m, _, err := v.r.ex.query(v.ctx, name, qtype)
+	return m, err
+}
+
+func indeterminate(zone, format string, err error) *zoneState {
+	return &zoneState{zone: zone, sec: Indeterminate, reason: format + ": " + err.Error()}
+}
+
+// zoneKeys returns the state of zone, an apex named by an RRSIG signer or
+// found by the walk: validated from its anchor, or from its parent's DS
+// (RFC 4035 §5). ds, when not nil, is an already fetched DS reply for zone.
+func (v *validation) zoneKeys(zone string, ds *dns.Msg) *zoneState {
+	if z := v.r.zones.get(zone, v.now); z != nil {
+		return z
+	}
+	val, err, _ := v.r.zflights.do(v.ctx, zone, func() (any, error) {
+		if z := v.r.zones.get(zone, v.now); z != nil {
+			return z, nil
+		}
+		z := v.buildZone(zone, ds)
+		v.r.zones.put(z, v.now)
+		return z, nil
+	})
+	if err != nil {
+		return indeterminate(zone, "waiting for keys of "+zone, err)
+	}
+	return val.(*zoneState)
+}
+
+func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
+	tp := v.anchorFor(zone)
+	if tp == nil {
+		// RFC 7672 §2.1.1: no anchor above the name ("anchorless") is
+		// handled as insecure.
+		return &zoneState{zone: zone, sec: Insecure, expires: v.now.Add(maxTTL)}
+	}
+	if tp.Zone == zone {
+		v.r.amu.Lock()
+		anchors, err := tp.trusted()
+		v.r.amu.Unlock()
+		if err != nil {
+			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
+		}
+		return v.dnskeys(zone, anchors, tp)
+	}
+	if ds == nil {
+		m, err := v.fetch(zone, dns.TypeDS)
+		if err != nil {
+			return indeterminate(zone, "no DS answer for zone "+trimDot(zone), err)
+		}
+		ds = m
+	}
+	dsSet, dsSigs := rrsetOf(ds.Answer, zone, dns.TypeDS)
+	if len(dsSet) > 0 {
+		if len(dsSigs) == 0 {
+			return v.unsignedAt(zone, "missing signature on "+zone+"/DS", true)
+		}
+		parent, ok := signerOf(dsSigs, zone, true)
+		if !ok {
+			return &zoneState{zone: zone, sec: Bogus, reason: "DS for " + zone + " not signed by a parent zone"}
+		}
+		ps := v.zoneKeys(parent, nil)
+		if ps.sec != Secure {
+			return &zoneState{zone: zone, sec: ps.sec, reason: ps.reason, expires: ps.expires}
+		}
+		exp, err := v.verifyRRset(dsSet, dsSigs, ps)
+		if err != nil {
+			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
+		}
+		z := v.dnskeys(zone, dsSet, nil)
+		if z.sec == Secure && exp.Before(z.expires) {
+			z.expires = exp
+		}
+		return z
+	}
+	// No DS: the parent must prove its absence (RFC 4035 §5.2), else an
+	// attacker could strip DS to make a signed zone look insecure.
+	denial, sigs := denialOf(ds)
+	if len(sigs) == 0 {
+		return v.unsignedAt(zone, "missing denial proof for "+zone+"/DS", true)
+	}
+	parent, ok := signerOf(sigs, zone, true)
+	if !ok {
+		return &zoneState{zone: zone, sec: Bogus, reason: "DS denial for " + zone + " not signed by a parent zone"}
+	}
+	ps := v.zoneKeys(parent, nil)
+	if ps.sec != Secure {
+		return &zoneState{zone: zone, sec: ps.sec, reason: ps.reason, expires: ps.expires}
+	}
+	exp, err := v.verifyDenial(ds, ps)
+	if err != nil {
+		return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
+	}
+	if err := v.proveNoDS(zone, denial, ps); err != nil {
+		if isIterationsErr(err) {
+			return &zoneState{zone: zone, sec: Insecure, expires: exp}
+		}
+		return &zoneState{zone: zone, sec: Bogus, reason: "bad denial proof for " + zone + "/DS: " + err.Error()}
+	}
+	return &zoneState{zone: zone, sec: Insecure, expires: exp}
+}
+
+// unsignedAt judges an unsigned reply about name: bogus when the zone
+// holding name is proved signed (stripping, DANE.md §2.1), otherwise the
+// enclosing zone's own verdict (insecure below an insecure cut). ds says
+// the data is a DS RRset or its denial, which the parent zone holds.
+func (v *validation) unsignedAt(name, why string, ds bool) *zoneState {
+	holder := name
+	if ds && name != "." {
+		holder = parentName(name)
+	}
+	z := v.zoneFor(holder)
+	if z.sec == Secure {
+		return &zoneState{zone: name, sec: Bogus, reason: why, expires: z.expires}
+	}
+	return &zoneState{zone: name, sec: z.sec, reason: z.reason, expires: z.expires}
+}
+
+// dnskeys fetches zone's DNSKEY RRset and validates it against anchors (the
+// parent's validated DS set, or trust anchors). tp, for a trust point, gets
+// the validated set for its RFC 5011 bookkeeping.
+func (v *validation) dnskeys(zone string, anchors []dns.RR, tp *TrustPoint) *zoneState {
+	m, err := v.fetch(zone, dns.TypeDNSKEY)
+	if err != nil {
+		return indeterminate(zone, "no DNSKEY answer for zone "+trimDot(zone), err)
+	}
+	keys, sigs := rrsetOf(m.Answer, zone, dns.TypeDNSKEY)
+	if len(keys) == 0 {
+		return &zoneState{zone: zone, sec: Bogus, reason: "no DNSKEY for zone " + trimDot(zone)}
+	}
+	z := v.verifyKeys(zone, keys, sigs, anchors)
+	if tp != nil && z.sec == Secure {
+		v.r.rfc5011(tp, keys, sigs, v.now)
+		v.r.amu.Lock()
+		if tp.NextRefresh.After(v.now) && tp.NextRefresh.Before(z.expires) {
+			z.expires = tp.NextRefresh // re-fetch the anchor keys on the RFC 5011 schedule
+		}
+		v.r.amu.Unlock()
+	}
+	return z
+}
+
+// rfc5011 feeds a validated DNSKEY set of a trust point to its state
+// machine and saves the state when it changed.
+func (r *Resolver) rfc5011(tp *TrustPoint, keys []dns.RR, sigs []*dns.RRSIG, now time.Time) {
+	r.amu.Lock()
+	defer r.amu.Unlock()
+	if !tp.Refresh(keys, sigs, minTTL(keys), now) || r.astore == nil {
+		return
+	}
+	b, err := r.state.marshal()
+	if err == nil {
+		err = r.astore.Save(b)
+	}
+	if err != nil {
+		r.log.warn("DNSSEC trust anchor state for %s not saved: %v", trimDot(tp.Zone), err)
+	}
+}
+
+// zoneFor finds the zone enclosing name and its state by walking down from
+// the trust anchor, asking for DS at each label (RFC 4035 §5.2; RFC 4033
+// §5). It is needed only for unsigned data, to tell an insecure delegation
+// (Insecure) from stripped signatures (Bogus).
+func (v *validation) zoneFor(name string) *zoneState {
+	tp := v.anchorFor(name)
+	if tp == nil {
+		return &zoneState{zone: name, sec: Insecure, expires: v.now.Add(maxTTL)}
+	}
+	cur := v.zoneKeys(tp.Zone, nil)
+	labels := dns.SplitDomainName(name)
+	for n := dns.CountLabel(tp.Zone) + 1; n <= len(labels) && cur.sec == Secure; n++ {
+		c := dns.Fqdn(joinLabels(labels[len(labels)-n:]))
+		if z := v.r.zones.get(c, v.now); z != nil {
+			cur = z
+			continue
+		}
+		if v.r.zones.isNotCut(c, v.now) {
+			continue
+		}
+		m, err := v.fetch(c, dns.TypeDS)
+		if err != nil {
+			return indeterminate(c, "no DS answer for "+trimDot(c), err)
+		}
+		if set, _ := rrsetOf(m.Answer, c, dns.TypeDS); len(set) > 0 {
+			cur = v.zoneKeys(c, m) // a signed delegation: validate it
+			continue
+		}
+		denial, sigs := denialOf(m)
+		if len(sigs) == 0 {
+			return &zoneState{zone: c, sec: Bogus, reason: "missing denial proof for " + c + "/DS", expires: cur.expires}
+		}
+		signer, ok := signerOf(sigs, c, false)
+		if !ok || signer != cur.zone {
+			// The reply comes from a zone we did not pass through: either
+			// c is the apex of a child whose DS query the resolver sent
+			// to the child, or an attacker's doing. Only a validated
+			// chain through signerOf settles it.
+			z := v.zoneKeys(c, m)
+			cur = z
+			continue
+		}
+		exp, err := v.verifyDenial(m, cur)
+		if err != nil {
+			return &zoneState{zone: c, sec: Bogus, reason: err.Error()}
+		}
+		if m.Rcode == dns.RcodeNameError {
+			if err := v.proveNXDomain(c, denial, cur); err != nil {
+				return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + c + "/DS: " + err.Error()}
+			}
+			return cur // nothing exists below c: cur holds the name
+		}
+		if err := v.proveNoDS(c, denial, cur); err == nil {
+			z := &zoneState{zone: c, sec: Insecure, expires: exp}
+			v.r.zones.put(z, v.now)
+			return z
+		} else if isIterationsErr(err) {
+			return &zoneState{zone: c, sec: Insecure, expires: exp}
+		}
+		if err := v.proveNoData(c, dns.TypeDS, denial, cur); err != nil {
+			return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + c + "/DS: " + err.Error()}
+		}
+		v.r.zones.setNotCut(c, exp) // c lives inside cur: no cut here
+	}
+	return cur
+}
+
+func joinLabels(l []string) string {
+	s := ""
+	for i, x := range l {
+		if i > 0 {
+			s += "."
+		}
+		s += x
+	}
+	return s
+}
+
+func parentName(name string) string {
+	i, end := dns.NextLabel(name, 0)
+	if end {
+		return "."
+	}
+	return name[i:]
+}
+
+// rrsetOf picks the RRset (owner, type) and the RRSIGs covering it from a
+// section. Owners are compared case-insensitively (RFC 4343).
+func rrsetOf(sec []dns.RR, owner string, t uint16) ([]dns.RR, []*dns.RRSIG) {
+	var set []dns.RR
+	var sigs []*dns.RRSIG
+	for _, rr := range sec {
+		h := rr.Header()
+		if h.Class != dns.ClassINET || !strings.EqualFold(h.Name, owner) {
+			continue
+		}
+		if s, ok := rr.(*dns.RRSIG); ok {
+			if s.TypeCovered == t {
+				sigs = append(sigs, s)
+			}
+			continue
+		}
+		if h.Rrtype == t {
+			set = append(set, rr)
+		}
+	}
+	return set, sigs
+}
+
+// denialOf returns the authority section's NSEC/NSEC3/SOA records and all
+// its RRSIGs.
+func denialOf(m *dns.Msg) ([]dns.RR, []*dns.RRSIG) {
+	var recs []dns.RR
+	var sigs []*dns.RRSIG
+	for _, rr := range m.Ns {
+		switch x := rr.(type) {
+		case *dns.RRSIG:
+			sigs = append(sigs, x)
+		case *dns.NSEC, *dns.NSEC3, *dns.SOA:
+			recs = append(recs, rr)
+		}
+	}
+	return recs, sigs
+}
+
+// signerOf returns the signer name of sigs when it is the same for all of
+// them and is an ancestor of owner (strictly, for DS and its denial, which
+// live in the parent: RFC 4035 §5.2). The label test replaces miekg/dns's
+// string-suffix signer check (DANE.md §1.8).
+func signerOf(sigs []*dns.RRSIG, owner string, strict bool) (string, bool) {
+	if len(sigs) == 0 {
+		return "", false
+	}
+	s := dns.CanonicalName(sigs[0].SignerName)
+	for _, x := range sigs[1:] {
+		if dns.CanonicalName(x.SignerName) != s {
+			return "", false
+		}
+	}
+	o := dns.CanonicalName(owner)
+	if !dns.IsSubDomain(s, o) || (strict && s == o) {
+		return "", false
+	}
+	return s, true
+}
+
+func minTTL(rrs []dns.RR) uint32 {
+	t := uint32(math.MaxUint32)
+	for _, rr := range rrs {
+		if x := rr.Header().Ttl; x < t {
+			t = x
+		}
+	}
+	return t
+}

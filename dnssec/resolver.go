@@ -1,0 +1,170 @@
+package dnssec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// defaultTimeout applies when Config.Timeout is zero; the appliance's trace
+// shows 60 s per resolver ("QIP (...,60)"), far too long for a stub that
+// falls over, so the default is the usual stub value.
+const defaultTimeout = 5 * time.Second
+
+// maxChain bounds CNAME/DNAME chains (RFC 1034 §3.6.2 loops, and work).
+const maxChain = 12
+
+// Resolver is the validating stub resolver. It is safe for concurrent use.
+type Resolver struct {
+	ex    *exchanger
+	now   func() time.Time
+	log   dlog
+	cache *answerCache
+	zones *zoneCache
+
+	flights  group // (name, type) lookups
+	zflights group // zone key fetches
+
+	amu    sync.Mutex // guards state
+	state  *AnchorState
+	astore AnchorStore
+}
+
+// New builds a resolver. Without Anchors the built-in IANA root anchors are
+// used; without Now, time.Now.
+func New(c Config) (*Resolver, error) {
+	return NewWithState(c, nil)
+}
+
+// NewWithState is New with an RFC 5011 store: the anchors' key states are
+// loaded from it, updated on every validated refresh of an anchored zone's
+// DNSKEY set, and saved back. A nil store keeps the state in memory only.
+func NewWithState(c Config, st AnchorStore) (*Resolver, error) {
+	if len(c.Servers) == 0 {
+		return nil, errors.New("dnssec: no resolvers configured")
+	}
+	for _, s := range c.Servers {
+		if s.Addr == "" {
+			return nil, errors.New("dnssec: resolver with empty address")
+		}
+	}
+	anchors := c.Anchors
+	if len(anchors) == 0 {
+		anchors = BuiltinAnchors()
+	}
+	for _, a := range anchors {
+		switch a.(type) {
+		case *dns.DS, *dns.DNSKEY:
+		default:
+			return nil, fmt.Errorf("dnssec: anchor %s is neither DS nor DNSKEY", a.Header().Name)
+		}
+	}
+	var saved []byte
+	if st != nil {
+		b, err := st.Load()
+		if err != nil {
+			return nil, fmt.Errorf("dnssec: loading anchor state: %w", err)
+		}
+		saved = b
+	}
+	state, err := mergeAnchorState(saved, anchors)
+	if err != nil {
+		return nil, fmt.Errorf("dnssec: %w", err)
+	}
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	log := newDlog(c.Log)
+	return &Resolver{
+		ex:     newExchanger(c.Servers, timeout, log),
+		now:    now,
+		log:    log,
+		cache:  newAnswerCache(),
+		zones:  newZoneCache(),
+		state:  state,
+		astore: st,
+	}, nil
+}
+
+// QueriesSent is how many queries went on the wire so far (UDP and TCP
+// attempts each count).
+func (r *Resolver) QueriesSent() int64 { return r.ex.sent.Load() }
+
+// Lookup resolves name/qtype and validates the result. An answer (any
+// Security, any Kind) comes back with a nil error; a *LookupError means no
+// resolver produced a usable reply. The returned *Answer may be shared with
+// the cache and other callers: treat it, its Records and its Chain as
+// read-only.
+func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Answer, error) {
+	name = canonical(name)
+	if _, ok := dns.IsDomainName(name); !ok {
+		return nil, &LookupError{Name: name, Qtype: qtype, Kind: ErrFormErr, Err: errors.New("invalid domain name")}
+	}
+	r.log.query(name, qtype)
+	return r.lookup(ctx, name, qtype, 0)
+}
+
+func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16, depth int) (*Answer, error) {
+	k := cacheKey{name, qtype}
+	if a, _, ok := r.cache.get(k, r.now()); ok {
+		return a, nil
+	}
+	v, err, _ := r.flights.do(ctx, k, func() (any, error) {
+		// A flight that finished just before we joined may have filled
+		// the cache.
+		if a, _, ok := r.cache.get(k, r.now()); ok {
+			return a, nil
+		}
+		a, exp, err := r.resolve(ctx, name, qtype, depth)
+		if err != nil {
+			return nil, err
+		}
+		r.log.response(a, exp)
+		r.cache.put(k, a, r.now(), exp)
+		return a, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Answer), nil
+}
+
+// canonical lower-cases and fully qualifies a name without allocating when
+// it already is (the warm-cache path).
+func canonical(name string) string {
+	if name == "" || name[len(name)-1] != '.' {
+		return dns.CanonicalName(name)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' {
+			return dns.CanonicalName(name)
+		}
+	}
+	return name
+}
+
+// resolve asks a resolver and validates its reply.
+func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, depth int) (*Answer, time.Time, error) {
+	m, server, err := r.ex.query(ctx, name, qtype)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	v := &validation{r: r, ctx: ctx, now: r.now(), budget: newBudget()}
+	a, exp, err := v.reply(name, qtype, m, depth)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if a.Security == Bogus || a.Security == Indeterminate {
+		r.log.dnssecError(name, qtype, server, a.Reason)
+	}
+	return a, exp, nil
+}
