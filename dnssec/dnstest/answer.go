@@ -21,6 +21,7 @@ func (h *Hierarchy) resolveLocked(qname string, qtype uint16, do bool, netw stri
 	res := &result{}
 	seen := map[string]bool{}
 	name := canon(qname)
+	strip := false
 	for hop := 0; hop < maxChain; hop++ {
 		z := h.zoneForLocked(name, qtype)
 		if z == nil {
@@ -36,17 +37,25 @@ func (h *Hierarchy) resolveLocked(qname string, qtype uint16, do bool, netw stri
 		switch f := h.responseFaultLocked(z, name, qtype); {
 		case f == ForgeNXDomain:
 			res.rcode = dns.RcodeNameError
-			res.ns = h.forgeLocked(z, name, do)
+			res.ns = append(res.ns, h.forgeLocked(z, name, do)...)
 			return res, nil
 		case f == Truncate && netw == "tcp":
+		case f == StripDenial:
+			strip = true
 		case f != 0:
 			res.fault = f
 			return res, nil
 		}
 		target, rcode, ans, ns := h.lookupLocked(z, name, qtype, do)
+		if strip {
+			ns = withoutDenial(ns)
+		}
 		res.answer = append(res.answer, ans...)
+		// The authority section collects wildcard proofs of every link
+		// and the denial of the last one.
+		res.ns = append(res.ns, ns...)
 		if target == "" {
-			res.rcode, res.ns = rcode, ns
+			res.rcode = rcode
 			return res, nil
 		}
 		seen[name] = true
@@ -203,4 +212,21 @@ func (z *Zone) closestEncloser(name string) (ce, nc string) {
 		ce = z.name
 	}
 	return ce, nc
+}
+
+// withoutDenial drops NSEC and NSEC3 records and the RRSIGs covering them.
+func withoutDenial(rrs []dns.RR) []dns.RR {
+	var out []dns.RR
+	for _, rr := range rrs {
+		switch v := rr.(type) {
+		case *dns.NSEC, *dns.NSEC3:
+			continue
+		case *dns.RRSIG:
+			if v.TypeCovered == dns.TypeNSEC || v.TypeCovered == dns.TypeNSEC3 {
+				continue
+			}
+		}
+		out = append(out, rr)
+	}
+	return out
 }

@@ -352,6 +352,22 @@ func TestCNAMEAcrossZones(t *testing.T) {
 	if a, ok := r.Answer[2].(*dns.A); !ok || a.A.String() != "127.0.0.3" {
 		t.Errorf("target: %v", r.Answer)
 	}
+	// A wildcard CNAME keeps its expansion proof when the chain goes on.
+	h.Add("*.w.example.test. 300 IN CNAME www.n3.test.")
+	r = query(t, f.Addr, "x.w.example.test.", dns.TypeA, "udp")
+	if len(r.Answer) != 4 || r.Answer[0].Header().Name != "x.w.example.test." || len(r.Ns) != 2 {
+		t.Fatalf("wildcard chain: %v", r)
+	}
+	if n, ok := r.Ns[0].(*dns.NSEC); !ok || !nsecCovers(n, "x.w.example.test.") {
+		t.Errorf("wildcard chain proof: %v", r.Ns)
+	}
+	// Without DO: no DNSSEC records at all.
+	c := &dns.Client{}
+	m := new(dns.Msg)
+	m.SetQuestion("nx.mail.example.test.", dns.TypeA)
+	if r, _, err := c.Exchange(m, f.Addr); err != nil || r.Rcode != dns.RcodeNameError || len(r.Ns) != 1 {
+		t.Errorf("no DO: %v %v", r, err)
+	}
 }
 
 func TestTruncationAndQueryLog(t *testing.T) {

@@ -22,10 +22,12 @@
 //	anchors := h.Anchors()       // root DS + DNSKEY, for dnssec.Config.Anchors
 //
 // Each zone gets an SOA, an apex NS "ns1.<zone>" with A 127.0.0.53, and its
-// keys: a KSK and a ZSK (or a CSK) of the configured algorithm
-// (dns.RSASHA256 with 1024-bit keys by default, dns.ECDSAP256SHA256 — the
-// default algorithm —, dns.ECDSAP384SHA384, dns.ED25519). A KeyPool shares
-// generated keys between tests. The parent gets NS, glue and, when both
+// keys: a KSK and a ZSK (or a CSK) of the configured algorithm:
+// dns.ECDSAP256SHA256 (the default), dns.RSASHA256 (1024 bits unless
+// KeyConfig.Bits says otherwise), dns.ECDSAP384SHA384 or dns.ED25519. A
+// KeyPool shares generated keys between tests; Options.Deterministic
+// derives Ed25519 keys from the zone name so that, with a fixed clock,
+// every answer is byte-identical from run to run. The parent gets NS, glue and, when both
 // zones are signed and the child is not Insecure, the DS (SHA-256) of the
 // child's KSK. Signatures are valid from Now-Inception to Now+Validity.
 // Denial of existence is NSEC or NSEC3 (iterations, salt, opt-out) per
@@ -53,6 +55,7 @@
 //	h.Break("mail.example.test.", dns.TypeA, dnstest.ExpiredSig) // also NotYetValidSig, CorruptSig, WrongKeySig, StripSigs
 //	h.Break("_25._tcp.mail.example.test.", dns.TypeTLSA, dnstest.ServFail) // also Refused, Timeout, Truncate, TruncateAlways
 //	h.Break("_25._tcp.mail.example.test.", dns.TypeTLSA, dnstest.ForgeNXDomain) // the NSEC3.Cover trap
+//	h.Break("nx.example.test.", 0, dnstest.StripDenial)   // NXDOMAIN/NODATA/wildcard without proof
 //	h.BreakZone("example.test.", dnstest.StripSigs)      // every RRset or query of a zone
 //	h.SetDS("example.test.", h.WrongDS("example.test."))  // DS mismatch: bogus
 //	h.SetDS("example.test.", h.UnsupportedDS("example.test.")) // algorithm 16 only: insecure
@@ -65,9 +68,34 @@
 // KeyConfig.HugeExponent publishes an RSA KSK with exponent 2^32+15, which
 // miekg/dns cannot parse (unsupported algorithm, not bogus).
 //
-// # SMTP
+// Signature faults apply to the RRsets in a response whose owner and type
+// match (for DS: the child apex and dns.TypeDS); response faults apply to
+// the query name and type, including later links of a CNAME chain.
 //
-// StartSMTP starts a go-smtp server with STARTTLS and a generated
-// certificate chain; its TLSA helpers return records for the chain. See
-// SMTPOptions and Scenario for the ready-made DANE domains.
+// # SMTP and certificates
+//
+//	srv := dnstest.StartSMTP(t, dnstest.SMTPOptions{Addr: "127.0.0.2:0", Hostname: "mx.example.test"})
+//	h.Add(srv.Chain.EE(dnstest.TLSAName("mx.example.test"), 1, 1).String()) // 3 1 1
+//	// srv.Port is injected in place of 25; srv.Messages() and srv.SNI() show what arrived.
+//
+// NewChain makes root CA -> intermediate -> leaf chains (or a self-signed,
+// optionally expired, leaf) with reproducible Ed25519 keys. Chain.EE,
+// Chain.TA, Chain.TAIntermediate, Chain.PKIX and NonMatchingTLSA build
+// TLSA records. SMTPOptions.NoSTARTTLS gives a server that greets with 220
+// but offers no STARTTLS; StartAcceptClose accepts and closes at once;
+// ClosedPort finds a port that refuses connections.
+//
+// # Scenario
+//
+// NewScenario serves a ready-made set of DANE domains for golden
+// transcripts (see the Domain* constants for each one's MX, addresses,
+// TLSA and faults); all its SMTP servers share Scenario.Port on distinct
+// 127.0.0.x addresses, which A records point at:
+//
+//	s := dnstest.NewScenario(t, dnstest.ScenarioOptions{Now: clock})
+//	cfg := dnssec.Config{Servers: []dnssec.Server{{Addr: s.DNS.Addr}}, Anchors: s.H.Anchors(), Now: clock}
+//	// deliver to dnstest.DomainGood on port s.Port ...
+//
+// This package must not import esa/dnssec: the dnssec package's own tests
+// import it.
 package dnstest

@@ -49,12 +49,18 @@ const (
 	// the NSEC owned by the query name, which does not cover it. A correct
 	// validator answers bogus.
 	ForgeNXDomain
+	// StripDenial removes the NSEC/NSEC3 records (and their RRSIGs) from
+	// NXDOMAIN, NODATA and wildcard answers: an unproven denial or
+	// expansion, which a validator must call bogus in a signed zone (RFC
+	// 4035 §5.4, RFC 5155 §8.8; DANE.md §2.5 items 3 and 6).
+	StripDenial
 )
 
 var faultNames = map[Fault]string{
 	ExpiredSig: "ExpiredSig", NotYetValidSig: "NotYetValidSig", CorruptSig: "CorruptSig",
 	WrongKeySig: "WrongKeySig", StripSigs: "StripSigs", ServFail: "ServFail", Refused: "Refused",
 	Timeout: "Timeout", Truncate: "Truncate", TruncateAlways: "TruncateAlways", ForgeNXDomain: "ForgeNXDomain",
+	StripDenial: "StripDenial",
 }
 
 func (f Fault) String() string {

@@ -111,6 +111,21 @@ func TestResponseFaults(t *testing.T) {
 	if r := query(t, f.Addr, "alias.example.test.", dns.TypeA, "udp"); r.Rcode != dns.RcodeServerFailure {
 		t.Errorf("ServFail on CNAME target: %v", r)
 	}
+	// Unproven denial and wildcard expansion.
+	h.Fix()
+	h.Break("nx.mail.example.test.", 0, StripDenial)
+	h.Break("x.example.test.", dns.TypeTXT, StripDenial)
+	for _, q := range []string{"nx.mail.example.test.", "x.example.test."} {
+		r := query(t, f.Addr, q, dns.TypeTXT, "udp")
+		if len(r.Ns) != 0 && q == "x.example.test." || len(r.Ns) != 2 && q == "nx.mail.example.test." {
+			t.Errorf("StripDenial %s: %v", q, r.Ns)
+		}
+		for _, rr := range r.Ns {
+			if rr.Header().Rrtype != dns.TypeSOA && rr.Header().Rrtype != dns.TypeRRSIG {
+				t.Errorf("StripDenial left %v", rr)
+			}
+		}
+	}
 	// Zone-wide.
 	h.BreakZone("example.test.", Refused)
 	if r := query(t, f.Addr, "example.test.", dns.TypeMX, "udp"); r.Rcode != dns.RcodeRefused {

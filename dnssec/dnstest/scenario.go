@@ -47,6 +47,18 @@ const (
 	DomainNoMX = "no-mx.test."
 	// DomainNullMX: "MX 0 ." (RFC 7505).
 	DomainNullMX = "null-mx.test."
+	// DomainInsecureHost: secure MX 10 mx.unsigned.test, whose A
+	// 127.0.0.15 is insecure (unsigned zone); a STARTTLS server with a
+	// self-signed certificate listens there. The TLSA query
+	// _25._tcp.mx.unsigned.test answers SERVFAIL, as Microsoft-hosted
+	// domains do: a client must not ask (RFC 7672 §2.2.2, DANE.md §0.2).
+	DomainInsecureHost = "insecure-host.test."
+	// DomainExpiredEE: MX -> A 127.0.0.16 -> TLSA 3 1 1 matching an
+	// expired self-signed leaf: DANE-EE ignores expiry (RFC 7671 §5.1).
+	DomainExpiredEE = "expired-ee.test."
+	// DomainCNAME: MX 10 mx.cname-mx.test, a secure CNAME to
+	// mx.dane-good.test (TLSA at the expanded name, RFC 7672 §2.2.3).
+	DomainCNAME = "cname-mx.test."
 	// DomainNX does not exist (signed NXDOMAIN from "test.").
 	DomainNX = "nxdomain.test."
 )
@@ -90,7 +102,8 @@ func NewScenario(t testing.TB, o ScenarioOptions) *Scenario {
 	h := New(t, Options{Now: o.Now, Deterministic: true, Root: ZoneConfig{Keys: ed}})
 	h.AddZone("test.", ZoneConfig{Keys: ed, Denial: Denial{NSEC3: true, OptOut: true}})
 	for _, d := range []string{DomainGood, DomainTA, DomainBogusMX, DomainTwoA, DomainMismatch,
-		DomainNoSTARTTLS, DomainTLSAServFail, DomainUnusable, DomainNoMX, DomainNullMX} {
+		DomainNoSTARTTLS, DomainTLSAServFail, DomainUnusable, DomainNoMX, DomainNullMX,
+		DomainInsecureHost, DomainExpiredEE, DomainCNAME} {
 		h.AddZone(d, ZoneConfig{Keys: ed})
 	}
 	h.AddZone(DomainUnsigned, ZoneConfig{Unsigned: true})
@@ -105,17 +118,30 @@ func NewScenario(t testing.TB, o ScenarioOptions) *Scenario {
 		{"mx." + DomainTLSAServFail, "127.0.0.8", true},
 		{"mx." + DomainUnusable, "127.0.0.9", true},
 		{DomainNoMX, "127.0.0.10", true},
+		{"mx." + DomainUnsigned, "127.0.0.15", true},
+		{"mx." + DomainExpiredEE, "127.0.0.16", true},
 	}
 	s := &Scenario{H: h, SMTP: map[string]*SMTPServer{}}
 	lns := listenShared(t, hosts)
 	s.Port = lns[0].Addr().(*net.TCPAddr).Port
 	chains := map[string]*Chain{}
 	for i, hst := range hosts {
-		chain := NewChain(t, ChainOptions{Names: []string{hst.name}, Now: now})
+		co := ChainOptions{Names: []string{hst.name}, Now: now}
+		switch hst.name {
+		case "mx." + DomainUnsigned:
+			co.SelfSigned = true
+		case "mx." + DomainExpiredEE:
+			co.SelfSigned, co.Expired = true, true
+		}
+		chain := NewChain(t, co)
 		chains[hst.name] = chain
 		o := SMTPOptions{Hostname: trimDot(hst.name), Chain: chain, NoSTARTTLS: !hst.tls}
 		s.SMTP[hst.name] = serveSMTP(t, lns[i], o)
-		if hst.name != DomainNoMX {
+		switch hst.name {
+		case DomainNoMX:
+		case "mx." + DomainUnsigned:
+			h.Add(DomainInsecureHost + " 300 IN MX 10 " + hst.name)
+		default:
 			d := hst.name[len("mx."):]
 			h.Add(d + " 300 IN MX 10 " + hst.name)
 		}
@@ -127,7 +153,7 @@ func NewScenario(t testing.TB, o ScenarioOptions) *Scenario {
 		}
 	}
 	for _, n := range []string{"mx." + DomainGood, "mx." + DomainBogusMX, "mx." + DomainTwoA,
-		"mx." + DomainNoSTARTTLS, "mx." + DomainTLSAServFail, DomainNoMX} {
+		"mx." + DomainNoSTARTTLS, "mx." + DomainTLSAServFail, DomainNoMX, "mx." + DomainExpiredEE} {
 		tlsa(chains[n].EE(TLSAName(n), 1, 1))
 	}
 	ta := "mx." + DomainTA
@@ -142,7 +168,10 @@ func NewScenario(t testing.TB, o ScenarioOptions) *Scenario {
 		h.Add(DomainUnsigned+" 300 IN MX "+strconv.Itoa(10*(i+1))+" "+host,
 			host+" 300 IN A 127.0.0.1"+strconv.Itoa(i+1))
 	}
+	h.Add(DomainCNAME+" 300 IN MX 10 mx."+DomainCNAME,
+		"mx."+DomainCNAME+" 300 IN CNAME mx."+DomainGood)
 	h.Break(DomainBogusMX, dns.TypeMX, ExpiredSig)
+	h.Break(TLSAName("mx."+DomainUnsigned), dns.TypeTLSA, ServFail)
 	h.Break(TLSAName("mx."+DomainTLSAServFail), dns.TypeTLSA, ServFail)
 	s.DNS = h.Serve(t)
 	return s

@@ -36,8 +36,21 @@ func TestScenario(t *testing.T) {
 	if sigs := rrsigs(ans); len(sigs) != 1 || sigs[0].ValidityPeriod(fixedNow) {
 		t.Errorf("bogus MX signature is valid: %v", ans)
 	}
-	if rc, _ := rcode(TLSAName("mx."+DomainTLSAServFail), dns.TypeTLSA); rc != dns.RcodeServerFailure {
-		t.Errorf("TLSA servfail: %d", rc)
+	for _, n := range []string{"mx." + DomainTLSAServFail, "mx." + DomainUnsigned} {
+		if rc, _ := rcode(TLSAName(n), dns.TypeTLSA); rc != dns.RcodeServerFailure {
+			t.Errorf("TLSA %s servfail: %d", n, rc)
+		}
+	}
+	if _, ans := rcode("mx."+DomainUnsigned, dns.TypeA); len(ans) != 1 {
+		t.Errorf("insecure host A: %v", ans)
+	}
+	if _, ans := rcode("mx."+DomainCNAME, dns.TypeA); len(ans) != 4 {
+		t.Errorf("CNAME MX host: %v", ans)
+	}
+	_, tl := rcode(TLSAName("mx."+DomainExpiredEE), dns.TypeTLSA)
+	ee := s.SMTP["mx."+DomainExpiredEE].Chain.Leaf.Cert
+	if err := tl[0].(*dns.TLSA).Verify(ee); err != nil || !ee.NotAfter.Before(fixedNow) {
+		t.Errorf("expired EE: %v %v", err, ee.NotAfter)
 	}
 
 	// The good domain end to end: MX -> A -> TLSA -> STARTTLS, all secure.
@@ -47,7 +60,7 @@ func TestScenario(t *testing.T) {
 	host := mx[0].(*dns.MX).Mx
 	_, a := rcode(host, dns.TypeA)
 	verifySigs(t, a, keys)
-	_, tl := rcode(TLSAName(host), dns.TypeTLSA)
+	_, tl = rcode(TLSAName(host), dns.TypeTLSA)
 	verifySigs(t, tl, keys)
 	rec := tl[0].(*dns.TLSA)
 	ip := a[0].(*dns.A).A.String()
