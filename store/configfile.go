@@ -99,7 +99,7 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 			}
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return Config{}, p.fail("unexpected text %q outside <config>", clip(string(bytes.TrimSpace(t))))
+				return Config{}, p.textFail(t, "unexpected text %q outside <config>", clip(string(bytes.TrimSpace(t))))
 			}
 		case xml.Directive:
 			return Config{}, p.fail("declarations such as DOCTYPE are not allowed")
@@ -134,7 +134,7 @@ func (p *decoder) readTables(c *Config) error {
 			return nil
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return p.fail("unexpected text %q inside <config>", clip(string(bytes.TrimSpace(t))))
+				return p.textFail(t, "unexpected text %q inside <config>", clip(string(bytes.TrimSpace(t))))
 			}
 		case xml.Comment:
 		case xml.ProcInst, xml.Directive:

@@ -177,6 +177,7 @@ type decoder struct {
 	d      *xml.Decoder
 	secret func(Secret) (Secret, error) // masked/encrypted text -> plain
 	lines  map[string]int               // table + "/" + key -> line
+	start  int                          // line the last token started on
 }
 
 func newDecoder(data []byte, secret func(Secret) (Secret, error)) *decoder {
@@ -204,9 +205,15 @@ func charsetReader(charset string, in io.Reader) (io.Reader, error) {
 	return nil, fmt.Errorf("unsupported encoding %q (use UTF-8)", charset)
 }
 
-func (p *decoder) line() int {
-	l, _ := p.d.InputPos()
-	return l
+// line is the line the last token started on.
+func (p *decoder) line() int { return p.start }
+
+// textFail reports unexpected text at the line its first non-blank
+// character is on.
+func (p *decoder) textFail(text []byte, format string, a ...any) error {
+	trimmed := bytes.TrimLeft(text, " \t\r\n")
+	line := p.start + bytes.Count(text[:len(text)-len(trimmed)], []byte("\n"))
+	return &ParseError{Line: line, Reason: fmt.Sprintf(format, a...)}
 }
 
 func (p *decoder) fail(format string, a ...any) error {
@@ -215,6 +222,7 @@ func (p *decoder) fail(format string, a ...any) error {
 
 // token returns the next token, turning syntax errors into *ParseError.
 func (p *decoder) token() (xml.Token, error) {
+	p.start, _ = p.d.InputPos()
 	tok, err := p.d.Token()
 	if err == nil {
 		return tok, nil
@@ -282,7 +290,7 @@ func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
 			return nil
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return p.fail("unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), name)
+				return p.textFail(t, "unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), name)
 			}
 		case xml.Comment:
 		case xml.ProcInst, xml.Directive:
@@ -344,7 +352,7 @@ func (p *decoder) decodeList(tbl, key, wrapper, item string, v reflect.Value) er
 			return nil
 		case xml.CharData:
 			if len(bytes.TrimSpace(t)) > 0 {
-				return p.fail("unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), wrapper)
+				return p.textFail(t, "unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), wrapper)
 			}
 		case xml.Comment:
 		case xml.ProcInst, xml.Directive:

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/badconfig/*.err from the current errors")
+
+// richConfig exercises every field kind, secrets and awkward text.
+func richConfig() Config {
+	c := Defaults()
+	c.System.Hostname = "mail1.example.com"
+	c.Logs.Headers = []string{"X-Mailer", "Subject"}
+	c.Logs.Subscriptions = append(c.Logs.Subscriptions, LogSubscription{
+		Name: "pushed-scp", Type: LogTypeMail, Level: LevelTrace, Retrieval: RetrievalSCP,
+		Filename: "mail.log", MaxSize: 1 << 20, MaxFiles: 3, AlertOnRemove: true,
+		RolloverInterval: 3600, Host: "logs.example.com", Port: 22, User: "esa",
+		Passphrase: "p&ss<wo>rd\r\n\"'", Directory: "/var/log/esa", MaxWait: 60,
+		Protocol: "SSH2", HostKeyCheck: true,
+	}, LogSubscription{
+		Name: "syslog", Type: LogTypeSystem, Level: LevelWarning, Retrieval: RetrievalSyslog,
+		Filename: "sys.log", MaxSize: 100, MaxFiles: 1, Host: "192.0.2.9", Protocol: "UDP", Facility: "local3",
+	})
+	c.DNS.Resolvers = []DNSResolver{{Address: "192.0.2.53", Priority: 0}, {Address: "[2001:db8::53]:5353", Priority: 1}}
+	c.DNS.Timeout = 3
+	c.DNS.TrustAnchor = ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n\t; second line\n"
+	return c
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	s := openTest(t)
+	c := richConfig()
+	for _, m := range []SecretMode{EncryptSecrets, PlainSecrets} {
+		b, err := s.MarshalConfig(c, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.UnmarshalConfig(b)
+		if err != nil {
+			t.Fatalf("mode %d: %v\n%s", m, err, b)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Errorf("mode %d: read back\n%+v\nwant\n%+v", m, got, c)
+		}
+		b2, _ := s.MarshalConfig(got, m)
+		if !bytes.Equal(b, b2) {
+			t.Errorf("mode %d: second marshal differs:\n%s\n---\n%s", m, b, b2)
+		}
+	}
+}
+
+func TestMarshalShape(t *testing.T) {
+	s := openTest(t)
+	c := richConfig()
+	plain, _ := s.MarshalConfig(c, PlainSecrets)
+	masked, _ := s.MarshalConfig(c, MaskSecrets)
+	enc, _ := s.MarshalConfig(c, EncryptSecrets)
+	for _, want := range []string{
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config>\n  <!-- Current Time: Sat May 23 11:42:12 2026 UTC -->\n  <system>\n    <hostname>mail1.example.com</hostname>\n  </system>\n  <logs>\n",
+		"<passphrase>p&amp;ss&lt;wo&gt;rd&#xD;\n\"'</passphrase>",
+		"</dns>\n</config>\n",
+	} {
+		if !strings.Contains(string(plain), want) {
+			t.Errorf("plain file lacks %q:\n%s", want, plain)
+		}
+	}
+	if !strings.Contains(string(masked), "<passphrase>*****</passphrase>") || strings.Contains(string(masked), "p&amp;ss") {
+		t.Errorf("masked file:\n%s", masked)
+	}
+	if !strings.Contains(string(enc), "<passphrase>{ENC}") || strings.Contains(string(enc), "p&amp;ss") {
+		t.Errorf("encrypted file:\n%s", enc)
+	}
+	// Only non-empty secrets are masked: the default logs have none.
+	d, _ := s.MarshalConfig(Defaults(), MaskSecrets)
+	if _, err := s.UnmarshalConfig(d); err != nil {
+		t.Errorf("masked file without secrets refused: %v", err)
+	}
+	if _, err := s.MarshalConfig(c, SecretMode(9)); err == nil {
+		t.Error("unknown secret mode accepted")
+	}
+}
+
+func TestUnmarshalDefaultsAndLatin1(t *testing.T) {
+	s := openTest(t)
+	c, err := s.UnmarshalConfig([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<config><system><hostname>m.example.com</hostname></system></config>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Defaults()
+	want.System.Hostname = "m.example.com"
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("missing tables did not take defaults: %+v", c)
+	}
+	// A table that names only some keys keeps the defaults of the rest.
+	c, err = s.UnmarshalConfig([]byte("<config><dns><timeout>7</timeout></dns></config>"))
+	if err != nil || c.DNS.Timeout != 7 || len(c.Logs.Subscriptions) != 4 {
+		t.Fatalf("%v %+v", err, c.DNS)
+	}
+	// Latin-1 bytes are read as Latin-1.
+	c, err = s.UnmarshalConfig([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><config><dns><trust_anchor>caf\xe9</trust_anchor></dns></config>"))
+	if err != nil || c.DNS.TrustAnchor != "café" {
+		t.Fatalf("latin-1: %v %q", err, c.DNS.TrustAnchor)
+	}
+}
+
+// TestBadConfigCorpus reads every testdata/badconfig/NAME.xml and checks the
+// exact error against NAME.err.
+func TestBadConfigCorpus(t *testing.T) {
+	s := openTest(t)
+	files, _ := filepath.Glob("testdata/badconfig/*.xml")
+	if len(files) < 20 {
+		t.Fatalf("only %d corpus files", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.UnmarshalConfig(data)
+			var pe *ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("got %v (%T), want *ParseError", err, err)
+			}
+			errFile := strings.TrimSuffix(f, ".xml") + ".err"
+			if *update {
+				os.WriteFile(errFile, []byte(err.Error()+"\n"), 0o644)
+				return
+			}
+			want, rerr := os.ReadFile(errFile)
+			if rerr != nil {
+				t.Fatalf("no expected error: %v", rerr)
+			}
+			if got := err.Error(); got != strings.TrimSuffix(string(want), "\n") {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+func TestSaveAndReadConfigFile(t *testing.T) {
+	s := openTest(t)
+	c := richConfig()
+	name, err := s.SaveConfigFile(c, EncryptSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "mail1.example.com-20260523T114212.xml" {
+		t.Errorf("name %q", name)
+	}
+	fi, err := os.Stat(filepath.Join(s.ConfigDir(), name))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("saved file: %v %v", fi, err)
+	}
+	got, err := s.ReadConfigFile(name)
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("read back: %v", err)
+	}
+	abs, err := s.ReadConfigFile(filepath.Join(s.ConfigDir(), name))
+	if err != nil || !reflect.DeepEqual(abs, c) {
+		t.Fatalf("absolute path: %v", err)
+	}
+	// Same second: a new name, never an overwrite.
+	name2, err := s.SaveConfigFile(c, PlainSecrets)
+	if err != nil || name2 != "mail1.example.com-20260523T114212-2.xml" {
+		t.Fatalf("second save %q %v", name2, err)
+	}
+	if _, err := s.ReadConfigFile("../config.db"); err == nil || !strings.Contains(err.Error(), "outside the configuration directory") {
+		t.Errorf("escaping path: %v", err)
+	}
+	if _, err := s.ReadConfigFile("missing.xml"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	// Masked files save but cannot be read back.
+	name3, _ := s.SaveConfigFile(c, MaskSecrets)
+	var pe *ParseError
+	if _, err := s.ReadConfigFile(name3); !errors.As(err, &pe) || pe.Reason != "passphrase is masked; files with masked passphrases cannot be loaded" {
+		t.Errorf("masked file: %v", err)
+	}
+}
