@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"esa/dnssec"
+	"esa/dnssec/dnstest"
+	"esa/store"
+	"esa/store/logs"
+)
+
+func openStore(t *testing.T) (*store.Store, *logs.Manager) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm := logs.NewManager(filepath.Join(dir, "logs"), time.Now)
+	t.Cleanup(func() { lm.Close(); st.Close() })
+	return st, lm
+}
+
+// TestResolverFromFlags: --resolver and --trust-anchor give a validating
+// resolver that proves the test bed's signed data secure.
+func TestResolverFromFlags(t *testing.T) {
+	t.Parallel()
+	s := dnstest.NewScenario(t, dnstest.ScenarioOptions{})
+	anchor := filepath.Join(t.TempDir(), "anchor")
+	if err := os.WriteFile(anchor, []byte(s.H.AnchorsText()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, lm := openStore(t)
+	get, err := buildResolver(st, lm, time.Now, s.DNS.Addr, anchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Lookup(context.Background(), dnstest.DomainGood, dns.TypeMX)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Security != dnssec.Secure || len(a.Records) == 0 {
+		t.Errorf("MX %s: %v %q, %d records; want SECURE data", dnstest.DomainGood, a.Security, a.Reason, len(a.Records))
+	}
+	if again, _ := get(); again != r {
+		t.Errorf("the resolver was rebuilt although the DNS table did not change")
+	}
+}
+
+// TestResolverFromTable: without flags the committed DNS table decides; with
+// no resolver configured the door says so.
+func TestResolverFromTable(t *testing.T) {
+	t.Parallel()
+	s := dnstest.NewScenario(t, dnstest.ScenarioOptions{})
+	st, lm := openStore(t)
+	get, err := buildResolver(st, lm, time.Now, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(); err == nil || !strings.Contains(err.Error(), "No DNS resolvers are configured") {
+		t.Errorf("no resolvers: err = %v", err)
+	}
+	ss := st.NewSession("admin")
+	if err := ss.Update(func(c *store.Config) error {
+		c.DNS.Resolvers = []store.DNSResolver{{Address: s.DNS.Addr}}
+		c.DNS.TrustAnchor = s.H.AnchorsText()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Commit("lab dns", false); err != nil {
+		t.Fatal(err)
+	}
+	r, err := get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.Lookup(context.Background(), "mx."+dnstest.DomainGood, dns.TypeA)
+	if err != nil || a.Security != dnssec.Secure {
+		t.Errorf("A mx.%s: %+v, %v; want SECURE", dnstest.DomainGood, a, err)
+	}
+}
+
+func TestResolverAddr(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"127.0.0.1": "127.0.0.1:53", "127.0.0.1:5353": "127.0.0.1:5353", "::1": "[::1]:53",
+		"[::1]:54": "[::1]:54", "localhost": "localhost:53", "": "", "1.2.3.4:0": "", "h:x": "",
+	} {
+		got, err := resolverAddr(in)
+		if (err != nil) != (want == "") || got != want {
+			t.Errorf("resolverAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
