@@ -171,6 +171,11 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 		if err != nil {
 			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
 		}
+		if len(anchors) == 0 {
+			// Every managed key was revoked or removed (RFC 5011 §2.1):
+			// fail closed rather than fall back to insecure.
+			return &zoneState{zone: zone, sec: Bogus, reason: "no trusted key left for zone " + trimDot(zone)}
+		}
 		return v.dnskeys(zone, anchors, tp)
 	}
 	if ds == nil {

@@ -24,9 +24,11 @@ type exchanger struct {
 	timeout time.Duration
 	log     dlog
 	sent    atomic.Int64 // queries put on the wire (benchmarks report it)
-	// onQuery, when set, sees every (name, type) before it is sent
-	// (tests use it to count duplicate queries).
-	onQuery func(name string, qtype uint16)
+	// Test hooks at the network boundary: tap sees every usable reply,
+	// replay (when set) answers instead of the network, so benchmarks can
+	// measure validation alone.
+	tap    func(name string, qtype uint16, m *dns.Msg)
+	replay func(name string, qtype uint16) *dns.Msg
 }
 
 func newExchanger(servers []Server, timeout time.Duration, log dlog) *exchanger {
@@ -54,8 +56,11 @@ type failure struct {
 // hiding it behind SERVFAIL (RFC 4035 §3.2.2, DANE.md §2.5 item 4). It also
 // returns the address of the server that answered.
 func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	if e.onQuery != nil {
-		e.onQuery(name, qtype)
+	if e.replay != nil {
+		if m := e.replay(name, qtype); m != nil {
+			return m, "replay", nil
+		}
+		return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrNetwork, Err: errors.New("not recorded")}
 	}
 	var last failure
 	for gi, group := range e.groups {
@@ -67,6 +72,9 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 			e.log.queryServer(name, qtype, sv.Addr, e.timeout)
 			m, f := e.ask(ctx, sv.Addr, name, qtype)
 			if f.kind == 0 {
+				if e.tap != nil {
+					e.tap(name, qtype, m)
+				}
 				return m, sv.Addr, nil
 			}
 			e.log.invalid(failureWords(f), sv.Addr, name)

@@ -118,24 +118,34 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16, depth 
 	if a, _, ok := r.cache.get(k, r.now()); ok {
 		return a, nil
 	}
+	if depth > 0 {
+		// A CNAME target asked from inside another lookup does not join
+		// a flight: two lookups chasing each other's names round a CNAME
+		// loop would otherwise wait on each other forever.
+		return r.resolveAndCache(ctx, k, depth)
+	}
 	v, err, _ := r.flights.do(ctx, k, func() (any, error) {
 		// A flight that finished just before we joined may have filled
 		// the cache.
 		if a, _, ok := r.cache.get(k, r.now()); ok {
 			return a, nil
 		}
-		a, exp, err := r.resolve(ctx, name, qtype, depth)
-		if err != nil {
-			return nil, err
-		}
-		r.log.response(a, exp)
-		r.cache.put(k, a, r.now(), exp)
-		return a, nil
+		return r.resolveAndCache(ctx, k, depth)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return v.(*Answer), nil
+}
+
+func (r *Resolver) resolveAndCache(ctx context.Context, k cacheKey, depth int) (*Answer, error) {
+	a, exp, err := r.resolve(ctx, k.name, k.qtype, depth)
+	if err != nil {
+		return nil, err
+	}
+	r.log.response(a, exp)
+	r.cache.put(k, a, r.now(), exp)
+	return a, nil
 }
 
 // canonical lower-cases and fully qualifies a name without allocating when

@@ -2,9 +2,13 @@ package dnssec
 
 import (
 	"crypto"
+	"encoding/json"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"esa/dnssec/dnstest"
 
 	"github.com/miekg/dns"
 )
@@ -218,5 +222,66 @@ func TestAnchorStateSurvivesRestart(t *testing.T) {
 	}
 	if b, err := (FileAnchorStore{Path: filepath.Join(t.TempDir(), "none")}).Load(); b != nil || err != nil {
 		t.Fatalf("absent file: %v %v", b, err)
+	}
+}
+
+type memStore struct {
+	mu    sync.Mutex
+	b     []byte
+	saves int
+}
+
+func (m *memStore) Load() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.b, nil
+}
+
+func (m *memStore) Save(b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.b = append([]byte(nil), b...)
+	m.saves++
+	return nil
+}
+
+// TestResolverKeepsAnchorState: the resolver turns the configured root DS
+// into managed keys on its first validated DNSKEY fetch, saves that state,
+// and a later resolver trusts only what the state says.
+func TestResolverKeepsAnchorState(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	st := &memStore{}
+	ds := b.h.Anchors()[0] // the DS only
+	r, err := NewWithState(Config{Servers: []Server{{Addr: b.front.Addr}}, Anchors: []dns.RR{ds}, Now: b.clock.Now}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := lookup(t, r, "mail.example.test.", dns.TypeA); a.Security != Secure {
+		t.Fatalf("got %v %s", a.Security, a.Reason)
+	}
+	if st.saves != 1 {
+		t.Fatalf("state saved %d times", st.saves)
+	}
+	var saved AnchorState
+	if err := json.Unmarshal(st.b, &saved); err != nil {
+		t.Fatal(err)
+	}
+	root := b.h.Zone(".").DNSKEY(dnstest.KSK)
+	tp := saved.point(".")
+	if tp == nil || stateOf(tp, root) != KeyValid || !tp.NextRefresh.After(b.clock.Now()) {
+		t.Fatalf("saved state %s", st.b)
+	}
+
+	// Revoke the root key in the stored state: nothing validates any more.
+	tp.key(keyID(root)).State = KeyRevoked
+	nb, _ := json.Marshal(&saved)
+	st2 := &memStore{b: nb}
+	r2, err := NewWithState(Config{Servers: []Server{{Addr: b.front.Addr}}, Anchors: []dns.RR{ds}, Now: b.clock.Now}, st2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := lookup(t, r2, "mail.example.test.", dns.TypeA); a.Security != Bogus {
+		t.Fatalf("revoked anchor still trusted: %v", a.Security)
 	}
 }
