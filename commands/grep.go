@@ -47,7 +47,7 @@ func parseGrep(args []string) (grepArgs, error) {
 		a := args[i]
 		value := func() (string, error) {
 			if i+1 >= len(args) {
-				return "", fmt.Errorf("Invalid arguments when processing: %s needs a value.", a)
+				return "", fmt.Errorf("Invalid arguments when processing: %q needs a value.", a)
 			}
 			i++
 			return args[i], nil
@@ -84,7 +84,7 @@ func parseGrep(args []string) (grepArgs, error) {
 			g.files = v
 		default:
 			if strings.HasPrefix(a, "-") && len(a) > 1 {
-				return g, fmt.Errorf("Unknown option %s.", a)
+				return g, fmt.Errorf("Unknown option %q.", a)
 			}
 			words = append(words, a)
 		}

@@ -41,7 +41,7 @@ func tailCommand(env *Env) shell.Command {
 					}
 					lines = n
 				case len(a) > 1 && a[0] == '-':
-					io.Printf("Unknown option %s.\n", a)
+					io.Printf("Unknown option %q.\n", a)
 					return nil
 				case log != "":
 					io.Printf("Invalid arguments when processing: unexpected %q.\n", a)
