@@ -80,7 +80,7 @@ type validation struct {
 	r      *Resolver
 	ctx    context.Context
 	now    time.Time
-	budget *workBudget
+	budget *Budget
 }
 
 // result is the security of one piece of an answer.
@@ -188,20 +188,21 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 	dsSet, dsSigs := rrsetOf(ds.Answer, zone, dns.TypeDS)
 	if len(dsSet) > 0 {
 		if len(dsSigs) == 0 {
-			return v.unsignedAt(zone, "missing signature on "+zone+"/DS", true)
+			return v.unsignedAt(zone, "missing signature on "+trimDot(zone)+"/DS", true)
 		}
 		parent, ok := signerOf(dsSigs, zone, true)
 		if !ok {
-			return &zoneState{zone: zone, sec: Bogus, reason: "DS for " + zone + " not signed by a parent zone"}
+			return &zoneState{zone: zone, sec: Bogus, reason: "DS for " + trimDot(zone) + " not signed by a parent zone"}
 		}
 		ps := v.zoneKeys(parent, nil)
 		if ps.sec != Secure {
 			return &zoneState{zone: zone, sec: ps.sec, reason: ps.reason, expires: ps.expires}
 		}
-		exp, err := v.verifyRRset(dsSet, dsSigs, ps)
+		vd, err := v.verifyRRset(dsSet, dsSigs, ps)
 		if err != nil {
 			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
 		}
+		exp := vd.Expires
 		z := v.dnskeys(zone, dsSet, nil)
 		if z.sec == Secure && exp.Before(z.expires) {
 			z.expires = exp
@@ -212,11 +213,11 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 	// attacker could strip DS to make a signed zone look insecure.
 	denial, sigs := denialOf(ds)
 	if len(sigs) == 0 {
-		return v.unsignedAt(zone, "missing denial proof for "+zone+"/DS", true)
+		return v.unsignedAt(zone, "missing denial proof for "+trimDot(zone)+"/DS", true)
 	}
 	parent, ok := signerOf(sigs, zone, true)
 	if !ok {
-		return &zoneState{zone: zone, sec: Bogus, reason: "DS denial for " + zone + " not signed by a parent zone"}
+		return &zoneState{zone: zone, sec: Bogus, reason: "DS denial for " + trimDot(zone) + " not signed by a parent zone"}
 	}
 	ps := v.zoneKeys(parent, nil)
 	if ps.sec != Secure {
@@ -227,10 +228,10 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 		return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
 	}
 	if err := v.proveNoDS(zone, denial, ps); err != nil {
-		if isIterationsErr(err) {
+		if isInsecureProof(err) {
 			return &zoneState{zone: zone, sec: Insecure, expires: exp}
 		}
-		return &zoneState{zone: zone, sec: Bogus, reason: "bad denial proof for " + zone + "/DS: " + err.Error()}
+		return &zoneState{zone: zone, sec: Bogus, reason: "bad denial proof for " + trimDot(zone) + "/DS: " + err.Error()}
 	}
 	return &zoneState{zone: zone, sec: Insecure, expires: exp}
 }
@@ -322,7 +323,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 		}
 		denial, sigs := denialOf(m)
 		if len(sigs) == 0 {
-			return &zoneState{zone: c, sec: Bogus, reason: "missing denial proof for " + c + "/DS", expires: cur.expires}
+			return &zoneState{zone: c, sec: Bogus, reason: "missing denial proof for " + trimDot(c) + "/DS", expires: cur.expires}
 		}
 		signer, ok := signerOf(sigs, c, false)
 		if !ok || signer != cur.zone {
@@ -340,7 +341,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 		}
 		if m.Rcode == dns.RcodeNameError {
 			if err := v.proveNXDomain(c, denial, cur); err != nil {
-				return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + c + "/DS: " + err.Error()}
+				return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + trimDot(c) + "/DS: " + err.Error()}
 			}
 			return cur // nothing exists below c: cur holds the name
 		}
@@ -348,11 +349,11 @@ func (v *validation) zoneFor(name string) *zoneState {
 			z := &zoneState{zone: c, sec: Insecure, expires: exp}
 			v.r.zones.put(z, v.now)
 			return z
-		} else if isIterationsErr(err) {
+		} else if isInsecureProof(err) {
 			return &zoneState{zone: c, sec: Insecure, expires: exp}
 		}
 		if err := v.proveNoData(c, dns.TypeDS, denial, cur); err != nil {
-			return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + c + "/DS: " + err.Error()}
+			return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + trimDot(c) + "/DS: " + err.Error()}
 		}
 		v.r.zones.setNotCut(c, exp) // c lives inside cur: no cut here
 	}

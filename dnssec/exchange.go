@@ -44,8 +44,8 @@ func newExchanger(servers []Server, timeout time.Duration, log dlog) *exchanger 
 	return &exchanger{groups: groups, timeout: timeout, log: log}
 }
 
-// failure is one server's unusable outcome.
-type failure struct {
+// xfail is one server's unusable outcome.
+type xfail struct {
 	kind ErrorKind
 	err  error
 }
@@ -62,7 +62,7 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		}
 		return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrNetwork, Err: errors.New("not recorded")}
 	}
-	var last failure
+	var last xfail
 	for gi, group := range e.groups {
 		e.log.queryGroup(name, qtype, gi)
 		for _, sv := range group {
@@ -77,17 +77,17 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 				}
 				return m, sv.Addr, nil
 			}
-			e.log.invalid(failureWords(f), sv.Addr, name)
+			e.log.invalid(xfailWords(f), sv.Addr, name)
 			last = f
 		}
 	}
 	if last.kind == 0 {
-		last = failure{ErrNetwork, errors.New("no resolvers configured")}
+		last = xfail{ErrNetwork, errors.New("no resolvers configured")}
 	}
 	return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: last.kind, Err: last.err}
 }
 
-func failureWords(f failure) string {
+func xfailWords(f xfail) string {
 	switch f.kind {
 	case ErrServFail:
 		return "SERVER FAILED"
@@ -103,7 +103,7 @@ func failureWords(f failure) string {
 
 // ask sends one query to one server: UDP first, TCP when the reply is
 // truncated (RFC 7766 §5: a stub must retry over TCP).
-func (e *exchanger) ask(ctx context.Context, addr, name string, qtype uint16) (*dns.Msg, failure) {
+func (e *exchanger) ask(ctx context.Context, addr, name string, qtype uint16) (*dns.Msg, xfail) {
 	q := new(dns.Msg)
 	q.SetQuestion(name, qtype) // random ID from dns.Id (crypto/rand)
 	q.RecursionDesired = true
@@ -114,13 +114,13 @@ func (e *exchanger) ask(ctx context.Context, addr, name string, qtype uint16) (*
 	if f.kind == 0 && m.Truncated {
 		m, f = e.exchange(ctx, "tcp", addr, q)
 		if f.kind == 0 && m.Truncated {
-			return nil, failure{ErrFormErr, errors.New("truncated reply over TCP")}
+			return nil, xfail{ErrFormErr, errors.New("truncated reply over TCP")}
 		}
 	}
 	return m, f
 }
 
-func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, failure) {
+func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, xfail) {
 	e.sent.Add(1)
 	c := &dns.Client{Net: network, Timeout: e.timeout, UDPSize: ednsSize}
 	m, _, err := c.ExchangeContext(ctx, q, addr)
@@ -128,13 +128,13 @@ func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.M
 		var ne net.Error
 		switch {
 		case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-			return nil, failure{ErrTimeout, err}
+			return nil, xfail{ErrTimeout, err}
 		case errors.Is(err, dns.ErrId):
-			return nil, failure{ErrFormErr, errors.New("reply ID does not match the query")}
+			return nil, xfail{ErrFormErr, errors.New("reply ID does not match the query")}
 		case isUnpackError(err):
-			return nil, failure{ErrFormErr, err}
+			return nil, xfail{ErrFormErr, err}
 		}
-		return nil, failure{ErrNetwork, err}
+		return nil, xfail{ErrNetwork, err}
 	}
 	return checkReply(q, m)
 }
@@ -149,23 +149,23 @@ func isUnpackError(err error) bool {
 // checkReply accepts a reply only when it answers our question (RFC 5452
 // §9.1: ID, question name, type and class must all match) with a usable
 // RCODE. The question name is compared case-insensitively.
-func checkReply(q, m *dns.Msg) (*dns.Msg, failure) {
+func checkReply(q, m *dns.Msg) (*dns.Msg, xfail) {
 	if m.Id != q.Id {
-		return nil, failure{ErrFormErr, errors.New("reply ID does not match the query")}
+		return nil, xfail{ErrFormErr, errors.New("reply ID does not match the query")}
 	}
 	if !m.Response || len(m.Question) != 1 || m.Question[0].Qtype != q.Question[0].Qtype ||
 		m.Question[0].Qclass != q.Question[0].Qclass || !strings.EqualFold(m.Question[0].Name, q.Question[0].Name) {
-		return nil, failure{ErrFormErr, errors.New("reply question does not match the query")}
+		return nil, xfail{ErrFormErr, errors.New("reply question does not match the query")}
 	}
 	switch m.Rcode {
 	case dns.RcodeSuccess, dns.RcodeNameError:
-		return m, failure{}
+		return m, xfail{}
 	case dns.RcodeServerFailure:
-		return nil, failure{ErrServFail, errors.New("SERVFAIL")}
+		return nil, xfail{ErrServFail, errors.New("SERVFAIL")}
 	case dns.RcodeRefused:
-		return nil, failure{ErrRefused, errors.New("REFUSED")}
+		return nil, xfail{ErrRefused, errors.New("REFUSED")}
 	case dns.RcodeFormatError:
-		return nil, failure{ErrFormErr, errors.New("FORMERR")}
+		return nil, xfail{ErrFormErr, errors.New("FORMERR")}
 	}
-	return nil, failure{ErrServFail, fmt.Errorf("RCODE %s", dns.RcodeToString[m.Rcode])}
+	return nil, xfail{ErrServFail, fmt.Errorf("RCODE %s", dns.RcodeToString[m.Rcode])}
 }

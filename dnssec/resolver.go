@@ -173,6 +173,11 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, depth
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	if v.budget.Exhausted() {
+		// KeyTrap-style work (CVE-2023-50387/50868): an error, never an
+		// answer.
+		return nil, time.Time{}, &LookupError{Name: name, Qtype: qtype, Kind: ErrBudget, Err: ErrWorkBudget}
+	}
 	if a.Security == Bogus || a.Security == Indeterminate {
 		r.log.dnssecError(name, qtype, server, a.Reason)
 	}

@@ -161,37 +161,27 @@ func (v *validation) rrset(owner string, t uint16, set []dns.RR, sigs []*dns.RRS
 	if z.sec != Secure {
 		return result{sec: z.sec, reason: z.reason, expires: z.expires}
 	}
-	exp, err := v.verifyRRset(set, sigs, z)
+	vd, err := v.verifyRRset(set, sigs, z)
 	if err != nil {
 		return result{sec: Bogus, reason: err.Error()}
 	}
-	res := result{sec: Secure, expires: minTime(exp, z.expires)}
+	res := result{sec: Secure, expires: minTime(vd.Expires, z.expires)}
 	// RFC 4035 §5.3.4 / RFC 5155 §8.8: an RRSIG with fewer labels than its
 	// owner means wildcard expansion, valid only with proof that the
 	// next-closer name does not exist.
-	if labels := dns.CountLabel(owner); int(minLabels(sigs)) < labels {
+	if vd.Wildcard != "" {
 		denial, _ := denialOf(m)
 		if _, err := v.verifyDenial(m, z); err != nil {
 			return result{sec: Bogus, reason: "wildcard answer " + what + ": " + err.Error()}
 		}
-		if err := v.proveWildcard(owner, t, minLabels(sigs), denial, z); err != nil {
-			if isIterationsErr(err) {
+		if err := v.proveWildcard(owner, vd.Wildcard, denial, z); err != nil {
+			if isInsecureProof(err) {
 				return result{sec: Insecure, expires: res.expires}
 			}
 			return result{sec: Bogus, reason: "bad denial proof for wildcard " + what + ": " + err.Error()}
 		}
 	}
 	return res
-}
-
-func minLabels(sigs []*dns.RRSIG) uint8 {
-	l := uint8(255)
-	for _, s := range sigs {
-		if s.Labels < l {
-			l = s.Labels
-		}
-	}
-	return l
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -238,7 +228,7 @@ func (v *validation) denial(name string, qtype uint16, m *dns.Msg) (result, uint
 		err = v.proveNoData(name, qtype, recs, z)
 	}
 	switch {
-	case isIterationsErr(err):
+	case isInsecureProof(err):
 		// RFC 9276 §3.2: above the iteration cap the proof is not
 		// checked and the answer is treated as insecure.
 		return result{sec: Insecure, expires: exp}, nttl

@@ -242,9 +242,6 @@ func TestBreakageKnobs(t *testing.T) {
 	for _, k := range knobs {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			if interimValidator && strings.Contains(k.name, "nsec3") {
-				t.Skip("needs the NSEC3 proofs of dnssec-validate")
-			}
 			b := newBed(t)
 			k.setup(b)
 			r := b.resolver(t, nil)
@@ -259,9 +256,6 @@ func TestBreakageKnobs(t *testing.T) {
 
 func TestHugeExponentIsInsecure(t *testing.T) {
 	t.Parallel()
-	if interimValidator {
-		t.Skip("needs VerifyKeys' unsupported-key mapping from dnssec-validate")
-	}
 	c := newClock()
 	h := dnstest.New(t, dnstest.Options{Now: c.Now, Keys: keyPool})
 	h.AddZone("lv.", dnstest.ZoneConfig{Keys: dnstest.KeyConfig{Algorithm: dns.RSASHA256, HugeExponent: true}})

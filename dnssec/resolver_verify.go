@@ -1,10 +1,5 @@
 package dnssec
 
-// This file adapts the resolver to the validation primitives. INTERIM:
-// until dnssec-validate's VerifyRRset/VerifyKeys/Prove* land, the bodies
-// below are a minimal miekg/dns-based stand-in (NSEC only, no NSEC3 proofs,
-// no wildcard proof, no work budget); they will call those functions.
-
 import (
 	"errors"
 	"strings"
@@ -13,188 +8,149 @@ import (
 	"github.com/miekg/dns"
 )
 
-// interimValidator marks the stand-in; tests needing NSEC3 proofs or the
-// unsupported-key mapping skip while it is set.
-const interimValidator = true
+// This file adapts the resolver to the pure validation functions of
+// verify.go, denial.go and budget.go.
 
-type workBudget struct{}
+func newBudget() *Budget { return NewBudget(DefaultLimits()) }
 
-func newBudget() *workBudget { return &workBudget{} }
-
-var errIterations = errors.New("NSEC3 iterations above the limit")
-
-func isIterationsErr(err error) bool { return errors.Is(err, errIterations) }
-
-func (v *validation) verifyRRset(set []dns.RR, sigs []*dns.RRSIG, z *zoneState) (time.Time, error) {
-	h := set[0].Header()
-	what := trimDot(h.Name) + "/" + typeName(h.Rrtype)
-	expired := false
-	for _, s := range sigs {
-		if dns.CanonicalName(s.SignerName) != z.zone {
-			continue
-		}
-		if !s.ValidityPeriod(v.now) {
-			expired = true
-			continue
-		}
-		for _, k := range z.keys {
-			if k.KeyTag() == s.KeyTag && k.Algorithm == s.Algorithm && s.Verify(k, set) == nil {
-				return time.Unix(int64(s.Expiration), 0), nil
-			}
-		}
-	}
-	if expired {
-		return time.Time{}, errors.New("expired signature on " + what)
-	}
-	return time.Time{}, errors.New("no valid signature on " + what)
+// isInsecureProof reports the denial outcomes that make an answer Insecure
+// rather than Bogus: NSEC3 above the iteration cap (RFC 9276 §3.2), an
+// opt-out span (RFC 5155 §9.2), an unknown NSEC3 hash (RFC 5155 §8.1).
+func isInsecureProof(err error) bool {
+	return errors.Is(err, ErrNSEC3Iterations) || errors.Is(err, ErrOptOut) || errors.Is(err, ErrNSEC3Unsupported)
 }
 
+// verifyRRset checks set against its RRSIGs with the zone's validated keys.
+func (v *validation) verifyRRset(set []dns.RR, sigs []*dns.RRSIG, z *zoneState) (Verdict, error) {
+	vd := VerifyRRset(set, sigs, z.keys, z.zone, v.now, v.budget)
+	if vd.Security != Secure {
+		reason := vd.Reason
+		if reason == "" {
+			h := set[0].Header()
+			reason = "no valid signature on " + trimDot(h.Name) + "/" + typeName(h.Rrtype)
+		}
+		return vd, errors.New(reason)
+	}
+	return vd, nil
+}
+
+// verifyDenial verifies every NSEC, NSEC3 and SOA RRset of the authority
+// section with the zone's keys; other records there (NS and the like) play
+// no part in a proof and are ignored.
 func (v *validation) verifyDenial(m *dns.Msg, z *zoneState) (time.Time, error) {
-	exp := time.Time{}
-	done := map[string]bool{}
+	var exp time.Time
+	type key struct {
+		name string
+		t    uint16
+	}
+	done := map[key]bool{}
 	for _, rr := range m.Ns {
 		h := rr.Header()
-		if h.Rrtype == dns.TypeRRSIG {
+		switch h.Rrtype {
+		case dns.TypeNSEC, dns.TypeNSEC3, dns.TypeSOA:
+		default:
 			continue
 		}
-		k := h.Name + typeName(h.Rrtype)
+		k := key{strings.ToLower(h.Name), h.Rrtype}
 		if done[k] {
 			continue
 		}
 		done[k] = true
 		set, sigs := rrsetOf(m.Ns, h.Name, h.Rrtype)
-		e, err := v.verifyRRset(set, sigs, z)
+		vd, err := v.verifyRRset(set, sigs, z)
 		if err != nil {
 			return time.Time{}, err
 		}
-		exp = minTime(exp, e)
+		exp = minTime(exp, vd.Expires)
 	}
 	return exp, nil
 }
 
+// verifyKeys authenticates zone's DNSKEY RRset from DS records (the parent's
+// validated set or DS trust anchors) or DNSKEY trust anchors. With both
+// kinds of anchor, either may vouch for the keys.
 func (v *validation) verifyKeys(zone string, keys []dns.RR, sigs []*dns.RRSIG, anchors []dns.RR) *zoneState {
-	var trusted []*dns.DNSKEY
-	supported := false
-	for _, a := range anchors {
-		for _, rr := range keys {
-			k := rr.(*dns.DNSKEY)
-			switch x := a.(type) {
-			case *dns.DS:
-				if x.Algorithm == 16 || x.DigestType > 4 {
-					continue
-				}
-				supported = true
-				if ds := k.ToDS(x.DigestType); ds != nil && strings.EqualFold(ds.Digest, x.Digest) {
-					trusted = append(trusted, k)
-				}
-			case *dns.DNSKEY:
-				supported = true
-				if keyID(x) == keyID(k) {
-					trusted = append(trusted, k)
-				}
-			}
-		}
-	}
-	if !supported {
-		return &zoneState{zone: zone, sec: Insecure, expires: v.now.Add(time.Hour)}
-	}
-	if len(trusted) == 0 {
-		return &zoneState{zone: zone, sec: Bogus, reason: "no DNSKEY matches DS for zone " + trimDot(zone)}
-	}
-	z := &zoneState{zone: zone, keys: trusted}
-	exp, err := v.verifyRRset(keys, sigs, z)
-	if err != nil {
-		return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
-	}
-	var all []*dns.DNSKEY
+	var dnskeys []*dns.DNSKEY
 	for _, rr := range keys {
-		all = append(all, rr.(*dns.DNSKEY))
+		if k, ok := rr.(*dns.DNSKEY); ok {
+			dnskeys = append(dnskeys, k)
+		}
 	}
-	return &zoneState{zone: zone, sec: Secure, keys: all, expires: minTime(exp, v.now.Add(time.Duration(minTTL(keys))*time.Second))}
+	var ds []*dns.DS
+	var ak []*dns.DNSKEY
+	for _, a := range anchors {
+		switch x := a.(type) {
+		case *dns.DS:
+			ds = append(ds, x)
+		case *dns.DNSKEY:
+			ak = append(ak, x)
+		}
+	}
+	var trusted []*dns.DNSKEY
+	var vd Verdict
+	if len(ds) > 0 {
+		trusted, vd = VerifyKeys(dnskeys, sigs, ds, zone, v.now, v.budget)
+	}
+	if len(ak) > 0 && (len(ds) == 0 || vd.Security != Secure) {
+		t2, vd2 := VerifyKeysWithAnchorKeys(dnskeys, sigs, ak, zone, v.now, v.budget)
+		if len(ds) == 0 || vd2.Security == Secure {
+			trusted, vd = t2, vd2
+		}
+	}
+	z := &zoneState{zone: zone, sec: vd.Security, reason: vd.Reason, expires: vd.Expires}
+	switch vd.Security {
+	case Secure:
+		z.keys = trusted
+		z.reason = ""
+		if ttl := v.now.Add(time.Duration(minTTL(keys)) * time.Second); z.expires.IsZero() || ttl.Before(z.expires) {
+			z.expires = ttl
+		}
+	case Insecure:
+		// RFC 6840 §5.2: only unsupported algorithms or digests.
+		z.reason = ""
+		if z.expires.IsZero() || z.expires.Before(v.now) {
+			z.expires = v.now.Add(time.Duration(minTTL(keys)) * time.Second)
+		}
+	default:
+		if z.reason == "" {
+			z.reason = "no DNSKEY matches DS for zone " + trimDot(zone)
+		}
+	}
+	return z
 }
 
-func nsecs(d []dns.RR) []*dns.NSEC {
-	var out []*dns.NSEC
+// splitDenial separates NSEC and NSEC3 records for the Prove functions.
+func splitDenial(d []dns.RR) ([]*dns.NSEC, []*dns.NSEC3) {
+	var n []*dns.NSEC
+	var n3 []*dns.NSEC3
 	for _, rr := range d {
-		if n, ok := rr.(*dns.NSEC); ok {
-			out = append(out, n)
+		switch x := rr.(type) {
+		case *dns.NSEC:
+			n = append(n, x)
+		case *dns.NSEC3:
+			n3 = append(n3, x)
 		}
 	}
-	return out
-}
-
-func covers(n *dns.NSEC, name string) bool {
-	o, nx := dns.CanonicalName(n.Hdr.Name), dns.CanonicalName(n.NextDomain)
-	return canonLess(o, name) && (canonLess(name, nx) || !canonLess(o, nx))
-}
-
-func canonLess(a, b string) bool {
-	la, lb := dns.SplitDomainName(a), dns.SplitDomainName(b)
-	for i, j := len(la)-1, len(lb)-1; i >= 0 && j >= 0; i, j = i-1, j-1 {
-		x, y := strings.ToLower(la[i]), strings.ToLower(lb[j])
-		if x != y {
-			return x < y
-		}
-	}
-	return len(la) < len(lb)
+	return n, n3
 }
 
 func (v *validation) proveNXDomain(name string, d []dns.RR, z *zoneState) error {
-	for _, n := range nsecs(d) {
-		if covers(n, name) {
-			return nil
-		}
-	}
-	if len(nsecs(d)) == 0 {
-		return nil // NSEC3 not handled by the shim
-	}
-	return errors.New("no NSEC covers " + name)
+	n, n3 := splitDenial(d)
+	return ProveNXDomain(name, z.zone, n, n3, v.budget)
 }
 
 func (v *validation) proveNoData(name string, t uint16, d []dns.RR, z *zoneState) error {
-	for _, n := range nsecs(d) {
-		if dns.CanonicalName(n.Hdr.Name) == name {
-			for _, x := range n.TypeBitMap {
-				if x == t || x == dns.TypeCNAME {
-					return errors.New("type present")
-				}
-			}
-			return nil
-		}
-		if covers(n, name) {
-			return nil // ENT, roughly
-		}
-	}
-	if len(nsecs(d)) == 0 {
-		return nil
-	}
-	return errors.New("no NSEC for " + name)
+	n, n3 := splitDenial(d)
+	return ProveNoData(name, t, z.zone, n, n3, v.budget)
 }
 
 func (v *validation) proveNoDS(name string, d []dns.RR, z *zoneState) error {
-	for _, n := range nsecs(d) {
-		if dns.CanonicalName(n.Hdr.Name) == name {
-			ns := false
-			for _, x := range n.TypeBitMap {
-				if x == dns.TypeDS {
-					return errors.New("DS present")
-				}
-				if x == dns.TypeNS {
-					ns = true
-				}
-			}
-			if ns {
-				return nil
-			}
-			return errors.New("not a delegation")
-		}
-	}
-	if len(nsecs(d)) == 0 {
-		return nil
-	}
-	return errors.New("no NSEC at " + name)
+	n, n3 := splitDenial(d)
+	return ProveNoDS(name, z.zone, n, n3, v.budget)
 }
 
-func (v *validation) proveWildcard(owner string, t uint16, labels uint8, d []dns.RR, z *zoneState) error {
-	return nil
+// proveWildcard: wildcard is Verdict.Wildcard ("*.<closest encloser>").
+func (v *validation) proveWildcard(name, wildcard string, d []dns.RR, z *zoneState) error {
+	n, n3 := splitDenial(d)
+	return ProveWildcard(name, strings.TrimPrefix(wildcard, "*."), z.zone, n, n3, v.budget)
 }

@@ -197,7 +197,7 @@ func (tp *TrustPoint) Refresh(rrset []dns.RR, sigs []*dns.RRSIG, ttl uint32, now
 		if k.Flags&revokeFlag != 0 {
 			// §2.1: a revoked key counts only if it signs the DNSKEY
 			// RRset itself; otherwise anyone could "revoke" it.
-			if !selfSigned(k, rrset, sigs, now) {
+			if !revokedSelfSigned(k, rrset, sigs, now) {
 				continue
 			}
 			if mk == nil {
@@ -291,9 +291,9 @@ func matchesDS(k *dns.DNSKEY, dss []*dns.DS) bool {
 	return false
 }
 
-// selfSigned reports whether revoked key k signs the DNSKEY RRset with a
+// revokedSelfSigned reports whether revoked key k signs the DNSKEY RRset with a
 // currently valid signature (RFC 5011 §2.1).
-func selfSigned(k *dns.DNSKEY, rrset []dns.RR, sigs []*dns.RRSIG, now time.Time) bool {
+func revokedSelfSigned(k *dns.DNSKEY, rrset []dns.RR, sigs []*dns.RRSIG, now time.Time) bool {
 	for _, s := range sigs {
 		if s.KeyTag == k.KeyTag() && s.Algorithm == k.Algorithm && s.ValidityPeriod(now) && s.Verify(k, rrset) == nil {
 			return true
