@@ -94,7 +94,7 @@ func (h *Hierarchy) lookupLocked(z *Zone, name string, qtype uint16, do bool) (t
 		}
 		seen := map[string]bool{}
 		for _, rr := range rrs {
-			if rr == nil || seen[rr.Header().Name] {
+			if isNil(rr) || seen[rr.Header().Name] {
 				continue
 			}
 			seen[rr.Header().Name] = true
@@ -229,4 +229,18 @@ func withoutDenial(rrs []dns.RR) []dns.RR {
 		out = append(out, rr)
 	}
 	return out
+}
+
+// isNil catches the typed nil pointers nsecCovering and friends return
+// when no record applies.
+func isNil(rr dns.RR) bool {
+	switch v := rr.(type) {
+	case nil:
+		return true
+	case *dns.NSEC:
+		return v == nil
+	case *dns.NSEC3:
+		return v == nil
+	}
+	return false
 }

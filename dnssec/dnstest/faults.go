@@ -201,7 +201,7 @@ func (h *Hierarchy) forgeLocked(z *Zone, name string, do bool) []dns.RR {
 	add := func(rrs ...dns.RR) {
 		seen := map[string]bool{}
 		for _, rr := range rrs {
-			if rr == nil || seen[rr.Header().Name] {
+			if isNil(rr) || seen[rr.Header().Name] {
 				continue
 			}
 			seen[rr.Header().Name] = true

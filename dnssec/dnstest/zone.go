@@ -386,7 +386,25 @@ func (h *Hierarchy) Names() []string {
 	return out
 }
 
-func canon(name string) string { return dns.CanonicalName(name) }
+// canon lower-cases name and normalizes its presentation escapes (so
+// `\101xample.test.` and "example.test." are the same key) by a round trip
+// through wire format.
+func canon(name string) string {
+	name = dns.CanonicalName(name)
+	if !strings.Contains(name, `\`) {
+		return name
+	}
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(name, buf, 0, nil, false)
+	if err != nil {
+		return name
+	}
+	s, _, err := dns.UnpackDomainName(buf[:n], 0)
+	if err != nil {
+		return name
+	}
+	return dns.CanonicalName(s)
+}
 
 func mustRR(t testing.TB, s string) dns.RR {
 	t.Helper()
