@@ -18,6 +18,7 @@ import (
 type replayServer struct {
 	addr  string
 	reply atomic.Pointer[[]byte]
+	raw   atomic.Bool // send the bytes as they are (ID patched only)
 }
 
 func startReplay(tb testing.TB) *replayServer {
@@ -35,7 +36,7 @@ func startReplay(tb testing.TB) *replayServer {
 	h := dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
 		raw := *s.reply.Load()
 		m := new(dns.Msg)
-		if err := m.Unpack(raw); err == nil {
+		if err := m.Unpack(raw); err == nil && !s.raw.Load() {
 			m.Id, m.Question, m.Response = q.Id, q.Question, true
 			if b, err := m.Pack(); err == nil {
 				w.Write(b)

@@ -503,3 +503,36 @@ func TestDebugLogShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestMismatchedReplyFallsOver: a reply to another question, or with the
+// wrong RCODE, is not an answer; the next resolver is asked (RFC 5452 §9.1).
+func TestMismatchedReplyFallsOver(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	liar := startReplay(t)
+	liar.raw.Store(true)
+	other := packMsg(t, dns.RcodeSuccess, []string{"a.example. 300 IN A 192.0.2.1"}, nil) // question a.example./A
+	liar.reply.Store(&other)
+	formerr := startReplay(t)
+	fe := packMsg(t, dns.RcodeFormatError, nil, nil)
+	formerr.reply.Store(&fe)
+	log := &logRec{}
+	r := b.resolver(t, log, Server{Addr: liar.addr}, Server{Addr: formerr.addr, Priority: 1}, Server{Addr: b.front.Addr, Priority: 2})
+	want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
+	txt := log.text()
+	for _, w := range []string{
+		"FORMAT ERROR (reply question does not match the query) to IP " + liar.addr,
+		"FORMAT ERROR (FORMERR) to IP " + formerr.addr,
+	} {
+		if !strings.Contains(txt, w) {
+			t.Errorf("log lacks %q\n%s", w, txt)
+		}
+	}
+	// With only the liar, the lookup fails as FORMERR.
+	r2 := b.resolver(t, nil, Server{Addr: liar.addr})
+	_, err := r2.Lookup(context.Background(), "mail.example.test.", dns.TypeA)
+	var le *LookupError
+	if !errors.As(err, &le) || le.Kind != ErrFormErr {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,64 @@
+package dnssec
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+func signSet(t *testing.T, k testKey, now time.Time, rrs ...dns.RR) *dns.RRSIG {
+	t.Helper()
+	s := &dns.RRSIG{Hdr: dns.RR_Header{Name: rrs[0].Header().Name, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: 300},
+		Algorithm: k.k.Algorithm, SignerName: k.k.Hdr.Name, KeyTag: k.k.KeyTag(),
+		Inception: uint32(now.Add(-time.Hour).Unix()), Expiration: uint32(now.Add(24 * time.Hour).Unix())}
+	if err := s.Sign(k.priv, rrs); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDNAME: a DNAME in a signed zone is validated as its own link and the
+// unsigned synthesized CNAME is ignored: the target comes from the DNAME
+// (RFC 6672 §5.3.3). The bed has no DNAME, so replies are replayed at the
+// network boundary from a one-zone root signed here.
+func TestDNAME(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	root := newSEP(t, ".")
+	keys := new(dns.Msg)
+	keys.SetQuestion(".", dns.TypeDNSKEY)
+	keys.Answer = []dns.RR{root.k, signSet(t, root, now, root.k)}
+
+	dname := mustRR(t, "example. 300 IN DNAME other.")
+	cname := mustRR(t, "a.example. 300 IN CNAME a.other.")
+	a := mustRR(t, "a.other. 300 IN A 192.0.2.1")
+	reply := new(dns.Msg)
+	reply.SetQuestion("a.example.", dns.TypeA)
+	reply.Answer = []dns.RR{dname, signSet(t, root, now, dname), cname, a, signSet(t, root, now, a)}
+
+	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ex.replay = func(n string, qt uint16) *dns.Msg {
+		switch {
+		case n == "." && qt == dns.TypeDNSKEY:
+			return keys
+		case n == "a.example." && qt == dns.TypeA:
+			return reply
+		}
+		return nil
+	}
+	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Security != Secure || ans.Kind != Data || ans.Target != "a.other." || len(ans.Records) != 1 {
+		t.Fatalf("got %v %q target %s records %v", ans.Security, ans.Reason, ans.Target, ans.Records)
+	}
+	if len(ans.Chain) != 1 || ans.Chain[0].RR.Header().Rrtype != dns.TypeDNAME || ans.Chain[0].Security != Secure {
+		t.Fatalf("chain %v", ans.Chain)
+	}
+}
