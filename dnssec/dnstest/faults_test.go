@@ -1,7 +1,12 @@
 package dnstest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"math/big"
+	"sort"
 	"testing"
 	"time"
 
@@ -252,6 +257,34 @@ func TestHugeExponent(t *testing.T) {
 	if err := sig.Verify(ksk, set); !errors.Is(err, dns.ErrKey) {
 		t.Errorf("Verify with a huge exponent: %v", err)
 	}
+	// Yet the signature is mathematically valid: s^e mod n is the PKCS #1
+	// v1.5 encoding of the signed data's SHA-256 (RFC 3110, RFC 5702).
+	raw, _ := base64.StdEncoding.DecodeString(ksk.PublicKey)
+	el := int(raw[0])
+	e, n := new(big.Int).SetBytes(raw[1:1+el]), new(big.Int).SetBytes(raw[1+el:])
+	if el != 5 || e.Cmp(big.NewInt(1<<31-1)) <= 0 {
+		t.Fatalf("exponent %v (%d bytes)", e, el)
+	}
+	sigBytes, _ := base64.StdEncoding.DecodeString(sig.Signature)
+	em := new(big.Int).Exp(new(big.Int).SetBytes(sigBytes), e, n).FillBytes(make([]byte, len(sigBytes)))
+	var wire bytes.Buffer
+	sigCopy := dns.Copy(sig).(*dns.RRSIG)
+	sigCopy.Signature = ""
+	buf := make([]byte, 4096)
+	off, err := dns.PackRR(sigCopy, buf, 0, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RRSIG RDATA without the signature = packed RR minus its header.
+	hdrLen := off - int(sigCopy.Hdr.Rdlength)
+	wire.Write(buf[hdrLen:off])
+	for _, k := range canonicalKeys(t, set) {
+		wire.Write(k)
+	}
+	sum := sha256.Sum256(wire.Bytes())
+	if !bytes.HasSuffix(em, sum[:]) || em[0] != 0 || em[1] != 1 {
+		t.Errorf("huge-exponent signature does not verify")
+	}
 }
 
 func TestSecondFront(t *testing.T) {
@@ -268,6 +301,13 @@ func TestSecondFront(t *testing.T) {
 	if good.Total() != 1 || bad.Total() != 1 {
 		t.Errorf("logs are per front: %d %d", good.Total(), bad.Total())
 	}
+	bad.SetFault(Truncate)
+	if r := query(t, bad.Addr, "example.test.", dns.TypeMX, "udp"); !r.Truncated {
+		t.Errorf("front Truncate udp: %v", r)
+	}
+	if r := query(t, bad.Addr, "example.test.", dns.TypeMX, "tcp"); r.Truncated || len(r.Answer) != 2 {
+		t.Errorf("front Truncate tcp: %v", r)
+	}
 	bad.Close()
 	c := &dns.Client{Timeout: 200 * time.Millisecond}
 	m := new(dns.Msg)
@@ -275,4 +315,25 @@ func TestSecondFront(t *testing.T) {
 	if _, _, err := c.Exchange(m, bad.Addr); err == nil {
 		t.Errorf("closed front answered")
 	}
+}
+
+// canonicalKeys packs each DNSKEY in canonical form (RFC 4034 §6.2, §6.3:
+// lower-case owner, original TTL, sorted by RDATA).
+func canonicalKeys(t *testing.T, set []dns.RR) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, rr := range set {
+		c := dns.Copy(rr)
+		buf := make([]byte, 4096)
+		off, err := dns.PackRR(c, buf, 0, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf[:off])
+	}
+	sort.Slice(out, func(i, j int) bool {
+		// Headers are identical: the order is the RDATA order.
+		return bytes.Compare(out[i], out[j]) < 0
+	})
+	return out
 }

@@ -172,6 +172,9 @@ func (f *Front) serveDNS(w dns.ResponseWriter, r *dns.Msg) {
 	f.count[key]++
 	fl := f.fault
 	f.mu.Unlock()
+	if fl == Truncate && netw == "tcp" {
+		fl = 0 // Truncate only affects UDP, so the TCP retry succeeds
+	}
 
 	h := f.h
 	var res *result
