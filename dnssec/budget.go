@@ -50,6 +50,7 @@ type Budget struct {
 	verifies  int
 	hashes    int
 	exhausted bool
+	memo      map[string]string // NSEC3 hashes computed for this query
 }
 
 // NewBudget starts the count for one query. Zero fields of l take the
