@@ -62,9 +62,11 @@
 //	h.SetDS("example.test.")                              // no DS, proven: insecure
 //	h.DropDNSKEY("example.test.", dnstest.ZSK)
 //	h.SetDenial("example.test.", dnstest.Denial{NSEC3: true, Iterations: 500})
+//	h.KeyTrap("example.test.", 20, 10)                    // colliding key tags + garbage RRSIGs (CVE-2023-50387)
 //	other := h.Serve(t); other.SetFault(dnstest.ServFail) // a second, failing front
 //	h.Fix()                                               // remove Break/BreakZone faults
 //
+// DropDNSKEY(zone, ZSK) has no effect on a CSK zone (the CSK is the KSK).
 // KeyConfig.HugeExponent publishes an RSA KSK with exponent 2^32+15, which
 // miekg/dns cannot parse (unsupported algorithm, not bogus).
 //

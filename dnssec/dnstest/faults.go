@@ -139,8 +139,29 @@ func (h *Hierarchy) responseFaultLocked(z *Zone, name string, qtype uint16) Faul
 }
 
 // sigsLocked returns the RRSIGs to serve with RRset (name, rtype) of z,
-// after signature faults.
+// after signature faults and the KeyTrap knob.
 func (h *Hierarchy) sigsLocked(z *Zone, name string, rtype uint16) []dns.RR {
+	sigs := h.faultSigsLocked(z, name, rtype)
+	if z.trapSigs == 0 || len(sigs) == 0 || rtype == dns.TypeDNSKEY {
+		return sigs
+	}
+	// KeyTrap: garbage signatures claiming the ZSK's tag come first, so a
+	// validator without budgets tries every one against every colliding
+	// key before reaching the real one.
+	var out []dns.RR
+	for i := range z.trapSigs {
+		s := dns.Copy(sigs[0]).(*dns.RRSIG)
+		raw, _ := base64.StdEncoding.DecodeString(s.Signature)
+		for j := range raw {
+			raw[j] ^= byte(i + 1)
+		}
+		s.Signature = base64.StdEncoding.EncodeToString(raw)
+		out = append(out, s)
+	}
+	return append(out, sigs...)
+}
+
+func (h *Hierarchy) faultSigsLocked(z *Zone, name string, rtype uint16) []dns.RR {
 	good := z.sigs[rrKey{name, rtype}]
 	f := h.faultLocked(z, name, rtype, true)
 	if f == 0 || len(good) == 0 {
@@ -315,5 +336,41 @@ func (h *Hierarchy) SetDenial(zone string, d Denial) {
 	defer h.mu.Unlock()
 	z := h.zones[canon(zone)]
 	z.cfg.Denial = d
+	z.dirty = true
+}
+
+// KeyTrap publishes keys extra DNSKEYs in zone whose key tag collides with
+// the ZSK's (same algorithm, garbage key material: RFC 4034 App. B tags
+// are a checksum, so two bytes of the key set the tag), and serves sigs
+// extra RRSIGs with that tag and garbage signatures before the real one on
+// every ZSK-signed RRset. The answers stay valid, but only after
+// keys*(sigs+1) verifications: the CVE-2023-50387 pattern that validator
+// budgets must cut short. KeyTrap(zone, 0, 0) removes it.
+func (h *Hierarchy) KeyTrap(zone string, keys, sigs int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	z := h.zones[canon(zone)]
+	z.trapKeys, z.trapSigs = nil, sigs
+	if z.zsk == nil {
+		return
+	}
+	tag := z.zsk.dnskey.KeyTag()
+	pub, _ := base64.StdEncoding.DecodeString(z.zsk.dnskey.PublicKey)
+	for i := range keys {
+		k := dns.Copy(z.zsk.dnskey).(*dns.DNSKEY)
+		raw := append([]byte(nil), pub...)
+		raw[0] ^= byte(i + 1)
+		raw[1] ^= byte((i + 1) >> 8)
+		// Search the last two bytes for the colliding tag (at most 65536
+		// cheap checksums).
+		for v := range 1 << 16 {
+			raw[len(raw)-2], raw[len(raw)-1] = byte(v>>8), byte(v)
+			k.PublicKey = base64.StdEncoding.EncodeToString(raw)
+			if k.KeyTag() == tag {
+				break
+			}
+		}
+		z.trapKeys = append(z.trapKeys, k)
+	}
 	z.dirty = true
 }

@@ -337,3 +337,38 @@ func canonicalKeys(t *testing.T, set []dns.RR) [][]byte {
 	})
 	return out
 }
+
+func TestKeyTrap(t *testing.T) {
+	t.Parallel()
+	h, f := bed(t)
+	const zone = "example.test."
+	zsk := h.Zone(zone).DNSKEY(ZSK)
+	h.KeyTrap(zone, 5, 3)
+	keys := keysOf(t, f, h, zone) // still validly signed by the KSK
+	colliding := 0
+	for _, k := range keys {
+		if k.KeyTag() == zsk.KeyTag() {
+			colliding++
+		}
+	}
+	if len(keys) != 7 || colliding != 6 {
+		t.Fatalf("%d keys, %d with tag %d", len(keys), colliding, zsk.KeyTag())
+	}
+	r := query(t, f.Addr, zone, dns.TypeMX, "udp")
+	sigs := rrsigs(r.Answer)
+	valid := 0
+	for _, s := range sigs {
+		for _, k := range keys {
+			if s.KeyTag == k.KeyTag() && s.Verify(k, r.Answer[:1]) == nil {
+				valid++
+			}
+		}
+	}
+	if len(sigs) != 4 || valid != 1 {
+		t.Errorf("%d sigs, %d valid (key, sig) pairs", len(sigs), valid)
+	}
+	h.KeyTrap(zone, 0, 0)
+	if keys := keysOf(t, f, h, zone); len(keys) != 2 {
+		t.Errorf("KeyTrap not removed: %d keys", len(keys))
+	}
+}

@@ -36,6 +36,9 @@ func (z *Zone) prepareLocked() error {
 			z.dnskeys = append(z.dnskeys, dns.Copy(k.dnskey))
 		}
 	}
+	for _, k := range z.trapKeys {
+		z.dnskeys = append(z.dnskeys, dns.Copy(k))
+	}
 	now := z.h.opts.Now()
 	inc, exp := now.Add(-z.h.opts.Inception), now.Add(z.h.opts.Validity)
 	sign := func(set []dns.RR) error {

@@ -106,6 +106,10 @@ type Zone struct {
 	ksk    *zoneKey
 	zsk    *zoneKey // == ksk for a CSK
 	rogue  *zoneKey // made on demand for WrongKeySig
+	// KeyTrap knob: extra DNSKEYs colliding with the ZSK's tag, and how
+	// many garbage RRSIGs precede each real ZSK signature.
+	trapKeys []dns.RR
+	trapSigs int
 	// dropped marks keys left out of the DNSKEY RRset by DropDNSKEY.
 	dropped map[KeyRole]bool
 	// rrs holds the zone's own records (no DNSKEY, RRSIG, NSEC, NSEC3:
