@@ -72,7 +72,8 @@ type ScenarioOptions struct {
 }
 
 // Scenario is a served DNS hierarchy holding the Domain* constants and the
-// SMTP servers behind them.
+// SMTP servers behind them. Its faults (bogus MX, TLSA SERVFAILs) are
+// installed with Break, so H.Fix() removes them too.
 type Scenario struct {
 	H   *Hierarchy
 	DNS *Front
