@@ -286,7 +286,7 @@ func TestNameRules(t *testing.T) {
 		ref  string
 		want bool
 	}{
-		{"mx.example.test", nil, "mx.example.test", true},                          // CN when no DNS-ID
+		{"mx.example.test", nil, "mx.example.test", true},                             // CN when no DNS-ID
 		{"mx.example.test", []string{"other.example.test"}, "mx.example.test", false}, // CN ignored beside DNS-IDs
 		{"", []string{"*.example.test"}, "mx.example.test", true},
 		{"", []string{"*.example.test"}, "a.mx.example.test", false}, // one label only
