@@ -72,6 +72,7 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 		return Config{}, &ParseError{Line: 1, Reason: "no data: the file is empty"}
 	}
 	p := newDecoder(data, s.openSecret)
+	p.lines = map[string]int{}
 	c := Defaults()
 	rootLine := 0
 	for {

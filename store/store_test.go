@@ -109,7 +109,6 @@ func TestOpenSeedsDefaults(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-
 func TestRestartKeepsCommittedOnly(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir, Options{})

@@ -1,6 +1,9 @@
 package store
 
-import "reflect"
+import (
+	"reflect"
+	"sync"
+)
 
 // table describes one configuration table: the Config field it lives in,
 // its name (the bbolt key, the XML element and the name Changed reports) and
@@ -54,12 +57,15 @@ func (c Config) Clone() Config {
 // and scalars. Configuration types hold nothing else (no channels, funcs or
 // unexported state).
 func deepCopy(v reflect.Value) reflect.Value {
+	if !hasRefs(v.Type()) {
+		return v
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		n := reflect.New(v.Type()).Elem()
 		n.Set(v)
 		for i := 0; i < v.NumField(); i++ {
-			if n.Field(i).CanSet() {
+			if hasRefs(v.Type().Field(i).Type) && n.Field(i).CanSet() {
 				n.Field(i).Set(deepCopy(v.Field(i)))
 			}
 		}
@@ -69,6 +75,10 @@ func deepCopy(v reflect.Value) reflect.Value {
 			return reflect.Zero(v.Type())
 		}
 		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		if !hasRefs(v.Type().Elem()) {
+			reflect.Copy(n, v)
+			return n
+		}
 		for i := 0; i < v.Len(); i++ {
 			n.Index(i).Set(deepCopy(v.Index(i)))
 		}
@@ -92,4 +102,31 @@ func deepCopy(v reflect.Value) reflect.Value {
 		return n
 	}
 	return v
+}
+
+// refsCache memoises hasRefs per type; copying a 1,000-entry table happens
+// on every Update and Commit.
+var refsCache sync.Map // reflect.Type -> bool
+
+// hasRefs reports whether values of t share memory when assigned (contain a
+// slice, map or pointer), i.e. need more than a plain assignment to copy.
+func hasRefs(t reflect.Type) bool {
+	if r, ok := refsCache.Load(t); ok {
+		return r.(bool)
+	}
+	r := false
+	switch t.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Pointer, reflect.Interface:
+		r = true
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if hasRefs(t.Field(i).Type) {
+				r = true
+			}
+		}
+	case reflect.Array:
+		r = hasRefs(t.Elem())
+	}
+	refsCache.Store(t, r)
+	return r
 }

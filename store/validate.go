@@ -26,8 +26,8 @@ func (e *ValidationError) Error() string {
 // call it on every Update, Load and Commit, and UnmarshalConfig on every file.
 func Validate(c Config) error {
 	for _, t := range tables {
-		if err := checkText(t.name, "", t.value(&c)); err != nil {
-			return err
+		if k, r := badText(t.value(&c)); r != "" {
+			return &ValidationError{t.name, k, r}
 		}
 		if err := t.validate(&c); err != nil {
 			return err
@@ -36,37 +36,50 @@ func Validate(c Config) error {
 	return nil
 }
 
-// checkText refuses strings the XML text form cannot carry (invalid UTF-8 or
-// characters outside the XML 1.0 Char production, XML 1.0 §2.2), so every
-// valid configuration can be written to a file and read back unchanged.
-func checkText(tbl, key string, v reflect.Value) error {
+// badText finds a string the XML text form cannot carry (invalid UTF-8 or a
+// character outside the XML 1.0 Char production, XML 1.0 §2.2), so every
+// valid configuration can be written to a file and read back unchanged. It
+// returns the key of the bad value relative to v (built only on failure) and
+// the reason; reason "" means v is fine.
+func badText(v reflect.Value) (key, reason string) {
 	switch v.Kind() {
 	case reflect.String:
 		s := v.String()
 		if !utf8.ValidString(s) {
-			return &ValidationError{tbl, key, "is not valid UTF-8"}
+			return "", "is not valid UTF-8"
 		}
 		for _, r := range s {
-			if !isXMLChar(r) {
-				return &ValidationError{tbl, key, fmt.Sprintf("contains the control character %U", r)}
+			if r < 0x20 && r != 0x09 && r != 0x0A && r != 0x0D || !isXMLChar(r) {
+				return "", fmt.Sprintf("contains the control character %U", r)
 			}
 		}
 	case reflect.Struct:
-		for i := 0; i < v.NumField(); i++ {
-			f := v.Type().Field(i)
-			name, _, _ := parseTag(f)
-			if err := checkText(tbl, joinKey(key, name), v.Field(i)); err != nil {
-				return err
+		for _, f := range fieldsOf(v.Type()) {
+			if k, r := badText(v.Field(f.index)); r != "" {
+				return subKey(f.name, k), r
 			}
 		}
 	case reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
-			if err := checkText(tbl, fmt.Sprintf("%s[%d]", key, i+1), v.Index(i)); err != nil {
-				return err
+			if k, r := badText(v.Index(i)); r != "" {
+				return subKey(fmt.Sprintf("[%d]", i+1), k), r
 			}
 		}
 	}
-	return nil
+	return "", ""
+}
+
+// subKey joins key parts: "log" + "[2]" + "name" -> "log[2].name".
+func subKey(prefix, rest string) string {
+	switch {
+	case rest == "":
+		return prefix
+	case rest[0] == '[':
+		return prefix + rest
+	case prefix == "":
+		return rest
+	}
+	return prefix + "." + rest
 }
 
 func joinKey(prefix, name string) string {

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"encoding/xml"
@@ -49,6 +50,37 @@ func parseTag(f reflect.StructField) (name, wrapper string, omitEmpty bool) {
 	return name, wrapper, omitEmpty
 }
 
+// fieldMeta is a struct field's text-form metadata.
+type fieldMeta struct {
+	index     int
+	name      string // element of the value (of each item for lists)
+	wrapper   string // list wrapper element, "" if none
+	omitEmpty bool
+	list      bool // a slice written as repeated elements
+}
+
+var fieldsCache sync.Map // reflect.Type -> []fieldMeta
+
+// fieldsOf lists the exported, non-skipped fields of struct type t; parsed
+// once per type, since tables are written on every Update.
+func fieldsOf(t reflect.Type) []fieldMeta {
+	if f, ok := fieldsCache.Load(t); ok {
+		return f.([]fieldMeta)
+	}
+	var out []fieldMeta
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("xml") == "-" {
+			continue
+		}
+		name, wrapper, omit := parseTag(f)
+		out = append(out, fieldMeta{index: i, name: name, wrapper: wrapper, omitEmpty: omit,
+			list: f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8})
+	}
+	fieldsCache.Store(t, out)
+	return out
+}
+
 // encoder writes the text form. secret turns a secret's plain value into the
 // text to write (mask, encrypt or keep).
 type encoder struct {
@@ -68,17 +100,13 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 	case reflect.Struct:
 		e.indent(depth)
 		e.buf.WriteString("<" + name + ">\n")
-		for i := 0; i < v.NumField(); i++ {
-			f := v.Type().Field(i)
-			if !f.IsExported() || f.Tag.Get("xml") == "-" {
+		for _, f := range fieldsOf(v.Type()) {
+			fname, wrapper := f.name, f.wrapper
+			fv := v.Field(f.index)
+			if f.omitEmpty && fv.IsZero() {
 				continue
 			}
-			fname, wrapper, omit := parseTag(f)
-			fv := v.Field(i)
-			if omit && fv.IsZero() {
-				continue
-			}
-			if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() != reflect.Uint8 {
+			if f.list {
 				if wrapper != "" {
 					if fv.Len() == 0 {
 						e.indent(depth + 1)
@@ -176,7 +204,7 @@ func (e *ParseError) Error() string {
 type decoder struct {
 	d      *xml.Decoder
 	secret func(Secret) (Secret, error) // masked/encrypted text -> plain
-	lines  map[string]int               // table + "/" + key -> line
+	lines  map[string]int               // table + "/" + key -> line; nil: not kept
 	start  int                          // line the last token started on
 }
 
@@ -184,7 +212,7 @@ func newDecoder(data []byte, secret func(Secret) (Secret, error)) *decoder {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	d.CharsetReader = charsetReader
-	return &decoder{d: d, secret: secret, lines: map[string]int{}}
+	return &decoder{d: d, secret: secret}
 }
 
 // charsetReader accepts the ISO-8859-1 files the real appliance writes
@@ -254,20 +282,21 @@ type fieldInfo struct {
 	wrapper string
 }
 
+var structFieldsCache sync.Map // reflect.Type -> map[string]fieldInfo
+
 func structFields(t reflect.Type) map[string]fieldInfo {
-	m := map[string]fieldInfo{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() || f.Tag.Get("xml") == "-" {
-			continue
-		}
-		name, wrapper, _ := parseTag(f)
-		outer := name
-		if wrapper != "" {
-			outer = wrapper
-		}
-		m[outer] = fieldInfo{index: i, item: name, wrapper: wrapper}
+	if m, ok := structFieldsCache.Load(t); ok {
+		return m.(map[string]fieldInfo)
 	}
+	m := map[string]fieldInfo{}
+	for _, f := range fieldsOf(t) {
+		outer := f.name
+		if f.wrapper != "" {
+			outer = f.wrapper
+		}
+		m[outer] = fieldInfo{index: f.index, item: f.name, wrapper: f.wrapper}
+	}
+	structFieldsCache.Store(t, m)
 	return m
 }
 
@@ -384,7 +413,9 @@ func (p *decoder) decodeItem(tbl, key, item string, v reflect.Value) error {
 
 // decodeValue reads the element just opened (name) into v.
 func (p *decoder) decodeValue(tbl, key, name string, v reflect.Value) error {
-	p.lines[tbl+"/"+key] = p.line()
+	if p.lines != nil {
+		p.lines[tbl+"/"+key] = p.line()
+	}
 	if v.Kind() == reflect.Struct {
 		return p.decodeStruct(tbl, key, name, v)
 	}
