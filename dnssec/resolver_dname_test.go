@@ -8,7 +8,7 @@ import (
 	"github.com/miekg/dns"
 )
 
-func signSet(t *testing.T, k testKey, now time.Time, rrs ...dns.RR) *dns.RRSIG {
+func signSet(t *testing.T, k sepKey, now time.Time, rrs ...dns.RR) *dns.RRSIG {
 	t.Helper()
 	s := &dns.RRSIG{Hdr: dns.RR_Header{Name: rrs[0].Header().Name, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: 300},
 		Algorithm: k.k.Algorithm, SignerName: k.k.Hdr.Name, KeyTag: k.k.KeyTag(),

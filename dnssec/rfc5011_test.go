@@ -13,12 +13,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-type testKey struct {
+type sepKey struct {
 	k    *dns.DNSKEY
 	priv crypto.Signer
 }
 
-func newSEP(t testing.TB, zone string) testKey {
+func newSEP(t testing.TB, zone string) sepKey {
 	t.Helper()
 	k := &dns.DNSKEY{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
 		Flags: 257, Protocol: 3, Algorithm: dns.ECDSAP256SHA256}
@@ -26,11 +26,11 @@ func newSEP(t testing.TB, zone string) testKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return testKey{k, p.(crypto.Signer)}
+	return sepKey{k, p.(crypto.Signer)}
 }
 
 // keySet builds a DNSKEY RRset from keys, signed by signers (by index).
-func keySet(t *testing.T, now time.Time, keys []testKey, signers ...int) ([]dns.RR, []*dns.RRSIG) {
+func keySet(t *testing.T, now time.Time, keys []sepKey, signers ...int) ([]dns.RR, []*dns.RRSIG) {
 	t.Helper()
 	var rrs []dns.RR
 	for _, k := range keys {
@@ -80,13 +80,13 @@ func TestRFC5011Lifecycle(t *testing.T) {
 	tp := st.Points[0]
 
 	// First refresh: the configured key becomes Valid at once.
-	rrs, sigs := keySet(t, t0, []testKey{k1}, 0)
+	rrs, sigs := keySet(t, t0, []sepKey{k1}, 0)
 	if !tp.Refresh(rrs, sigs, 3600, t0) || stateOf(tp, k1.k) != KeyValid {
 		t.Fatalf("k1 after first refresh: %q", stateOf(tp, k1.k))
 	}
 	// A new SEP key waits out the add hold-down (§2.4.1).
 	t1 := t0.Add(day)
-	rrs, sigs = keySet(t, t1, []testKey{k1, k2}, 0)
+	rrs, sigs = keySet(t, t1, []sepKey{k1, k2}, 0)
 	tp.Refresh(rrs, sigs, 3600, t1)
 	if stateOf(tp, k2.k) != KeyAddPend || trustedTags(t, tp)[k2.k.KeyTag()] {
 		t.Fatalf("k2 must be AddPend and untrusted, is %q", stateOf(tp, k2.k))
@@ -96,30 +96,30 @@ func TestRFC5011Lifecycle(t *testing.T) {
 		t.Fatalf("k2 valid before the hold-down: %q", stateOf(tp, k2.k))
 	}
 	t2 := t1.Add(30 * day)
-	rrs, sigs = keySet(t, t2, []testKey{k1, k2}, 0)
+	rrs, sigs = keySet(t, t2, []sepKey{k1, k2}, 0)
 	tp.Refresh(rrs, sigs, 3600, t2)
 	if stateOf(tp, k2.k) != KeyValid || !trustedTags(t, tp)[k2.k.KeyTag()] {
 		t.Fatalf("k2 after hold-down: %q", stateOf(tp, k2.k))
 	}
 
 	// A REVOKE bit not backed by the key's own signature is ignored.
-	rev := testKey{k: &dns.DNSKEY{}, priv: k1.priv}
+	rev := sepKey{k: &dns.DNSKEY{}, priv: k1.priv}
 	*rev.k = *k1.k
 	rev.k.Flags |= revokeFlag
 	t3 := t2.Add(day)
-	rrs, sigs = keySet(t, t3, []testKey{rev, k2}, 1)
+	rrs, sigs = keySet(t, t3, []sepKey{rev, k2}, 1)
 	tp.Refresh(rrs, sigs, 3600, t3)
 	if stateOf(tp, k1.k) == KeyRevoked {
 		t.Fatal("revocation without self-signature accepted")
 	}
 	// Self-signed revocation: k1 is out for good (§2.1).
-	rrs, sigs = keySet(t, t3, []testKey{rev, k2}, 0, 1)
+	rrs, sigs = keySet(t, t3, []sepKey{rev, k2}, 0, 1)
 	tp.Refresh(rrs, sigs, 3600, t3)
 	if stateOf(tp, k1.k) != KeyRevoked || trustedTags(t, tp)[k1.k.KeyTag()] {
 		t.Fatalf("k1 after self-signed revoke: %q", stateOf(tp, k1.k))
 	}
 	// Gone from the set: still Revoked until the remove hold-down ends.
-	rrs, sigs = keySet(t, t3, []testKey{k2}, 0)
+	rrs, sigs = keySet(t, t3, []sepKey{k2}, 0)
 	tp.Refresh(rrs, sigs, 3600, t3.Add(day))
 	if stateOf(tp, k1.k) != KeyRevoked {
 		t.Fatalf("revoked key forgotten early: %q", stateOf(tp, k1.k))
@@ -137,13 +137,13 @@ func TestRFC5011MissingAndVanishingPending(t *testing.T) {
 	k1, k2, k3 := newSEP(t, "."), newSEP(t, "."), newSEP(t, ".")
 	st := newAnchorState([]dns.RR{k1.k, k2.k}) // DNSKEY anchors
 	tp := st.Points[0]
-	rrs, sigs := keySet(t, t0, []testKey{k1, k2, k3}, 0)
+	rrs, sigs := keySet(t, t0, []sepKey{k1, k2, k3}, 0)
 	tp.Refresh(rrs, sigs, 3600, t0)
 	if stateOf(tp, k1.k) != KeyValid || stateOf(tp, k2.k) != KeyValid || stateOf(tp, k3.k) != KeyAddPend {
 		t.Fatalf("states %q %q %q", stateOf(tp, k1.k), stateOf(tp, k2.k), stateOf(tp, k3.k))
 	}
 	// k2 and k3 disappear: k2 Missing (still trusted), k3 forgotten (§4.2).
-	rrs, sigs = keySet(t, t0.Add(day), []testKey{k1}, 0)
+	rrs, sigs = keySet(t, t0.Add(day), []sepKey{k1}, 0)
 	tp.Refresh(rrs, sigs, 3600, t0.Add(day))
 	if stateOf(tp, k2.k) != KeyMissing || !trustedTags(t, tp)[k2.k.KeyTag()] || stateOf(tp, k3.k) != "" {
 		t.Fatalf("after vanish: k2 %q k3 %q", stateOf(tp, k2.k), stateOf(tp, k3.k))
@@ -159,7 +159,7 @@ func TestRFC5011HoldDownFollowsLongTTL(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	k1, k2 := newSEP(t, "."), newSEP(t, ".")
 	tp := newAnchorState([]dns.RR{k1.k}).Points[0]
-	rrs, sigs := keySet(t, t0, []testKey{k1, k2}, 0)
+	rrs, sigs := keySet(t, t0, []sepKey{k1, k2}, 0)
 	ttl := uint32(40 * 24 * 3600)
 	tp.Refresh(rrs, sigs, ttl, t0)
 	if got := tp.key(keyID(k2.k)).HoldUntil.Sub(t0); got != 40*24*time.Hour {
@@ -195,7 +195,7 @@ func TestAnchorStateSurvivesRestart(t *testing.T) {
 	k1, k2 := newSEP(t, "."), newSEP(t, ".")
 	ds := k1.k.ToDS(dns.SHA256)
 	st := newAnchorState([]dns.RR{ds})
-	rrs, sigs := keySet(t, t0, []testKey{k1, k2}, 0)
+	rrs, sigs := keySet(t, t0, []sepKey{k1, k2}, 0)
 	st.Points[0].Refresh(rrs, sigs, 3600, t0)
 	b, err := st.marshal()
 	if err != nil {
