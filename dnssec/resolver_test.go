@@ -536,3 +536,28 @@ func TestMismatchedReplyFallsOver(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestKeyTrapIsBounded: colliding key tags and garbage signatures
+// (CVE-2023-50387) end in Bogus or ErrBudget, never in unbounded work;
+// a mild collision still validates.
+func TestKeyTrapIsBounded(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.h.KeyTrap("example.test.", 1, 1)
+	want(t, lookup(t, b.resolver(t, nil), "mail.example.test.", dns.TypeA), Secure, Data)
+
+	b2 := newBed(t)
+	b2.h.KeyTrap("example.test.", 30, 30)
+	a, err := b2.resolver(t, nil).Lookup(context.Background(), "mail.example.test.", dns.TypeA)
+	var le *LookupError
+	switch {
+	case errors.As(err, &le):
+		if le.Kind != ErrBudget {
+			t.Fatalf("err = %v", err)
+		}
+	case err != nil:
+		t.Fatal(err)
+	case a.Security != Bogus:
+		t.Fatalf("KeyTrap answer %v %q", a.Security, a.Reason)
+	}
+}
