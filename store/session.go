@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,7 @@ type Session struct {
 type mark struct {
 	ver  uint64
 	base []byte
+	enc  []byte // the pending table's text form
 }
 
 // NewSession starts a session with no pending changes; user is recorded in
@@ -79,6 +81,7 @@ func (ss *Session) Update(fn func(c *Config) error) error {
 	if err := fn(&work); err != nil {
 		return err
 	}
+	canonical(reflect.ValueOf(&work).Elem())
 	if err := Validate(work); err != nil {
 		return err
 	}
@@ -89,12 +92,13 @@ func (ss *Session) Update(fn func(c *Config) error) error {
 			// Still compared with what the change was made on, so that a
 			// commit of this table by someone else is still a conflict.
 			if !bytes.Equal(b, m.base) {
+				m.enc = b
 				changed[i] = m
 			}
 			continue
 		}
 		if !bytes.Equal(b, enc[i]) {
-			changed[i] = mark{ver: ver[i], base: enc[i]}
+			changed[i] = mark{ver: ver[i], base: enc[i], enc: b}
 		}
 	}
 	ss.changed = changed
@@ -180,9 +184,9 @@ func (ss *Session) Commit(comment string, rollbackPoint bool) (time.Time, error)
 		ss.mu.Unlock()
 		return time.Time{}, &ConflictError{Tables: conflicts}
 	}
-	for i := range ss.changed {
+	for i, m := range ss.changed {
 		tables[i].copyTable(&next, &ss.pending)
-		enc[i] = encodeTable(tables[i], &next)
+		enc[i] = m.enc
 		ver[i]++
 	}
 	if err := Validate(next); err != nil {

@@ -248,3 +248,20 @@ func TestRollbackAndLoad(t *testing.T) {
 		t.Fatalf("Load: changed %v, %+v", ss.Changed(), ss.Config().Logs.Subscriptions)
 	}
 }
+
+func TestEmptyListIsNoChange(t *testing.T) {
+	s := openTest(t)
+	ss := s.NewSession("admin")
+	if err := ss.Update(func(c *Config) error { c.Logs.Headers = []string{}; c.DNS.Resolvers = []DNSResolver{}; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ss.Pending() {
+		t.Fatalf("empty lists counted as changes: %v", ss.Changed())
+	}
+	// The session's view equals the same configuration read from a file.
+	b, _ := s.MarshalConfig(ss.Config(), PlainSecrets)
+	c, err := s.UnmarshalConfig(b)
+	if err != nil || !reflect.DeepEqual(c, ss.Config()) {
+		t.Fatalf("file form differs from the view: %v", err)
+	}
+}

@@ -130,3 +130,33 @@ func hasRefs(t reflect.Type) bool {
 	refsCache.Store(t, r)
 	return r
 }
+
+// canonical replaces empty lists with nil, the form the file reader gives,
+// so that a configuration compares equal to itself read back from a file.
+func canonical(v reflect.Value) {
+	if !hasRefs(v.Type()) {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Field(i).CanSet() {
+				canonical(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			if !v.IsNil() && v.CanSet() {
+				v.Set(reflect.Zero(v.Type()))
+			}
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			canonical(v.Index(i))
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			canonical(v.Elem())
+		}
+	}
+}

@@ -99,7 +99,7 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Struct:
 		e.indent(depth)
-		e.buf.WriteString("<" + name + ">\n")
+		e.tag("<", name, ">\n")
 		for _, f := range fieldsOf(v.Type()) {
 			fname, wrapper := f.name, f.wrapper
 			fv := v.Field(f.index)
@@ -110,11 +110,11 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 				if wrapper != "" {
 					if fv.Len() == 0 {
 						e.indent(depth + 1)
-						e.buf.WriteString("<" + wrapper + "/>\n")
+						e.tag("<", wrapper, "/>\n")
 						continue
 					}
 					e.indent(depth + 1)
-					e.buf.WriteString("<" + wrapper + ">\n")
+					e.tag("<", wrapper, ">\n")
 				}
 				d := depth + 1
 				if wrapper != "" {
@@ -127,7 +127,7 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 				}
 				if wrapper != "" {
 					e.indent(depth + 1)
-					e.buf.WriteString("</" + wrapper + ">\n")
+					e.tag("</", wrapper, ">\n")
 				}
 				continue
 			}
@@ -136,7 +136,7 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 			}
 		}
 		e.indent(depth)
-		e.buf.WriteString("</" + name + ">\n")
+		e.tag("</", name, ">\n")
 		return nil
 	}
 	text, err := e.scalar(v)
@@ -144,9 +144,9 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 		return fmt.Errorf("<%s>: %w", name, err)
 	}
 	e.indent(depth)
-	e.buf.WriteString("<" + name + ">")
+	e.tag("<", name, ">")
 	escape(&e.buf, text)
-	e.buf.WriteString("</" + name + ">\n")
+	e.tag("</", name, ">\n")
 	return nil
 }
 
@@ -172,20 +172,33 @@ func (e *encoder) scalar(v reflect.Value) (string, error) {
 // a character reference because XML parsers normalise literal line ends
 // (XML 1.0 §2.11) and the value must come back unchanged.
 func escape(b *bytes.Buffer, s string) {
-	for _, r := range s {
-		switch r {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var ref string
+		switch s[i] {
 		case '&':
-			b.WriteString("&amp;")
+			ref = "&amp;"
 		case '<':
-			b.WriteString("&lt;")
+			ref = "&lt;"
 		case '>':
-			b.WriteString("&gt;")
+			ref = "&gt;"
 		case '\r':
-			b.WriteString("&#xD;")
+			ref = "&#xD;"
 		default:
-			b.WriteRune(r)
+			continue
 		}
+		b.WriteString(s[last:i])
+		b.WriteString(ref)
+		last = i + 1
 	}
+	b.WriteString(s[last:])
+}
+
+// tag writes <name>, </name> or <name/>.
+func (e *encoder) tag(open, name, close string) {
+	e.buf.WriteString(open)
+	e.buf.WriteString(name)
+	e.buf.WriteString(close)
 }
 
 // ParseError is a configuration text that cannot be loaded: the line it
