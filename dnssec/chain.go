@@ -231,7 +231,7 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 		if isInsecureProof(err) {
 			return &zoneState{zone: zone, sec: Insecure, expires: exp}
 		}
-		return &zoneState{zone: zone, sec: Bogus, reason: "bad denial proof for " + trimDot(zone) + "/DS: " + err.Error()}
+		return &zoneState{zone: zone, sec: Bogus, reason: denialReason(trimDot(zone)+"/DS", err)}
 	}
 	return &zoneState{zone: zone, sec: Insecure, expires: exp}
 }
@@ -341,7 +341,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 		}
 		if m.Rcode == dns.RcodeNameError {
 			if err := v.proveNXDomain(c, denial, cur); err != nil {
-				return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + trimDot(c) + "/DS: " + err.Error()}
+				return &zoneState{zone: c, sec: Bogus, reason: denialReason(trimDot(c)+"/DS", err)}
 			}
 			return cur // nothing exists below c: cur holds the name
 		}
@@ -353,7 +353,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 			return &zoneState{zone: c, sec: Insecure, expires: exp}
 		}
 		if err := v.proveNoData(c, dns.TypeDS, denial, cur); err != nil {
-			return &zoneState{zone: c, sec: Bogus, reason: "bad denial proof for " + trimDot(c) + "/DS: " + err.Error()}
+			return &zoneState{zone: c, sec: Bogus, reason: denialReason(trimDot(c)+"/DS", err)}
 		}
 		v.r.zones.setNotCut(c, exp) // c lives inside cur: no cut here
 	}

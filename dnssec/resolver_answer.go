@@ -178,7 +178,7 @@ func (v *validation) rrset(owner string, t uint16, set []dns.RR, sigs []*dns.RRS
 			if isInsecureProof(err) {
 				return result{sec: Insecure, expires: res.expires}
 			}
-			return result{sec: Bogus, reason: "bad denial proof for wildcard " + what + ": " + err.Error()}
+			return result{sec: Bogus, reason: denialReason("wildcard "+what, err)}
 		}
 	}
 	return res
@@ -220,7 +220,7 @@ func (v *validation) denial(name string, qtype uint16, m *dns.Msg) (result, uint
 	}
 	exp, err := v.verifyDenial(m, z)
 	if err != nil {
-		return result{sec: Bogus, reason: "bad denial proof for " + what + ": " + err.Error()}, nttl
+		return result{sec: Bogus, reason: denialReason(what, err)}, nttl
 	}
 	if nx {
 		err = v.proveNXDomain(name, recs, z)
@@ -233,7 +233,7 @@ func (v *validation) denial(name string, qtype uint16, m *dns.Msg) (result, uint
 		// checked and the answer is treated as insecure.
 		return result{sec: Insecure, expires: exp}, nttl
 	case err != nil:
-		return result{sec: Bogus, reason: "bad denial proof for " + what + ": " + err.Error()}, nttl
+		return result{sec: Bogus, reason: denialReason(what, err)}, nttl
 	}
 	return result{sec: Secure, expires: minTime(exp, z.expires)}, nttl
 }

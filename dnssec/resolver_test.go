@@ -561,3 +561,38 @@ func TestKeyTrapIsBounded(t *testing.T) {
 		t.Fatalf("KeyTrap answer %v %q", a.Security, a.Reason)
 	}
 }
+
+// TestZoneAnchorAndAnchorless: an anchor for example.test. alone makes
+// its names Secure (validated from that anchor, no root needed) and every
+// name outside it Insecure: anchorless counts as insecure (RFC 7672
+// §2.1.1). A wrong anchor is Bogus, never Insecure.
+func TestZoneAnchorAndAnchorless(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	ksk := b.h.Zone("example.test.").DNSKEY(dnstest.KSK)
+	text := "; private anchor\n" + ksk.String() + "\n"
+	anchors, err := ParseAnchors(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{Servers: []Server{{Addr: b.front.Addr}}, Anchors: anchors, Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
+	want(t, lookup(t, r, "nope.example.test.", dns.TypeA), Secure, NXDomain)
+	want(t, lookup(t, r, "mx.n3.test.", dns.TypeA), Insecure, Data)
+	for _, q := range b.front.Log() {
+		if q.Type == dns.TypeDNSKEY && q.Name == "." {
+			t.Fatal("anchorless name made the resolver walk from the root")
+		}
+	}
+
+	wrong := b.h.Zone("n3.test.").DNSKEY(dnstest.KSK)
+	wrong.Hdr.Name = "example.test."
+	r2, err := New(Config{Servers: []Server{{Addr: b.front.Addr}}, Anchors: []dns.RR{wrong}, Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, lookup(t, r2, "mail.example.test.", dns.TypeA), Bogus, Data)
+}

@@ -154,3 +154,10 @@ func (v *validation) proveWildcard(name, wildcard string, d []dns.RR, z *zoneSta
 	n, n3 := splitDenial(d)
 	return ProveWildcard(name, strings.TrimPrefix(wildcard, "*."), z.zone, n, n3, v.budget)
 }
+
+// denialReason words a failed proof as "bad denial proof for X/T: why",
+// without repeating the prefix the Prove functions already use.
+func denialReason(what string, err error) string {
+	why := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "bad denial proof"), ": ")
+	return "bad denial proof for " + what + ": " + why
+}
