@@ -68,6 +68,8 @@ func (s *Store) MarshalConfig(c Config, m SecretMode) ([]byte, error) {
 // wrong type, masked secrets and any Validate failure give a *ParseError
 // naming the line. Tables the file leaves out keep their defaults.
 func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
+	// Editors on Windows start UTF-8 files with a byte order mark.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Config{}, &ParseError{Line: 1, Reason: "no data: the file is empty"}
 	}

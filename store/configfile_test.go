@@ -103,6 +103,10 @@ func TestUnmarshalDefaultsAndLatin1(t *testing.T) {
 	if err != nil || c.DNS.Timeout != 7 || len(c.Logs.Subscriptions) != 4 {
 		t.Fatalf("%v %+v", err, c.DNS)
 	}
+	// A UTF-8 byte order mark is allowed.
+	if _, err := s.UnmarshalConfig([]byte("\xef\xbb\xbf<config/>")); err != nil {
+		t.Fatalf("BOM: %v", err)
+	}
 	// Latin-1 bytes are read as Latin-1.
 	c, err = s.UnmarshalConfig([]byte("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><config><dns><trust_anchor>caf\xe9</trust_anchor></dns></config>"))
 	if err != nil || c.DNS.TrustAnchor != "café" {

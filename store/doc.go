@@ -3,5 +3,18 @@
 // clearchanges / rollback, and the whole-configuration file format shared by
 // saveconfig, showconfig and loadconfig.
 //
+// Data directory layout:
+//
+//	config.db       bbolt: buckets meta (schema, secret key), tables and
+//	                tablever (each table's text form and version), history
+//	                and histcfg (rollback points), state (runtime state)
+//	esa.pid         PID of the process holding config.db's lock
+//	configuration/  saveconfig output, loadconfig input
+//	logs/           owned by package store/logs
+//
+// Each field of Config is a table (see tables in tables.go): one line there
+// gives a new table storage, versioning, conflict checks, copying and its
+// XML text form. Validate is the one place configuration rules live.
+//
 // It must not import shell, commands, delivery or cmd.
 package store
