@@ -238,6 +238,11 @@ func (s *Store) ConfigDir() string { return filepath.Join(s.dir, "configuration"
 // (mode 0600: it may hold secrets) and returns the file name. A second save in
 // the same second gets a "-2", "-3"... suffix rather than overwriting.
 func (s *Store) SaveConfigFile(c Config, m SecretMode) (string, error) {
+	// An invalid configuration would make a file loadconfig refuses, and
+	// its host name becomes part of a path.
+	if err := Validate(c); err != nil {
+		return "", err
+	}
 	data, err := s.MarshalConfig(c, m)
 	if err != nil {
 		return "", err

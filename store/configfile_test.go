@@ -182,6 +182,11 @@ func TestSaveAndReadConfigFile(t *testing.T) {
 	if _, err := s.ReadConfigFile("missing.xml"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
+	bad := c.Clone()
+	bad.System.Hostname = "../../etc"
+	if _, err := s.SaveConfigFile(bad, PlainSecrets); err == nil {
+		t.Error("saved an invalid configuration")
+	}
 	// Masked files save but cannot be read back.
 	name3, _ := s.SaveConfigFile(c, MaskSecrets)
 	var pe *ParseError
