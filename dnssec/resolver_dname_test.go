@@ -62,3 +62,50 @@ func TestDNAME(t *testing.T) {
 		t.Fatalf("chain %v", ans.Chain)
 	}
 }
+
+// TestCNAMETargetAskedWhenMissing: a resolver that returns only the CNAME
+// leaves the rest to us: the target is asked and validated on its own.
+func TestCNAMETargetAskedWhenMissing(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	root := newSEP(t, ".")
+	keys := new(dns.Msg)
+	keys.SetQuestion(".", dns.TypeDNSKEY)
+	keys.Answer = []dns.RR{root.k, signSet(t, root, now, root.k)}
+	cname := mustRR(t, "a.example. 300 IN CNAME b.example.")
+	first := new(dns.Msg)
+	first.SetQuestion("a.example.", dns.TypeA)
+	first.Answer = []dns.RR{cname, signSet(t, root, now, cname)}
+	a := mustRR(t, "b.example. 60 IN A 192.0.2.2")
+	second := new(dns.Msg)
+	second.SetQuestion("b.example.", dns.TypeA)
+	second.Answer = []dns.RR{a, signSet(t, root, now, a)}
+
+	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := map[string]int{}
+	r.ex.replay = func(n string, qt uint16) *dns.Msg {
+		asked[n]++
+		switch {
+		case n == "." && qt == dns.TypeDNSKEY:
+			return keys
+		case n == "a.example." && qt == dns.TypeA:
+			return first
+		case n == "b.example." && qt == dns.TypeA:
+			return second
+		}
+		return nil
+	}
+	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Security != Secure || ans.Target != "b.example." || len(ans.Records) != 1 || len(ans.Chain) != 1 || ans.TTL != 60 {
+		t.Fatalf("got %v %q target %s records %v chain %v ttl %d", ans.Security, ans.Reason, ans.Target, ans.Records, ans.Chain, ans.TTL)
+	}
+	if asked["b.example."] != 1 {
+		t.Fatalf("target asked %d times", asked["b.example."])
+	}
+}
