@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -47,10 +48,15 @@ func NewWithState(c Config, st AnchorStore) (*Resolver, error) {
 	if len(c.Servers) == 0 {
 		return nil, errors.New("dnssec: no resolvers configured")
 	}
-	for _, s := range c.Servers {
+	servers := make([]Server, len(c.Servers))
+	for i, s := range c.Servers {
 		if s.Addr == "" {
 			return nil, errors.New("dnssec: resolver with empty address")
 		}
+		if _, _, err := net.SplitHostPort(s.Addr); err != nil {
+			s.Addr = net.JoinHostPort(s.Addr, "53") // a bare IP means the DNS port
+		}
+		servers[i] = s
 	}
 	anchors := c.Anchors
 	if len(anchors) == 0 {
@@ -85,7 +91,7 @@ func NewWithState(c Config, st AnchorStore) (*Resolver, error) {
 	}
 	log := newDlog(c.Log)
 	return &Resolver{
-		ex:     newExchanger(c.Servers, timeout, log),
+		ex:     newExchanger(servers, timeout, log),
 		now:    now,
 		log:    log,
 		cache:  newAnswerCache(),

@@ -101,6 +101,9 @@ func (v *validation) reply(name string, qtype uint16, m *dns.Msg, depth int) (*A
 	if e := v.now.Add(time.Duration(ttl) * time.Second); e.Before(exp) {
 		exp = e
 	}
+	if (res.sec == Bogus || res.sec == Indeterminate) && exp.After(v.now.Add(bogusTTL)) {
+		exp = v.now.Add(bogusTTL) // what the cache keeps it for (RFC 4035 §4.7)
+	}
 	if exp.Before(v.now) {
 		exp = v.now
 	}

@@ -2,6 +2,7 @@ package dnssec
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,5 +108,41 @@ func TestCNAMETargetAskedWhenMissing(t *testing.T) {
 	}
 	if asked["b.example."] != 1 {
 		t.Fatalf("target asked %d times", asked["b.example."])
+	}
+}
+
+// TestCNAMELoopIsBogus: a chain that comes back to a name already seen
+// ends as Bogus with a reason instead of looping.
+func TestCNAMELoopIsBogus(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	root := newSEP(t, ".")
+	keys := new(dns.Msg)
+	keys.SetQuestion(".", dns.TypeDNSKEY)
+	keys.Answer = []dns.RR{root.k, signSet(t, root, now, root.k)}
+	c1 := mustRR(t, "a.example. 300 IN CNAME b.example.")
+	c2 := mustRR(t, "b.example. 300 IN CNAME a.example.")
+	m := new(dns.Msg)
+	m.SetQuestion("a.example.", dns.TypeA)
+	m.Answer = []dns.RR{c1, signSet(t, root, now, c1), c2, signSet(t, root, now, c2)}
+	r, err := New(Config{Servers: []Server{{Addr: "127.0.0.1"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ex.groups[0][0].Addr != "127.0.0.1:53" {
+		t.Fatalf("bare IP not given port 53: %s", r.ex.groups[0][0].Addr)
+	}
+	r.ex.replay = func(n string, qt uint16) *dns.Msg {
+		if qt == dns.TypeDNSKEY {
+			return keys
+		}
+		return m
+	}
+	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ans.Security != Bogus || !strings.Contains(ans.Reason, "looping") || ans.TTL > uint32(bogusTTL/time.Second) {
+		t.Fatalf("got %v %q ttl %d", ans.Security, ans.Reason, ans.TTL)
 	}
 }

@@ -485,6 +485,8 @@ func TestDebugLogShapes(t *testing.T) {
 	lookup(t, r, "mail.example.test.", dns.TypeCNAME)
 	lookup(t, r, "_25._tcp.mail.example.test.", dns.TypeTLSA)
 	lookup(t, r, "nope.example.test.", dns.TypeA)
+	b.h.Break("mail.example.test.", dns.TypeAAAA, dnstest.CorruptSig)
+	lookup(t, r, "mail.example.test.", dns.TypeAAAA)
 	txt := log.text()
 	for _, w := range []string{
 		"DNS query: Q('example.test', 'MX')",
@@ -497,6 +499,10 @@ func TestDebugLogShapes(t *testing.T) {
 		"Received NODATA for domain mail.example.test type CNAME",
 		"DNSSEC Response data(['03010" + "1" + tlsaHex + "'], secure, 0, 300)",
 		"Received NXDOMAIN for domain nope.example.test type A",
+		"DNSSEC Response data(['::2'], bogus, 0, 5)",
+		"WARNING Received an invalid DNSSEC Response: DNSSEC_Error('mail.example.test', 'AAAA', '" + b.front.Addr +
+			"', 'DNSSEC Error for hostname mail.example.test (AAAA) while asking " + b.front.Addr + ". Error was: ",
+		"') of qtype AAAA looking up mail.example.test",
 	} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("log lacks %q\n%s", w, txt)
