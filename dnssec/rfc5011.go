@@ -108,7 +108,10 @@ func mergeAnchorState(saved []byte, anchors []dns.RR) (*AnchorState, error) {
 		return nil, fmt.Errorf("rfc5011 state: %w", err)
 	}
 	for i, tp := range fresh.Points {
-		if o := old.point(tp.Zone); o != nil && len(o.Keys) > 0 {
+		// Saved keys count only while the configured anchors are the ones
+		// they grew from: an administrator who replaces the anchor (a lab
+		// root, a private trust point) starts a fresh trust point.
+		if o := old.point(tp.Zone); o != nil && len(o.Keys) > 0 && sameSeed(o.Seed, tp.Seed) {
 			if _, err := o.trusted(); err != nil {
 				return nil, err
 			}
@@ -116,6 +119,35 @@ func mergeAnchorState(saved []byte, anchors []dns.RR) (*AnchorState, error) {
 		}
 	}
 	return fresh, nil
+}
+
+func sameSeed(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	norm := func(in []string) []string {
+		out := make([]string, 0, len(in))
+		for _, s := range in {
+			rr, err := dns.NewRR(s)
+			if err != nil || rr == nil {
+				return nil
+			}
+			rr.Header().Ttl = 0
+			out = append(out, strings.ToLower(rr.String()))
+		}
+		sort.Strings(out)
+		return out
+	}
+	na, nb := norm(a), norm(b)
+	if na == nil || nb == nil {
+		return false
+	}
+	for i := range na {
+		if na[i] != nb[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (st *AnchorState) marshal() ([]byte, error) {

@@ -217,6 +217,15 @@ func TestAnchorStateSurvivesRestart(t *testing.T) {
 	if stateOf(tp, k1.k) != KeyValid || stateOf(tp, k2.k) != KeyAddPend {
 		t.Fatalf("restored states %q %q", stateOf(tp, k1.k), stateOf(tp, k2.k))
 	}
+	// A different configured anchor for the same zone starts afresh.
+	other := newSEP(t, ".")
+	st3, err := mergeAnchorState(got, []dns.RR{other.k.ToDS(dns.SHA256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st3.Points[0].Keys) != 0 {
+		t.Fatalf("saved keys kept for a replaced anchor: %+v", st3.Points[0].Keys)
+	}
 	if _, err := mergeAnchorState([]byte("{broken"), []dns.RR{ds}); err == nil {
 		t.Fatal("corrupt state accepted")
 	}
