@@ -172,7 +172,7 @@ func TestConcurrentSessions(t *testing.T) {
 					if i%2 == 0 {
 						c.Logs.MetricsFrequency = 100 + i*10 + j
 					} else {
-						c.DNS.Timeout = 1 + i + j
+						c.DNS.Timeout = 1 + i*5 + j // unique per (i, j): each Update is a change
 					}
 					return nil
 				})
