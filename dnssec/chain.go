@@ -202,7 +202,7 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 		if err != nil {
 			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
 		}
-		exp := vd.Expires
+		exp := minTime(vd.Expires, v.now.Add(time.Duration(minTTL(dsSet))*time.Second))
 		z := v.dnskeys(zone, dsSet, nil)
 		if z.sec == Secure && exp.Before(z.expires) {
 			z.expires = exp

@@ -36,7 +36,8 @@ func (v *validation) verifyRRset(set []dns.RR, sigs []*dns.RRSIG, z *zoneState) 
 
 // verifyDenial verifies every NSEC, NSEC3 and SOA RRset of the authority
 // section with the zone's keys; other records there (NS and the like) play
-// no part in a proof and are ignored.
+// no part in a proof and are ignored. It returns when the proof stops
+// being usable: the first signature expiry or record TTL.
 func (v *validation) verifyDenial(m *dns.Msg, z *zoneState) (time.Time, error) {
 	var exp time.Time
 	type key struct {
@@ -61,7 +62,7 @@ func (v *validation) verifyDenial(m *dns.Msg, z *zoneState) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, err
 		}
-		exp = minTime(exp, vd.Expires)
+		exp = minTime(exp, minTime(vd.Expires, v.now.Add(time.Duration(minTTL(set))*time.Second)))
 	}
 	return exp, nil
 }
