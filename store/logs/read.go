@@ -202,7 +202,7 @@ func (m *Manager) Tail(ctx context.Context, name string, lines int, follow bool,
 		return err
 	}
 	var chunks [][][]byte
-	need := lines
+	need := max(lines, 0)
 	endOff := int64(-1) // where following resumes in the newest file
 	for i := len(files) - 1; i >= 0 && (need > 0 || i == len(files)-1); i-- {
 		r, err := openLogFile(files[i])

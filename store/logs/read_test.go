@@ -197,7 +197,7 @@ Mon Feb  4 20:08:58 2019 Info: MID 3002 ICID 3 line 2 of file 2
 		if err := m.Tail(context.Background(), "mail_logs", n, false, &b); err != nil {
 			t.Fatal(err)
 		}
-		all := 3 * (2 + 3 + 2) - 2 // three files; the current one has no trailer
+		all := 3*(2+3+2) - 2 // three files; the current one has no trailer
 		wantLines := min(n, all)
 		if got := strings.Count(b.String(), "\n"); got != wantLines {
 			t.Errorf("tail %d: %d lines:\n%s", n, got, b.String())
