@@ -61,9 +61,15 @@ func (c *smtpConn) startTLS(helo string) error {
 	return nil
 }
 
-// quit ends the session politely on whatever connection now carries it.
+// quit ends the session politely on whatever connection now carries it,
+// waiting for the 221 reply (RFC 5321 §4.1.1.10) so the server has finished
+// with the connection before it is closed. The caller's context bounds the
+// wait (it closes conn on expiry).
 func quit(conn net.Conn) {
-	_, _ = conn.Write([]byte("QUIT\r\n"))
+	tp := textproto.NewConn(conn)
+	if err := tp.PrintfLine("QUIT"); err == nil {
+		_, _, _ = tp.ReadResponse(221)
+	}
 	_ = conn.Close()
 }
 
