@@ -141,15 +141,39 @@ func retrievalName(key string) string {
 }
 
 func logNew(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
-	t, err := io.Choose("Choose the log file type for this subscription:", logTypes, 1)
-	if err != nil {
-		return nil, err
+	var typ string
+	for {
+		t, err := io.Choose("Choose the log file type for this subscription:", logTypes, 1)
+		if err != nil {
+			return nil, err
+		}
+		typ = logTypes[t-1]
+		if err := typeAvailable(typ); err != nil {
+			io.Printf("%v\n", err)
+			continue
+		}
+		break
 	}
-	s := store.LogSubscription{Type: logTypes[t-1], Level: store.LevelInfo, MaxSize: 10485760, MaxFiles: 10}
+	s := store.LogSubscription{Type: typ, Level: store.LevelInfo, MaxSize: 10485760, MaxFiles: 10}
 	if err := askLog(io, logs, &s, -1); err != nil {
 		return nil, err
 	}
 	return func(l *store.Logs) { l.Subscriptions = append(l.Subscriptions, s) }, nil
+}
+
+// typeAvailable asks the store's validator whether it accepts a log of
+// type typ, so that a type no subsystem writes yet is refused when it is
+// chosen rather than after the whole wizard. The list stays the appliance's
+// 31 types; the store decides which of them exist.
+func typeAvailable(typ string) error {
+	c := store.Defaults()
+	c.Logs.Subscriptions = []store.LogSubscription{{Name: "probe", Type: typ, Level: store.LevelInfo,
+		Retrieval: store.RetrievalManual, Filename: "probe", MaxSize: 10485760, MaxFiles: 10}}
+	var ve *store.ValidationError
+	if err := store.Validate(c); errors.As(err, &ve) && strings.HasSuffix(ve.Key, ".type") {
+		return fmt.Errorf("%s are not available on this appliance yet; choose another type.", typ)
+	}
+	return nil
 }
 
 func logEdit(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
