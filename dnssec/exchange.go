@@ -7,6 +7,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,10 @@ type exchanger struct {
 	timeout time.Duration
 	log     dlog
 	sent    atomic.Int64 // queries put on the wire (benchmarks report it)
+	now     func() time.Time
+
+	mu   sync.Mutex
+	down map[string]time.Time // server -> until when it is asked last
 	// Test hooks at the network boundary: tap sees every usable reply,
 	// replay (when set) answers instead of the network, so benchmarks can
 	// measure validation alone.
@@ -31,7 +36,12 @@ type exchanger struct {
 	replay func(name string, qtype uint16) *dns.Msg
 }
 
-func newExchanger(servers []Server, timeout time.Duration, log dlog) *exchanger {
+// downFor is how long a server that timed out or was unreachable goes to
+// the back of the line, so one dead resolver does not cost a timeout on
+// every query of a chain. It is still asked when all others fail.
+const downFor = 30 * time.Second
+
+func newExchanger(servers []Server, timeout time.Duration, log dlog, now func() time.Time) *exchanger {
 	s := append([]Server(nil), servers...)
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Priority < s[j].Priority })
 	var groups [][]Server
@@ -41,7 +51,7 @@ func newExchanger(servers []Server, timeout time.Duration, log dlog) *exchanger 
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], sv)
 	}
-	return &exchanger{groups: groups, timeout: timeout, log: log}
+	return &exchanger{groups: groups, timeout: timeout, log: log, now: now, down: map[string]time.Time{}}
 }
 
 // xfail is one server's unusable outcome.
@@ -63,28 +73,77 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrNetwork, Err: errors.New("not recorded")}
 	}
 	var last xfail
+	type later struct {
+		group int
+		sv    Server
+	}
+	var deferred []later
+	try := func(sv Server) (*dns.Msg, bool) {
+		e.log.queryServer(name, qtype, sv.Addr, e.timeout)
+		m, f := e.ask(ctx, sv.Addr, name, qtype)
+		if f.kind == 0 {
+			e.setDown(sv.Addr, false)
+			if e.tap != nil {
+				e.tap(name, qtype, m)
+			}
+			return m, true
+		}
+		e.log.invalid(xfailWords(f), sv.Addr, name)
+		if f.kind == ErrTimeout || f.kind == ErrNetwork {
+			e.setDown(sv.Addr, true)
+		}
+		last = f
+		return nil, false
+	}
 	for gi, group := range e.groups {
-		e.log.queryGroup(name, qtype, gi)
+		logged := false
 		for _, sv := range group {
 			if err := ctx.Err(); err != nil {
 				return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrTimeout, Err: err}
 			}
-			e.log.queryServer(name, qtype, sv.Addr, e.timeout)
-			m, f := e.ask(ctx, sv.Addr, name, qtype)
-			if f.kind == 0 {
-				if e.tap != nil {
-					e.tap(name, qtype, m)
-				}
+			if e.isDown(sv.Addr) {
+				deferred = append(deferred, later{gi, sv})
+				continue
+			}
+			if !logged {
+				e.log.queryGroup(name, qtype, gi)
+				logged = true
+			}
+			if m, ok := try(sv); ok {
 				return m, sv.Addr, nil
 			}
-			e.log.invalid(xfailWords(f), sv.Addr, name)
-			last = f
+		}
+	}
+	for _, d := range deferred {
+		if err := ctx.Err(); err != nil {
+			return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrTimeout, Err: err}
+		}
+		e.log.queryGroup(name, qtype, d.group)
+		if m, ok := try(d.sv); ok {
+			return m, d.sv.Addr, nil
 		}
 	}
 	if last.kind == 0 {
 		last = xfail{ErrNetwork, errors.New("no resolvers configured")}
 	}
 	return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: last.kind, Err: last.err}
+}
+
+func (e *exchanger) isDown(addr string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	until, ok := e.down[addr]
+	return ok && e.now().Before(until)
+}
+
+func (e *exchanger) setDown(addr string, down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if down {
+		e.down[addr] = e.now().Add(downFor)
+	} else {
+		delete(e.down, addr)
+	}
 }
 
 func xfailWords(f xfail) string {

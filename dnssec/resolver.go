@@ -91,7 +91,7 @@ func NewWithState(c Config, st AnchorStore) (*Resolver, error) {
 	}
 	log := newDlog(c.Log)
 	return &Resolver{
-		ex:     newExchanger(servers, timeout, log),
+		ex:     newExchanger(servers, timeout, log, now),
 		now:    now,
 		log:    log,
 		cache:  newAnswerCache(),

@@ -98,7 +98,7 @@ func (b *bed) resolver(t testing.TB, log Logger, servers ...Server) *Resolver {
 	if len(servers) == 0 {
 		servers = []Server{{Addr: b.front.Addr}}
 	}
-	r, err := New(Config{Servers: servers, Timeout: 300 * time.Millisecond, Anchors: b.h.Anchors(), Now: b.clock.Now, Log: log})
+	r, err := New(Config{Servers: servers, Timeout: time.Second, Anchors: b.h.Anchors(), Now: b.clock.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,13 +310,23 @@ func TestPriorityAndFallOver(t *testing.T) {
 		t.Fatalf("queries bad=%d slow=%d good=%d", bad.Queries("mail.example.test.", dns.TypeA),
 			slow.Queries("mail.example.test.", dns.TypeA), b.front.Queries("mail.example.test.", dns.TypeA))
 	}
+	// The chain's DS/DNSKEY queries skipped the front that timed out
+	// (downFor); SERVFAIL is per question, so that front was asked again.
+	if slow.Total() != 1 || bad.Total() < 4 {
+		t.Fatalf("slow front asked %d times, failing front %d", slow.Total(), bad.Total())
+	}
+	b.clock.Advance(downFor + time.Second)
+	lookup(t, r, "mail.example.test.", dns.TypeAAAA)
+	if slow.Total() != 2 {
+		t.Fatalf("slow front not retried after downFor: %d", slow.Total())
+	}
 	txt := log.text()
 	for _, w := range []string{
 		"WARNING Received an invalid DNS Response: SERVER FAILED to IP " + bad.Addr + " looking up mail.example.test",
 		"WARNING Received an invalid DNS Response: TIMED OUT to IP " + slow.Addr + " looking up mail.example.test",
 		"DNS query: QN('mail.example.test', 'A', 'recursive_nameserver0.parent')",
 		"DNS query: QN('mail.example.test', 'A', 'recursive_nameserver2.parent')",
-		"DNS query: QIP ('mail.example.test','A','" + b.front.Addr + "',0)",
+		"DNS query: QIP ('mail.example.test','A','" + b.front.Addr + "',1)",
 	} {
 		if !strings.Contains(txt, w) {
 			t.Errorf("log lacks %q\n%s", w, txt)
