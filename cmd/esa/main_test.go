@@ -67,6 +67,16 @@ func TestCommitSurvivesRestart(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Changes committed: ") {
 		t.Fatalf("commit run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
+	// The commit reached the Configuration History log on disk.
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "config_history", "config_history.log.@*"))
+	var history []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		history = append(history, b...)
+	}
+	if !bytes.Contains(history, []byte(`Configuration committed: tables system; rollback point true; comment: "first change"`)) {
+		t.Errorf("no commit line in DATA/logs/config_history (%v):\n%s", files, history)
+	}
 	out, errs, code = pipe(t, dir, "sethostname mail9.example.com\n")
 	if code != 0 || !strings.HasPrefix(out, "mail1.example.com> ") {
 		t.Fatalf("second run: exit %d, want the committed prompt first\nstdout:\n%s\nstderr:\n%s", code, out, errs)
