@@ -123,9 +123,11 @@ func (g *grepper) file(ctx context.Context, r io.Reader, base string) error {
 	for n := 0; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			// A line longer than the buffer: gather it whole.
+			// A line longer than the buffer: gather it whole (the
+			// slice is only valid until the next read).
+			head := append([]byte(nil), line...)
 			rest, err2 := br.ReadBytes('\n')
-			line, err = append(append([]byte(nil), line...), rest...), err2
+			line, err = append(head, rest...), err2
 		}
 		if err != nil {
 			if err == io.EOF {

@@ -333,3 +333,82 @@ func TestConcurrent(t *testing.T) {
 	count(all.String(), "files")
 	count(out.String(), "tail -f")
 }
+
+// TestTailFollowReAdded: a follower outlives the removal of its
+// subscription and goes on when the same name comes back.
+func TestTailFollowReAdded(t *testing.T) {
+	t.Parallel()
+	m, c := logstest.Mail(t, 0, 1)
+	subs := m.Subscriptions()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &screen{}
+	done := make(chan error, 1)
+	go func() { done <- m.Tail(ctx, "mail_logs", 1, true, out) }()
+	out.waitFor(t, "line 0 of file 0\n")
+	if err := m.Apply(store.Logs{}); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "Info: End Logfile\n")
+	c.Advance(time.Second)
+	if err := m.Apply(store.Logs{Subscriptions: subs}); err != nil {
+		t.Fatal(err)
+	}
+	m.Logger(store.LogTypeMail).Info("back again")
+	out.waitFor(t, "Mon Feb  4 20:08:49 2019 Info: Begin Logfile\nMon Feb  4 20:08:49 2019 Info: Time offset from UTC: 0 seconds\nMon Feb  4 20:08:49 2019 Info: back again\n")
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
+
+// TestTailLongLines: lines longer than the backward read chunk.
+func TestTailLongLines(t *testing.T) {
+	t.Parallel()
+	c := logstest.NewClock(time.Time{})
+	m := logstest.NewManager(t, c, logstest.Sub("a", store.LogTypeMail, store.LevelInfo))
+	long := strings.Repeat("y", 100<<10)
+	l := m.Logger(store.LogTypeMail)
+	l.Info("A%s", long)
+	l.Info("B%s", long)
+	var b bytes.Buffer
+	if err := m.Tail(context.Background(), "a", 2, false, &b); err != nil {
+		t.Fatal(err)
+	}
+	want := "Mon Feb  4 20:08:47 2019 Info: A" + long + "\nMon Feb  4 20:08:47 2019 Info: B" + long + "\n"
+	if b.String() != want {
+		t.Fatalf("tail of long lines: %d bytes, want %d", b.Len(), len(want))
+	}
+	var g bytes.Buffer
+	n, err := m.Grep(context.Background(), "a", logs.GrepOptions{Pattern: regexp.MustCompile("^Mon.*B" + long[:10])}, &g)
+	got := g.String()
+	if err != nil || n != 1 || !strings.HasSuffix(got, "B"+long+"\n") {
+		t.Fatalf("grep of a long line: %d %v", n, err)
+	}
+}
+
+// TestGrepFollowCount: grep -t -c prints the count when the context ends.
+func TestGrepFollowCount(t *testing.T) {
+	t.Parallel()
+	m, _ := logstest.Mail(t, 0, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &screen{}
+	done := make(chan int, 1)
+	go func() {
+		n, _ := m.Grep(ctx, "mail_logs", logs.GrepOptions{Pattern: regexp.MustCompile("hit"), Follow: true, Count: true}, out)
+		done <- n
+	}()
+	// Whether the grep follows yet is invisible until it prints the
+	// count, so the hits may or may not be counted: the count printed must
+	// be the one returned, and never more than the hits.
+	l := m.Logger(store.LogTypeMail)
+	for i := 0; i < 3; i++ {
+		l.Info("hit %d", i)
+	}
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	n := <-done
+	if out.String() != fmt.Sprintf("%d\n", n) || n > 3 {
+		t.Fatalf("count %d, screen %q", n, out.String())
+	}
+}

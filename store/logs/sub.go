@@ -24,7 +24,7 @@ const (
 	lineTimeLen  = len("Mon Jan _2 15:04:05 2006")
 	timeLayout   = "Mon Jan _2 15:04:05 2006"
 	rolledTrail  = 2*(lineTimeLen+1) + len("Info: "+textRolled+"\n") + len("Info: "+textEnd+"\n")
-	maxSeqPerSec = 1<<31 - 1
+	maxSeqPerSec = 999999999 // parseFileName reads at most nine digits
 )
 
 // sub is one running subscription: its configuration and current file.
