@@ -343,7 +343,7 @@ func TestRestart(t *testing.T) {
 	crashed := filepath.Join(dir, "a", "a.log.@20190204T200846.c")
 	os.WriteFile(crashed, []byte("Mon Feb  4 20:08:46 2019 Info: crashed\n"), 0o644)
 
-	m2 := logs.New(dir, logs.Options{Now: c.Now, Tick: -1})
+	m2 := logs.NewManager(dir, c.Now)
 	defer m2.Close()
 	if err := m2.Apply(store.Logs{Subscriptions: []store.LogSubscription{s}}); err != nil {
 		t.Fatal(err)

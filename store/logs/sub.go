@@ -252,13 +252,6 @@ func (s *sub) close() error {
 	return s.finish(s.m.now(), false)
 }
 
-// current returns the key of the current file and whether there is one.
-func (s *sub) current() (fileKey, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.key, s.f != nil
-}
-
 func (s *sub) watch() (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
 	s.wmu.Lock()
