@@ -148,7 +148,9 @@ func (v *validation) zoneKeys(zone string, ds *dns.Msg) *zoneState {
 			return z, nil
 		}
 		z := v.buildZone(zone, ds)
-		v.r.zones.put(z, v.now)
+		if ctxEnded(v.ctx) == nil { // a state cut short by our caller is not the zone's
+			v.r.zones.put(z, v.now)
+		}
 		return z, nil
 	})
 	if err != nil {

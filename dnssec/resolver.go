@@ -130,7 +130,7 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16, depth 
 		// loop would otherwise wait on each other forever.
 		return r.resolveAndCache(ctx, k, depth)
 	}
-	v, err, _ := r.flights.do(ctx, k, func() (any, error) {
+	v, err, shared := r.flights.do(ctx, k, func() (any, error) {
 		// A flight that finished just before we joined may have filled
 		// the cache.
 		if a, _, ok := r.cache.get(k, r.now()); ok {
@@ -138,16 +138,43 @@ func (r *Resolver) lookup(ctx context.Context, name string, qtype uint16, depth 
 		}
 		return r.resolveAndCache(ctx, k, depth)
 	})
+	if err != nil && shared && ctx.Err() == nil && isContextErr(err) {
+		// The caller we waited for gave up (its context ended); ours
+		// has not, so do the work ourselves.
+		return r.resolveAndCache(ctx, k, depth)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return v.(*Answer), nil
 }
 
+// ctxEnded is ctx.Err(), also true once the deadline has passed: a socket
+// read deadline set from it can fire a moment before the context's own
+// timer does.
+func ctxEnded(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 func (r *Resolver) resolveAndCache(ctx context.Context, k cacheKey, depth int) (*Answer, error) {
 	a, exp, err := r.resolve(ctx, k.name, k.qtype, depth)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctxEnded(ctx); err != nil {
+		// An answer cut short by the caller's deadline says nothing
+		// about the zone: report it, do not cache it.
+		return nil, &LookupError{Name: k.name, Qtype: k.qtype, Kind: ErrTimeout, Err: err}
 	}
 	r.log.response(a, exp)
 	r.cache.put(k, a, r.now(), exp)

@@ -612,3 +612,23 @@ func TestZoneAnchorAndAnchorless(t *testing.T) {
 	}
 	want(t, lookup(t, r2, "mail.example.test.", dns.TypeA), Bogus, Data)
 }
+
+// TestCanceledLookupPoisonsNothing: a lookup whose context ends half way
+// (here while the zone's DNSKEY query hangs) fails with ErrTimeout and
+// leaves nothing in the caches that a later lookup could take for the
+// zone's state.
+func TestCanceledLookupPoisonsNothing(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	r := b.resolver(t, nil)
+	b.h.Break("example.test.", dns.TypeDNSKEY, dnstest.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := r.Lookup(ctx, "mail.example.test.", dns.TypeA)
+	var le *LookupError
+	if !errors.As(err, &le) || le.Kind != ErrTimeout {
+		t.Fatalf("err = %v", err)
+	}
+	b.h.Fix()
+	want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
+}
