@@ -295,6 +295,9 @@ func (r *Resolver) rfc5011(tp *TrustPoint, keys []dns.RR, sigs []*dns.RRSIG, now
 	}
 }
 
+// maxWalk caps the DS queries of one insecurity walk.
+const maxWalk = 16
+
 // zoneFor finds the zone enclosing name and its state by walking down from
 // the trust anchor, asking for DS at each label (RFC 4035 §5.2; RFC 4033
 // §5). It is needed only for unsigned data, to tell an insecure delegation
@@ -306,6 +309,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 	}
 	cur := v.zoneKeys(tp.Zone, nil)
 	labels := dns.SplitDomainName(name)
+	asked := 0
 	for n := dns.CountLabel(tp.Zone) + 1; n <= len(labels) && cur.sec == Secure; n++ {
 		c := dns.Fqdn(joinLabels(labels[len(labels)-n:]))
 		if z := v.r.zones.get(c, v.now); z != nil {
@@ -314,6 +318,11 @@ func (v *validation) zoneFor(name string) *zoneState {
 		}
 		if v.r.zones.isNotCut(c, v.now) {
 			continue
+		}
+		if asked++; asked > maxWalk {
+			// A long name (a hostile MX target, say) must not buy a
+			// query per label.
+			return &zoneState{zone: c, sec: Indeterminate, reason: "too many labels to walk below " + trimDot(cur.zone)}
 		}
 		m, err := v.fetch(c, dns.TypeDS)
 		if err != nil {

@@ -632,3 +632,22 @@ func TestCanceledLookupPoisonsNothing(t *testing.T) {
 	b.h.Fix()
 	want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
 }
+
+// TestLongNameWalkIsCapped: proving a stripped answer bogus walks the
+// labels with DS queries; a very long name stops after maxWalk of them.
+func TestLongNameWalkIsCapped(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	long := strings.Repeat("x.", maxWalk+4) + "example.test."
+	b.h.Add(long + " 300 IN A 127.0.0.8")
+	b.h.Break(long, dns.TypeA, dnstest.StripSigs)
+	r := b.resolver(t, nil)
+	a := lookup(t, r, long, dns.TypeA)
+	want(t, a, Indeterminate, Data)
+	if !strings.Contains(a.Reason, "too many labels") {
+		t.Fatalf("reason %q", a.Reason)
+	}
+	if n := b.front.Total(); n > maxWalk+8 {
+		t.Fatalf("%d queries for one answer", n)
+	}
+}
