@@ -21,13 +21,6 @@ path also works). With FILE it loads that file. Pending changes of this session
 are discarded after confirmation. A file with an error is refused whole: the
 line and reason are shown and nothing changes.`
 
-// lineReader is the raw line read loadconfig's paste mode needs. The shell's
-// IO does not offer it in every build; without it paste mode says so and
-// loading from a file still works.
-type lineReader interface {
-	ReadLine(prompt string) (string, error)
-}
-
 func loadconfigCommand(env *Env) shell.Command {
 	return shell.Command{
 		Name:    "loadconfig",
@@ -109,14 +102,10 @@ func readConfigFile(env *Env, name string) (store.Config, error) {
 // pasteConfig reads pasted lines until a line holding only "." or the end
 // of input (Ctrl-D).
 func pasteConfig(io *shell.IO) (string, error) {
-	lr, ok := any(io).(lineReader)
-	if !ok {
-		return "", errors.New("Pasting is not available in this session; use \"Load from file\".")
-	}
 	io.Printf("\nPaste the configuration file now. Enter \".\" on a line by itself or press CTRL-D to end.\n")
 	var b strings.Builder
 	for {
-		line, err := lr.ReadLine("")
+		line, err := io.ReadLine("")
 		if errors.Is(err, goio.EOF) {
 			break
 		}

@@ -26,19 +26,6 @@ An empty answer returns to the prompt. Each completed operation is a pending
 change of this session until commit; Ctrl-C abandons the current operation.
 Log files live in DATA/logs/<name>/.`
 
-// logTypes is the appliance's list of log types, in its order
-// (ESA-CLI §5.2 item 1).
-var logTypes = []string{
-	store.LogTypeMail, "qmail Format Mail Logs", "Delivery Logs", "Bounce Logs",
-	"Status Logs", "Domain Debug Logs", "Injection Debug Logs", "SMTP Conversation Logs",
-	store.LogTypeSystem, store.LogTypeCLI, "FTP Server Logs", "HTTP Logs", "NTP logs",
-	"LDAP Debug Logs", "Anti-Spam Logs", "Anti-Spam Archive", "Anti-Virus Logs",
-	"Anti-Virus Archive", "Scanning Logs", "Encryption Logs", "Spam Quarantine Logs",
-	"Spam Quarantine GUI Logs", "Reporting Logs", "Reporting Query Logs", "Updater Logs",
-	"SNMP Logs", "Tracking Logs", "Safe/Block Lists Logs", "Authentication Logs",
-	store.LogTypeConfig, "Reputation Engine Logs",
-}
-
 // noLevel lists the types whose files are records rather than leveled
 // events, for which the appliance does not ask "Log level:" (ESA-CLI §5.2
 // item 4: "archives, delivery logs").
@@ -141,39 +128,16 @@ func retrievalName(key string) string {
 }
 
 func logNew(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
-	var typ string
-	for {
-		t, err := io.Choose("Choose the log file type for this subscription:", logTypes, 1)
-		if err != nil {
-			return nil, err
-		}
-		typ = logTypes[t-1]
-		if err := typeAvailable(typ); err != nil {
-			io.Printf("%v\n", err)
-			continue
-		}
-		break
+	t, err := io.Choose("Choose the log file type for this subscription:", store.LogTypes, 1)
+	if err != nil {
+		return nil, err
 	}
+	typ := store.LogTypes[t-1]
 	s := store.LogSubscription{Type: typ, Level: store.LevelInfo, MaxSize: 10485760, MaxFiles: 10}
 	if err := askLog(io, logs, &s, -1); err != nil {
 		return nil, err
 	}
 	return func(l *store.Logs) { l.Subscriptions = append(l.Subscriptions, s) }, nil
-}
-
-// typeAvailable asks the store's validator whether it accepts a log of
-// type typ, so that a type no subsystem writes yet is refused when it is
-// chosen rather than after the whole wizard. The list stays the appliance's
-// 31 types; the store decides which of them exist.
-func typeAvailable(typ string) error {
-	c := store.Defaults()
-	c.Logs.Subscriptions = []store.LogSubscription{{Name: "probe", Type: typ, Level: store.LevelInfo,
-		Retrieval: store.RetrievalManual, Filename: "probe", MaxSize: 10485760, MaxFiles: 10}}
-	var ve *store.ValidationError
-	if err := store.Validate(c); errors.As(err, &ve) && strings.HasSuffix(ve.Key, ".type") {
-		return fmt.Errorf("%s are not available on this appliance yet; choose another type.", typ)
-	}
-	return nil
 }
 
 func logEdit(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {

@@ -64,6 +64,12 @@ func (io *IO) Printf(format string, a ...any) {
 	fmt.Fprintf(io.Out, format, a...)
 }
 
+// ReadLine reads one raw line (untrimmed, no completion words), for input
+// that is data rather than an answer, such as a pasted configuration file.
+func (io *IO) ReadLine(prompt string) (string, error) {
+	return io.ed.ReadLine(prompt)
+}
+
 // read asks one question and returns the trimmed answer, offering words to
 // tab completion meanwhile.
 func (io *IO) read(prompt string, words []string) (string, error) {

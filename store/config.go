@@ -75,6 +75,20 @@ const (
 	LogTypeConfig = "Configuration History Logs"
 )
 
+// LogTypes is the appliance's list of log types in its logconfig order
+// (ESA-CLI §5.2 item 1). Subscriptions of any of them may exist; a type only
+// receives lines once a subsystem writes it.
+var LogTypes = []string{
+	LogTypeMail, "qmail Format Mail Logs", "Delivery Logs", "Bounce Logs",
+	"Status Logs", "Domain Debug Logs", "Injection Debug Logs", "SMTP Conversation Logs",
+	LogTypeSystem, LogTypeCLI, "FTP Server Logs", "HTTP Logs", "NTP logs",
+	"LDAP Debug Logs", "Anti-Spam Logs", "Anti-Spam Archive", "Anti-Virus Logs",
+	"Anti-Virus Archive", "Scanning Logs", "Encryption Logs", "Spam Quarantine Logs",
+	"Spam Quarantine GUI Logs", "Reporting Logs", "Reporting Query Logs", "Updater Logs",
+	"SNMP Logs", "Tracking Logs", "Safe/Block Lists Logs", "Authentication Logs",
+	LogTypeConfig, "Reputation Engine Logs",
+}
+
 // LogSubscription is one log (logconfig). Files live under
 // DATA/logs/<Name>/<Filename>.@<timestamp>.{c,s}.
 type LogSubscription struct {

@@ -157,8 +157,6 @@ func validateSystem(c *Config) error {
 	return nil
 }
 
-var logTypes = []string{LogTypeMail, LogTypeCLI, LogTypeSystem, LogTypeConfig}
-
 var retrievals = []string{RetrievalManual, RetrievalFTP, RetrievalSCP, RetrievalSyslog}
 
 // syslogFacilities are the facility keywords of RFC 5424 §6.2.1 as syslog
@@ -209,7 +207,7 @@ func validateLogs(c *Config) error {
 			return bad(p+"name", "duplicate log name %q (also log[%d])", s.Name, j)
 		}
 		seen[strings.ToLower(s.Name)] = i + 1
-		if !contains(logTypes, s.Type) {
+		if !contains(LogTypes, s.Type) {
 			return bad(p+"type", "unknown log type %q", s.Type)
 		}
 		if s.Level < LevelCritical || s.Level > LevelTrace {

@@ -34,7 +34,7 @@ func TestValidate(t *testing.T) {
 		{"log name", "logs", "log[1].name", "not a valid log name", func(c *Config) { c.Logs.Subscriptions[0].Name = "a/b" }},
 		{"log name empty", "logs", "log[2].name", "not a valid log name", func(c *Config) { c.Logs.Subscriptions[1].Name = "" }},
 		{"dup name", "logs", "log[3].name", `duplicate log name "cli_logs" (also log[1])`, func(c *Config) { c.Logs.Subscriptions[2].Name = "cli_logs" }},
-		{"type", "logs", "log[1].type", "unknown log type", func(c *Config) { c.Logs.Subscriptions[0].Type = "Bounce Logs" }},
+		{"type", "logs", "log[1].type", "unknown log type", func(c *Config) { c.Logs.Subscriptions[0].Type = "Bounce Logz" }},
 		{"level low", "logs", "log[1].level", "got 0", func(c *Config) { c.Logs.Subscriptions[0].Level = 0 }},
 		{"level high", "logs", "log[1].level", "got 6", func(c *Config) { c.Logs.Subscriptions[0].Level = 6 }},
 		{"retrieval", "logs", "log[1].retrieval", "unknown retrieval", func(c *Config) { c.Logs.Subscriptions[0].Retrieval = "http" }},
