@@ -25,6 +25,7 @@ func init() {
 			}
 		}},
 		"loadconfig_missing": {},
+		"loadconfig_paste":   {check: hostnameIs("pasted.example.com", false)},
 		"sethostname":        {check: hostnameIs("mail2.example.com", false)},
 		"status":             {},
 		"version":            {},
