@@ -100,11 +100,9 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 	// being an expansion.
 	literalWild := strings.HasPrefix(owner, "*.") || owner == "*."
 	tags := make([]uint16, len(keys))
-	usableKey := false
 	for i, k := range keys {
-		tags[i] = k.KeyTag()
-		if zoneKey(k, zone) && keyUsable(k) {
-			usableKey = true
+		if k != nil {
+			tags[i] = k.KeyTag()
 		}
 	}
 
@@ -150,7 +148,7 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 		}
 		tried, keyProblem, verified := 0, 0, false
 		for i, k := range keys {
-			if tags[i] != sig.KeyTag || k.Algorithm != sig.Algorithm || !zoneKey(k, zone) {
+			if k == nil || tags[i] != sig.KeyTag || k.Algorithm != sig.Algorithm || !zoneKey(k, zone) {
 				continue
 			}
 			if tried == b.l.MaxKeyCandidates {
@@ -192,7 +190,7 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 			unsupported++
 		}
 	}
-	if considered > 0 && unsupported == considered && !usableKey {
+	if considered > 0 && unsupported == considered && !anyUsable(keys, zone) {
 		return Verdict{Security: Insecure, Reason: "unsupported algorithm: " + what + " is signed only with algorithms or keys this validator cannot verify"}
 	}
 	if considered > 0 && worst == failNone {
@@ -204,6 +202,16 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 		return bogus("no signatures: " + what)
 	}
 	return bogus(failWords[worst] + ": " + detail)
+}
+
+// anyUsable reports whether zone has a key this validator can verify with.
+func anyUsable(keys []*dns.DNSKEY, zone string) bool {
+	for _, k := range keys {
+		if zoneKey(k, zone) && keyUsable(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // validity applies RFC 4035 §5.3.1 time checks with RFC 1982 serial
