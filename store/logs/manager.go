@@ -160,8 +160,8 @@ func (m *Manager) Apply(l store.Logs) error {
 	return errors.Join(errs...)
 }
 
-// Close finishes every current file and stops the ticker. Lines logged
-// afterwards are dropped.
+// Close closes every current file, leaving it current for the next process
+// to continue, and stops the ticker. Lines logged afterwards are dropped.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -172,7 +172,7 @@ func (m *Manager) Close() error {
 	m.routes.Store(&routeTable{})
 	var errs []error
 	for name, s := range m.subs {
-		errs = append(errs, s.close())
+		errs = append(errs, s.stop())
 		delete(m.subs, name)
 	}
 	close(m.stop)

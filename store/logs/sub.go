@@ -68,15 +68,53 @@ func newSub(m *Manager, c store.LogSubscription) (*sub, error) {
 		s.err = err
 		return s, err
 	}
+	// The newest current file under this Filename is continued: a shell
+	// started and stopped many times (every piped esa run) must not roll
+	// the logs each time, or MaxFiles would soon prune real history. Any
+	// other current file (a crash during a rename, an older Filename) is
+	// saved so that exactly one file is current.
+	var cont *logFile
+	for i := range files {
+		f := &files[i]
+		if f.current && f.prefix == c.Filename && (cont == nil || cont.key.less(f.key)) {
+			cont = f
+		}
+	}
 	for _, f := range files {
-		if f.current {
+		if f.current && (cont == nil || f.path != cont.path) {
 			os.Rename(f.path, filepath.Join(s.dir, fileName(f.prefix, f.key, false)))
 		}
 		if s.key.less(f.key) {
 			s.key = f.key
 		}
 	}
+	if cont != nil {
+		if err := s.resume(*cont); err == nil {
+			return s, nil
+		}
+		os.Rename(cont.path, filepath.Join(s.dir, fileName(cont.prefix, cont.key, false)))
+	}
 	return s, s.begin(m.now())
+}
+
+// resume continues writing the current file f left by an earlier process.
+// The caller holds s.mu.
+func (s *sub) resume(f logFile) error {
+	fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return err
+	}
+	started, err := time.ParseInLocation(stampLayout, f.key.stamp, s.m.now().Location())
+	if err != nil {
+		started = s.m.now()
+	}
+	s.f, s.path, s.prefix, s.key, s.size, s.started, s.body, s.err = fh, f.path, f.prefix, f.key, st.Size(), started, true, nil
+	return nil
 }
 
 // begin starts a new current file at time t with the appliance's header
@@ -241,7 +279,8 @@ func (s *sub) update(c store.LogSubscription) error {
 }
 
 // close finishes the current file (saved with its end line) and stops
-// writing; the files stay on disk.
+// writing; the files stay on disk. It is for a subscription that was
+// removed from the configuration.
 func (s *sub) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,6 +289,22 @@ func (s *sub) close() error {
 	}
 	s.closed = true
 	return s.finish(s.m.now(), false)
+}
+
+// stop closes the current file but leaves it current, for the next process
+// to continue (Manager.Close at shutdown).
+func (s *sub) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.f == nil {
+		s.closed = true
+		return nil
+	}
+	s.closed = true
+	err := s.f.Close()
+	s.f = nil
+	s.notify()
+	return err
 }
 
 func (s *sub) watch() (<-chan struct{}, func()) {
