@@ -216,3 +216,30 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, depth
 	}
 	return a, exp, nil
 }
+
+// Flush empties the answer and key caches (the appliance's dnsflush). The
+// RFC 5011 anchor state is kept: it is configuration-grade state, not a
+// cache.
+func (r *Resolver) Flush() {
+	r.cache.mu.Lock()
+	r.cache.m = make(map[cacheKey]cacheEntry)
+	r.cache.mu.Unlock()
+	r.zones.mu.Lock()
+	r.zones.zones = map[string]*zoneState{}
+	r.zones.notCut = map[string]time.Time{}
+	r.zones.mu.Unlock()
+}
+
+// TrustPoints returns a copy of the RFC 5011 state of every trust anchor,
+// for display.
+func (r *Resolver) TrustPoints() []TrustPoint {
+	r.amu.Lock()
+	defer r.amu.Unlock()
+	out := make([]TrustPoint, len(r.state.Points))
+	for i, tp := range r.state.Points {
+		out[i] = *tp
+		out[i].Seed = append([]string(nil), tp.Seed...)
+		out[i].Keys = append([]ManagedKey(nil), tp.Keys...)
+	}
+	return out
+}

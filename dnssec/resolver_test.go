@@ -378,6 +378,16 @@ func TestCacheTTLAndExpiry(t *testing.T) {
 	if b.front.Queries("mail.example.test.", dns.TypeA) != 2 {
 		t.Fatal("entry outlived its TTL")
 	}
+	// Flush forgets answers and keys: the whole chain is asked again.
+	r.Flush()
+	before := b.front.Total()
+	lookup(t, r, "mail.example.test.", dns.TypeA)
+	if b.front.Total()-before < 4 {
+		t.Fatalf("after Flush only %d queries", b.front.Total()-before)
+	}
+	if tps := r.TrustPoints(); len(tps) != 1 || tps[0].Zone != "." || len(tps[0].Keys) == 0 {
+		t.Fatalf("trust points %+v", tps)
+	}
 	// Negative answers live for the SOA minimum / TTL.
 	a = lookup(t, r, "nope.example.test.", dns.TypeA)
 	if a.TTL == 0 || a.TTL > 3600 {
