@@ -53,13 +53,11 @@ func (c *zoneCache) put(z *zoneState, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.zones[zone(z)]; old != nil && now.Before(old.expires) && old.sec == Secure && z.sec != Secure {
+	if old := c.zones[z.zone]; old != nil && now.Before(old.expires) && old.sec == Secure && z.sec != Secure {
 		return // a failed refetch never hides a live validated key set
 	}
-	c.zones[zone(z)] = z
+	c.zones[z.zone] = z
 }
-
-func zone(z *zoneState) string { return z.zone }
 
 func (c *zoneCache) isNotCut(name string, now time.Time) bool {
 	c.mu.RLock()

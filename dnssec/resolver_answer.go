@@ -33,7 +33,7 @@ func (v *validation) reply(name string, qtype uint16, m *dns.Msg, depth int) (*A
 			res.merge(lr)
 			ttl = min(ttl, minTTL(set))
 			a.Kind = Data
-			a.Records = stripTTL(set)
+			a.Records = copyRRs(set)
 			break
 		}
 		if qtype != dns.TypeDNAME {
@@ -139,9 +139,9 @@ func dnameFor(sec []dns.RR, name string) (*dns.DNAME, []*dns.RRSIG) {
 	return nil, nil
 }
 
-// stripTTL copies the records so the cached answer does not alias the
-// message, and drops nothing else: Records must hold exactly the RRset.
-func stripTTL(set []dns.RR) []dns.RR {
+// copyRRs copies the records so the cached answer does not alias the
+// reply message.
+func copyRRs(set []dns.RR) []dns.RR {
 	out := make([]dns.RR, len(set))
 	for i, rr := range set {
 		out[i] = dns.Copy(rr)
