@@ -24,6 +24,9 @@ func Table(env *Env) []shell.Command {
 		sethostnameCommand(env),
 		versionCommand(env),
 		statusCommand(env),
+		dnsconfigCommand(env),
+		daneverifyCommand(env),
+		tlsverifyCommand(env),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -96,7 +97,7 @@ func (w *walk) tlsOnly(ip netip.Addr, roots *x509.CertPool) bool {
 		inter.AddCert(c)
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: w.v.Now()}); err != nil {
-		w.emit(StepCert, true, "TLS certificate verification failed: %v.", err)
+		w.emit(StepCert, true, "TLS certificate verification failed: %s.", x509Reason(err))
 		return false
 	}
 	cn := leaf.Subject.CommonName
@@ -112,4 +113,14 @@ func (w *walk) tlsOnly(ip netip.Addr, roots *x509.CertPool) bool {
 	w.emit(StepCert, false, "TLS certificate verified.")
 	w.emit(StepTLS, false, "TLS connection to %s succeeded.", ip)
 	return true
+}
+
+// x509Reason is a chain verification error in one short line, without
+// Go's "x509: " prefix and its hints about candidate authorities.
+func x509Reason(err error) string {
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		return "certificate signed by unknown authority"
+	}
+	return strings.TrimPrefix(err.Error(), "x509: ")
 }

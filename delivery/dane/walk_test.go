@@ -313,7 +313,7 @@ TLS connection to 127.0.0.3 succeeded.
 TLS successfully connected to mx.dane-ta.test.
 `)
 	run("other.test", "127.0.0.3", false, "TLS certificate does not match other.test.\nTLS failed to connect to other.test.\n")
-	run("mx.dane-good.test", "mx.dane-good.test", false, "TLS certificate verification failed: x509: certificate signed by unknown authority")
+	run("mx.dane-good.test", "mx.dane-good.test", false, "TLS certificate verification failed: certificate signed by unknown authority.\n")
 	run("mx.no-starttls.test", "mx.no-starttls.test", false, "STARTTLS is not offered by 127.0.0.7.\n")
 	run("nowhere.test", "nowhere.test", false, "No address found for nowhere.test.\nTLS failed to connect to nowhere.test.\n")
 }

@@ -1,0 +1,188 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"esa/dnssec"
+	"esa/dnssec/dnstest"
+	"esa/shell/shelltest"
+	"esa/store"
+)
+
+// bedEnv is an Env whose DNS and network doors lead to the dnstest DANE
+// scenario: the real validating resolver on the bed's signed hierarchy and
+// trust anchor, and its SMTP servers on 127.0.0.x at the bed's port.
+type bedEnv struct {
+	*Env
+	s *dnstest.Scenario
+}
+
+func newBedEnv(t *testing.T) *bedEnv {
+	t.Helper()
+	env := newEnv(t)
+	s := dnstest.NewScenario(t, dnstest.ScenarioOptions{Now: env.Now})
+	r, err := dnssec.New(dnssec.Config{Servers: []dnssec.Server{{Addr: s.DNS.Addr}}, Anchors: s.H.Anchors(),
+		Now: env.Now, Timeout: 2 * time.Second, Log: env.Logs.Logger(store.LogTypeMail)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d net.Dialer
+	env.Resolver = func() (dnssec.Lookuper, error) { return r, nil }
+	env.Dial = d.DialContext
+	env.SMTPPort = s.Port
+	return &bedEnv{env, s}
+}
+
+// bedSession runs a shell session and shows the bed's SMTP port as 25, so
+// transcripts do not depend on the port the kernel handed out.
+func (b *bedEnv) session() func(in io.Reader, out io.Writer) {
+	return func(in io.Reader, out io.Writer) {
+		var buf bytes.Buffer
+		session(b.Env)(in, &buf)
+		io.WriteString(out, strings.ReplaceAll(buf.String(), fmt.Sprintf(" on port %d.", b.s.Port), " on port 25."))
+	}
+}
+
+type daneTranscript struct {
+	setup func(t *testing.T, b *bedEnv)
+	check func(t *testing.T, b *bedEnv)
+}
+
+// noTLSAQuery asserts that the walk never asked for TLSA at host (RFC 7672
+// §2.2.2: insecure addresses get no TLSA lookup).
+func noTLSAQuery(hosts ...string) func(t *testing.T, b *bedEnv) {
+	return func(t *testing.T, b *bedEnv) {
+		for _, h := range hosts {
+			if n := b.s.DNS.Queries(dnstest.TLSAName(h), dns.TypeTLSA); n != 0 {
+				t.Errorf("TLSA asked %d times for %s", n, h)
+			}
+		}
+	}
+}
+
+// daneTranscripts are the transcripts of daneverify, tlsverify and
+// dnsconfig, by base name.
+var daneTranscripts = map[string]daneTranscript{
+	"daneverify_good":        {},
+	"daneverify_interactive": {},
+	"daneverify_bogus_mx": {check: func(t *testing.T, b *bedEnv) {
+		if n := b.s.DNS.Queries("mx.bogus-mx.test.", dns.TypeA); n != 0 {
+			t.Errorf("host behind a bogus MX looked up %d times", n)
+		}
+	}},
+	"daneverify_unsigned": {check: noTLSAQuery("mx1.unsigned.test", "mx2.unsigned.test", "mx3.unsigned.test")},
+	"daneverify_two_a": {setup: func(t *testing.T, b *bedEnv) {
+		// The closed address first, so the walk shows the next-A step.
+		b.s.H.Remove("mx.two-a.test.", dns.TypeA)
+		b.s.H.Add("mx.two-a.test. 300 IN A 127.0.0.14", "mx.two-a.test. 300 IN A 127.0.0.5")
+	}},
+	"daneverify_mismatch":    {},
+	"daneverify_no_starttls": {},
+	"daneverify_nxdomain":    {},
+	"daneverify_tlsa_servfail": {
+		setup: func(t *testing.T, b *bedEnv) {
+			b.s.H.Add("tlsa-servfail.test. 300 IN MX 20 mx.dane-good.test.")
+		},
+		check: func(t *testing.T, b *bedEnv) {
+			if n := len(b.s.SMTP["mx.tlsa-servfail.test."].SNI()); n != 0 {
+				t.Errorf("TLS attempted with the host whose TLSA lookup failed (%d hellos)", n)
+			}
+		},
+	},
+	"daneverify_insecure_host": {check: noTLSAQuery("mx.unsigned.test")},
+	"daneverify_unusable":      {},
+	"tlsverify_ok":             {setup: taRoots},
+	"tlsverify_interactive":    {setup: taRoots},
+	"tlsverify_fail":           {setup: taRoots},
+}
+
+// taRoots trusts the private root of the DANE-TA host's chain, in place of
+// the system pool.
+func taRoots(t *testing.T, b *bedEnv) { b.RootCAs = b.s.SMTP["mx.dane-ta.test."].Chain.Pool() }
+
+func TestDANETranscripts(t *testing.T) {
+	t.Parallel()
+	for name, tc := range daneTranscripts {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := newBedEnv(t)
+			if tc.setup != nil {
+				tc.setup(t, b)
+			}
+			shelltest.Check(t, filepath.Join("..", "testdata", "transcripts", name+".txt"), b.session())
+			if tc.check != nil {
+				tc.check(t, b)
+			}
+		})
+	}
+}
+
+// TestDANETranscriptsReplayed: every daneverify/tlsverify/dnsconfig
+// transcript is replayed by TestDANETranscripts or TestDNSConfigTranscripts.
+func TestDANETranscriptsReplayed(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "transcripts", "*.txt"))
+	n := 0
+	for _, f := range files {
+		base := strings.TrimSuffix(filepath.Base(f), ".txt")
+		if !strings.HasPrefix(base, "dane") && !strings.HasPrefix(base, "tls") && !strings.HasPrefix(base, "dns") {
+			continue
+		}
+		n++
+		if _, ok := daneTranscripts[base]; !ok {
+			if _, ok := dnsconfigTranscripts[base]; !ok {
+				t.Errorf("%s is not replayed", f)
+			}
+		}
+	}
+	if n < len(daneTranscripts)+len(dnsconfigTranscripts) {
+		t.Errorf("%d transcript files for %d tests", n, len(daneTranscripts)+len(dnsconfigTranscripts))
+	}
+}
+
+// TestDaneverifyDebugLog: the connection and TLS steps reach the mail log
+// at Debug level, beside the resolver's DNS steps.
+func TestDaneverifyDebugLog(t *testing.T) {
+	t.Parallel()
+	b := newBedEnv(t)
+	if err := b.Session.Update(func(c *store.Config) error {
+		for i := range c.Logs.Subscriptions {
+			if c.Logs.Subscriptions[i].Name == "mail_logs" {
+				c.Logs.Subscriptions[i].Level = store.LevelDebug
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Session.Commit("debug", false); err != nil {
+		t.Fatal(err)
+	}
+	out := script(b.Env, "daneverify dane-good.test\n")
+	if !strings.Contains(out, "DANE SUCCESS for dane-good.test\nDANE verification completed.\n") {
+		t.Fatalf("screen:\n%s", out)
+	}
+	files, err := b.Logs.Files("mail_logs")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("mail_logs files: %v %v", files, err)
+	}
+	data, err := os.ReadFile(files[len(files)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Debug: DANE dane-good.test: Connecting to 127.0.0.2", "Debug: DANE dane-good.test: Certificate verification successful"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("mail log lacks %q:\n%s", want, data)
+		}
+	}
+}
