@@ -403,3 +403,34 @@ func TestDenialSecurity(t *testing.T) {
 		}
 	}
 }
+
+// TestNameEscapes: names with escapes compare, rebuild and hash by their
+// lower-cased wire form.
+func TestNameEscapes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ a, b string }{
+		{`\065.example.`, "a.example."},
+		{`A\.B.example.`, `a\.b.EXAMPLE`},
+		{`\000\255.x.`, `\000\255.X.`},
+	} {
+		x, ok1 := parseName(c.a)
+		y, ok2 := parseName(c.b)
+		if !ok1 || !ok2 || canonCompare(x, y) != 0 || x.text != y.text {
+			t.Fatalf("%s vs %s: %q %q", c.a, c.b, x.text, y.text)
+		}
+		back, ok := parseName(x.text)
+		if !ok || canonCompare(back, x) != 0 || back.text != x.text {
+			t.Fatalf("%s does not round-trip: %q", c.a, back.text)
+		}
+		if dns.HashName(x.text, dns.SHA1, 0, "") != dns.HashName(y.text, dns.SHA1, 0, "") {
+			t.Fatalf("%s and %s hash differently", c.a, c.b)
+		}
+	}
+	if _, ok := parseName(strings.Repeat("a.", 200)); ok {
+		t.Fatal("over-long name accepted")
+	}
+	e, _ := parseName(`a\.b.example.`)
+	if len(e.labels) != 2 || e.ancestor(1).text != "example." || e.child([]byte("*")).text != `*.a\.b.example.` {
+		t.Fatalf("labels %q ancestor %q", e.labels, e.ancestor(1).text)
+	}
+}

@@ -23,7 +23,7 @@ func parseName(s string) (name, bool) {
 	if err != nil {
 		return name{}, false
 	}
-	n := name{text: s}
+	var n name
 	for i := 0; i < off && buf[i] != 0; {
 		l := int(buf[i])
 		if i+1+l > off {
@@ -39,7 +39,9 @@ func parseName(s string) (name, bool) {
 		n.labels = append(n.labels, lab)
 		i += 1 + l
 	}
-	return n, true
+	// Rebuild the text from the lower-cased wire labels: "\065" must hash
+	// and compare as "a" (RFC 4034 §6.2, RFC 5155 §5).
+	return n.ancestor(len(n.labels)), true
 }
 
 // canonCompare orders names as RFC 4034 §6.1: label by label from the
