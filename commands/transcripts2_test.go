@@ -28,6 +28,7 @@ func init() {
 		"loadconfig_paste":   {check: hostnameIs("pasted.example.com", false)},
 		"sethostname":        {check: hostnameIs("mail2.example.com", false)},
 		"status":             {},
+		"status_detail":      {},
 		"version":            {},
 		"quit_pending":       {check: hostnameIs("esa.example.com", true)},
 		"quit_eof":           {check: hostnameIs("esa.example.com", true)},
