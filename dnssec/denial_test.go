@@ -434,3 +434,36 @@ func TestNameEscapes(t *testing.T) {
 		t.Fatalf("labels %q ancestor %q", e.labels, e.ancestor(1).text)
 	}
 }
+
+// TestWildcardFlow: an expanded answer's Verdict.Wildcard feeds
+// ProveWildcard directly (RFC 4035 §5.3.4, RFC 5155 §8.8), with NSEC and
+// NSEC3; an expansion where a closer name exists fails.
+func TestWildcardFlow(t *testing.T) {
+	t.Parallel()
+	zsk := newKey(t, "example.", dns.ECDSAP256SHA256, 256, 0)
+	z := exampleZone()
+	nsec := z.nsec()
+	n3 := z.nsec3(n3params{iter: 0})
+	for _, c := range []struct {
+		wild, qname string
+		ok          bool
+	}{
+		{"*.w.example.", "q.w.example.", true},
+		{"*.w.example.", "x.y.w.example.", true},
+		{"*.example.", "x.c.example.", false}, // c.example. exists
+	} {
+		w := rrs(t, c.wild+" 300 IN TXT \"w\"")
+		set, s := rename(w, sign(t, zsk, w, 0, 0), c.qname)
+		v := VerifyRRset(set, []*dns.RRSIG{s}, keysOf(zsk), "example.", testNow, nil)
+		if v.Security != Secure || v.Wildcard != c.wild {
+			t.Fatalf("%s: %v wildcard %q", c.qname, v.Security, v.Wildcard)
+		}
+		labels := dns.SplitDomainName(c.qname)
+		nc := dns.Fqdn(strings.Join(labels[len(labels)-dns.CountLabel(c.wild):], "."))
+		errNSEC := ProveWildcard(c.qname, v.Wildcard, "example.", []*dns.NSEC{nsecCovering(nsec, c.qname)}, nil, nil)
+		errNSEC3 := ProveWildcard(c.qname, v.Wildcard, "example.", nil, n3s(n3cover(n3, nc), n3match(n3, nc)), nil)
+		if (errNSEC == nil) != c.ok || (errNSEC3 == nil) != c.ok {
+			t.Fatalf("%s: NSEC %v, NSEC3 %v, want ok=%v", c.qname, errNSEC, errNSEC3, c.ok)
+		}
+	}
+}
