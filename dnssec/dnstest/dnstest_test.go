@@ -401,3 +401,23 @@ func TestTruncationAndQueryLog(t *testing.T) {
 		t.Errorf("reset")
 	}
 }
+
+// TestUnsignedNXDomain: a name missing from an unsigned zone is a plain
+// NXDOMAIN with the SOA and no denial records (it used to panic on the
+// empty NSEC chain).
+func TestUnsignedNXDomain(t *testing.T) {
+	t.Parallel()
+	_, f := bed(t)
+	for _, name := range []string{"nosuch.plain.test.", "a.b.nosuch.plain.test."} {
+		r := query(t, f.Addr, name, dns.TypeA, "udp")
+		if r.Rcode != dns.RcodeNameError {
+			t.Fatalf("%s: rcode %s, want NXDOMAIN", name, dns.RcodeToString[r.Rcode])
+		}
+		for _, rr := range r.Ns {
+			switch rr.(type) {
+			case *dns.NSEC, *dns.NSEC3, *dns.RRSIG:
+				t.Errorf("%s: unsigned zone sent %v", name, rr)
+			}
+		}
+	}
+}

@@ -301,6 +301,9 @@ func (z *Zone) exists(name string) bool { return z.names[name] || z.ents[name] }
 // nsecCovering returns the NSEC whose owner is the canonical predecessor of
 // name (or equal to it).
 func (z *Zone) nsecCovering(name string) *dns.NSEC {
+	if len(z.nsecOrder) == 0 { // an unsigned zone has no chain
+		return nil
+	}
 	i := sort.Search(len(z.nsecOrder), func(i int) bool { return canonCompare(z.nsecOrder[i], name) > 0 })
 	if i == 0 {
 		i = len(z.nsecOrder)
