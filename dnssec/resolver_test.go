@@ -152,6 +152,7 @@ func TestSecureInsecureAndDenials(t *testing.T) {
 		{"plain.test.", dns.TypeMX, Insecure, Data, 1},
 		{"mail.plain.test.", dns.TypeA, Insecure, Data, 1},
 		{"mail.plain.test.", dns.TypeAAAA, Insecure, NoData, 0},
+		{"nope.plain.test.", dns.TypeA, Insecure, NXDomain, 0},
 		{"nope.island.test.", dns.TypeA, Insecure, NXDomain, 0},
 		{"mail.island.test.", dns.TypeA, Insecure, Data, 1},
 		{"x.wild.example.test.", dns.TypeA, Secure, Data, 1},
