@@ -98,10 +98,24 @@ type Host struct {
 // Report is the outcome of Verify.
 type Report struct {
 	Domain     string
+	MX         MXOutcome
 	MXSecurity dnssec.Security
 	Hosts      []*Host
 	Success    bool
 }
+
+// MXOutcome is what the MX lookup said (DANE.md §2.2 MX rows).
+type MXOutcome int
+
+const (
+	// MXFailed: bogus, indeterminate or failed: defer the message, try no
+	// other name (RFC 7672 §2.2.1).
+	MXFailed   MXOutcome = iota
+	MXFound              // MX records: Hosts in preference order
+	MXImplicit           // NODATA: the domain is its own host (RFC 5321 §5.1)
+	MXNXDomain           // the domain does not exist: permanent failure
+	MXNull               // "MX 0 .": the domain accepts no mail (RFC 7505): permanent failure
+)
 
 func (v *Verifier) timeout() time.Duration {
 	if v.Timeout > 0 {
@@ -154,14 +168,18 @@ func trimDot(s string) string {
 func (v *Verifier) Verify(ctx context.Context, domain string, sink func(Event)) *Report {
 	w := &walk{v: v, ctx: ctx, sink: sink, domain: trimDot(domain)}
 	rep := &Report{Domain: w.domain}
-	hosts, sec, ok := w.mx()
-	rep.MXSecurity = sec
-	if ok {
+	hosts, sec, outcome := w.mx()
+	rep.MXSecurity, rep.MX = sec, outcome
+	if outcome == MXFound || outcome == MXImplicit {
 		for i, h := range hosts {
+			if ctx.Err() != nil {
+				// Interrupted (Ctrl-C): stop walking, report what we have.
+				break
+			}
 			if i > 0 {
 				w.emit(StepNext, false, "Trying next MX record in %s", w.domain)
 			}
-			w.host(h, sec)
+			w.host(h, sec, true)
 			rep.Hosts = append(rep.Hosts, h)
 			if h.Verified {
 				rep.Success = sec == dnssec.Secure
@@ -177,24 +195,44 @@ func (v *Verifier) Verify(ctx context.Context, domain string, sink func(Event)) 
 	return rep
 }
 
+// Plan is the DNS half of Verify, for delivery: the MX outcome and, for
+// each MX host in preference order, its addresses and DANE state
+// (StateDANE with the usable records, reference names and SNI; StateEncrypt;
+// StateNoDANE; StateUnusable), without connecting to anything. Events are
+// the same lines Verify emits for those steps.
+func (v *Verifier) Plan(ctx context.Context, domain string, sink func(Event)) *Report {
+	w := &walk{v: v, ctx: ctx, sink: sink, domain: trimDot(domain)}
+	rep := &Report{Domain: w.domain}
+	hosts, sec, outcome := w.mx()
+	rep.MXSecurity, rep.MX = sec, outcome
+	for _, h := range hosts {
+		if ctx.Err() != nil {
+			break
+		}
+		w.host(h, sec, false)
+		rep.Hosts = append(rep.Hosts, h)
+	}
+	return rep
+}
+
 // mx looks up the MX RRset and lists the hosts to try.
-func (w *walk) mx() ([]*Host, dnssec.Security, bool) {
+func (w *walk) mx() ([]*Host, dnssec.Security, MXOutcome) {
 	ans, err := w.v.Resolver.Lookup(w.ctx, dns.Fqdn(w.domain), dns.TypeMX)
 	if err != nil || ans.Security == dnssec.Bogus || ans.Security == dnssec.Indeterminate {
 		// RFC 7672 §2.2.1: a failed or bogus MX lookup defers the message;
 		// no other name may be tried. The seeds print both as BOGUS.
 		w.emit(StepMX, true, "BOGUS MX record found for %s", w.domain)
-		return nil, dnssec.Bogus, false
+		return nil, dnssec.Bogus, MXFailed
 	}
 	switch ans.Kind {
 	case dnssec.NXDomain:
 		w.emit(StepMX, true, "NXDOMAIN: the domain %s does not exist", w.domain)
-		return nil, ans.Security, false
+		return nil, ans.Security, MXNXDomain
 	case dnssec.NoData:
 		// RFC 7672 §2.2.2 / RFC 5321 §5.1: no MX, the domain is its own
 		// (non-MX) mail host.
 		w.emit(StepMX, false, "%s NODATA: no MX record for %s; the domain itself is the mail host.", ans.Security, w.domain)
-		return []*Host{{Name: w.domain, Implicit: true}}, ans.Security, true
+		return []*Host{{Name: w.domain, Implicit: true}}, ans.Security, MXImplicit
 	}
 	var hosts []*Host
 	for _, rr := range ans.Records {
@@ -205,15 +243,21 @@ func (w *walk) mx() ([]*Host, dnssec.Security, bool) {
 	if len(hosts) == 1 && hosts[0].Name == "." {
 		// RFC 7505: a null MX says the domain accepts no mail.
 		w.emit(StepMX, true, "%s null MX record found for %s: the domain accepts no mail", ans.Security, w.domain)
-		return nil, ans.Security, false
+		return nil, ans.Security, MXNull
+	}
+	if len(hosts) == 0 {
+		w.emit(StepMX, true, "BOGUS MX record found for %s", w.domain)
+		return nil, dnssec.Bogus, MXFailed
 	}
 	// Preference order, answer order between equals (deterministic output).
 	slices.SortStableFunc(hosts, func(a, b *Host) int { return int(a.Preference) - int(b.Preference) })
-	return hosts, ans.Security, len(hosts) > 0
+	return hosts, ans.Security, MXFound
 }
 
-// host walks one MX host: its addresses, TLSA and connections.
-func (w *walk) host(h *Host, mxSec dnssec.Security) {
+// host walks one MX host: its addresses, TLSA and, when dial is set,
+// connections. Without dial every address is listed and TLSA is looked up
+// once (Plan).
+func (w *walk) host(h *Host, mxSec dnssec.Security, dial bool) {
 	if !h.Implicit {
 		w.emit(StepMX, false, "%s MX record(%s) found for %s", mxSec, h.Name, w.domain)
 	}
@@ -246,6 +290,9 @@ func (w *walk) host(h *Host, mxSec dnssec.Security) {
 			if !ip.IsValid() {
 				continue
 			}
+			if w.ctx.Err() != nil {
+				return
+			}
 			h.Addrs = append(h.Addrs, ip)
 			if tried {
 				w.emit(StepNext, false, "Trying next %s record (%s) for MX(%s) in %s", fam, ip, h.Name, w.domain)
@@ -257,6 +304,13 @@ func (w *walk) host(h *Host, mxSec dnssec.Security) {
 				// pre-DANE TLS only, which cannot make DANE succeed.
 				if h.State == StateUnusable {
 					h.State, h.Reason = StateNoDANE, "insecure address records"
+				}
+				continue
+			}
+			if !dial {
+				if !tlsaDone {
+					w.tlsa(h, names, mxSec)
+					tlsaDone = true
 				}
 				continue
 			}

@@ -26,7 +26,7 @@ type bed struct {
 
 // newBed serves the dnstest DANE scenario and a Verifier on it through the
 // real validating resolver.
-func newBed(t *testing.T) *bed {
+func newBed(t testing.TB) *bed {
 	t.Helper()
 	now := func() time.Time { return bedClock }
 	s := dnstest.NewScenario(t, dnstest.ScenarioOptions{Now: now})
@@ -316,4 +316,87 @@ TLS successfully connected to mx.dane-ta.test.
 	run("mx.dane-good.test", "mx.dane-good.test", false, "TLS certificate verification failed: certificate signed by unknown authority.\n")
 	run("mx.no-starttls.test", "mx.no-starttls.test", false, "STARTTLS is not offered by 127.0.0.7.\n")
 	run("nowhere.test", "nowhere.test", false, "No address found for nowhere.test.\nTLS failed to connect to nowhere.test.\n")
+}
+
+// TestPlan: the DNS-only walk for delivery decides each host without
+// connecting.
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	plan := func(d string) *Report { return b.v.Plan(context.Background(), d, nil) }
+	rep := plan(dnstest.DomainGood)
+	h := rep.Hosts[0]
+	if rep.MX != MXFound || rep.MXSecurity != dnssec.Secure || h.State != StateDANE || h.BaseDomain != "mx.dane-good.test" ||
+		len(h.TLSA) != 1 || len(h.Addrs) != 1 || h.Verified {
+		t.Errorf("good: %+v %+v", rep, h)
+	}
+	if n := len(b.s.SMTP["mx.dane-good.test."].SNI()); n != 0 {
+		t.Errorf("Plan connected (%d hellos)", n)
+	}
+	for _, tc := range []struct {
+		domain string
+		mx     MXOutcome
+		state  State
+	}{
+		{dnstest.DomainTLSAServFail, MXFound, StateUnusable},
+		{dnstest.DomainUnusable, MXFound, StateEncrypt},
+		{dnstest.DomainInsecureHost, MXFound, StateNoDANE},
+		{dnstest.DomainUnsigned, MXFound, StateNoDANE},
+		{dnstest.DomainNoMX, MXImplicit, StateDANE},
+		{dnstest.DomainNullMX, MXNull, 0},
+		{dnstest.DomainNX, MXNXDomain, 0},
+		{dnstest.DomainBogusMX, MXFailed, 0},
+	} {
+		rep := plan(tc.domain)
+		if rep.MX != tc.mx || len(rep.Hosts) > 0 && rep.Hosts[0].State != tc.state {
+			t.Errorf("%s: MX %v, hosts %+v; want %v %v", tc.domain, rep.MX, rep.Hosts, tc.mx, tc.state)
+		}
+	}
+	if rep := plan(dnstest.DomainTwoA); len(rep.Hosts[0].Addrs) != 2 || rep.Hosts[0].State != StateDANE {
+		t.Errorf("two A: %+v", rep.Hosts[0])
+	}
+	if n := b.s.DNS.Queries(dnstest.TLSAName("mx.unsigned.test"), dns.TypeTLSA); n != 0 {
+		t.Errorf("Plan asked TLSA for a host with insecure addresses")
+	}
+	if rep := plan(dnstest.DomainUnsigned); len(rep.Hosts) != 3 {
+		t.Errorf("unsigned: %d hosts", len(rep.Hosts))
+	}
+}
+
+// TestVerifyInterrupted: a cancelled context stops the walk.
+func TestVerifyInterrupted(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var lines []string
+	rep := b.v.Verify(ctx, dnstest.DomainUnsigned, func(e Event) {
+		lines = append(lines, e.Line)
+		if e.Step == StepAddress {
+			cancel()
+		}
+	})
+	if rep.Success || len(rep.Hosts) != 1 || lines[len(lines)-1] != "DANE FAILED for unsigned.test" {
+		t.Errorf("interrupted walk: %d hosts\n%s", len(rep.Hosts), strings.Join(lines, "\n"))
+	}
+}
+
+// BenchmarkVerifyGood: a whole DANE walk with STARTTLS and the handshake
+// (DNS answers cached by the resolver after the first round).
+func BenchmarkVerifyGood(b *testing.B) {
+	bd := newBed(b)
+	for b.Loop() {
+		if rep := bd.v.Verify(context.Background(), dnstest.DomainGood, nil); !rep.Success {
+			b.Fatal("DANE failed")
+		}
+	}
+}
+
+// BenchmarkPlan: the DNS-only decision delivery makes per message (cached).
+func BenchmarkPlan(b *testing.B) {
+	bd := newBed(b)
+	for b.Loop() {
+		if rep := bd.v.Plan(context.Background(), dnstest.DomainGood, nil); rep.Hosts[0].State != StateDANE {
+			b.Fatal("no DANE")
+		}
+	}
 }
