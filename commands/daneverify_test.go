@@ -2,12 +2,14 @@ package commands
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"esa/dnssec"
 	"esa/dnssec/dnstest"
+	"esa/shell"
 	"esa/shell/shelltest"
 	"esa/store"
 )
@@ -184,5 +187,51 @@ func TestDaneverifyDebugLog(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("mail log lacks %q:\n%s", want, data)
 		}
+	}
+}
+
+// syncBuf is a writer the test reads while the command runs.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDaneverifyStreams: each line is on the screen when its step ends,
+// not at the end of the command: when the walk dials the MX host, the MX
+// and A lines and "Connecting to" are already printed.
+func TestDaneverifyStreams(t *testing.T) {
+	t.Parallel()
+	b := newBedEnv(t)
+	var out syncBuf
+	var atDial string
+	dial := b.Dial
+	b.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		atDial = out.String()
+		return dial(ctx, network, addr)
+	}
+	io := shell.NewIO(context.Background(), shell.NewPlainEditor(strings.NewReader(""), &out), &out)
+	if err := daneverifyCommand(b.Env).Run(io, []string{"dane-good.test"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "SECURE MX record(mx.dane-good.test) found for dane-good.test\n" +
+		"SECURE A record (127.0.0.2) found for MX(mx.dane-good.test) in dane-good.test\n" +
+		fmt.Sprintf("Connecting to 127.0.0.2 on port %d.\n", b.s.Port)
+	if atDial != want {
+		t.Errorf("screen when dialling:\n%q\nwant:\n%q", atDial, want)
+	}
+	if !strings.HasSuffix(out.String(), "DANE SUCCESS for dane-good.test\nDANE verification completed.\n") {
+		t.Errorf("screen:\n%s", out.String())
 	}
 }
