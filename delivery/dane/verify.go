@@ -183,6 +183,11 @@ func (v *Verifier) Verify(ctx context.Context, domain string, sink func(Event)) 
 			rep.Hosts = append(rep.Hosts, h)
 			if h.Verified {
 				rep.Success = sec == dnssec.Secure
+				if !rep.Success {
+					// RFC 7672 §2.2.1: with an insecure MX RRset DANE "need
+					// not apply"; never report such a delivery as secure.
+					w.emit(StepResult, true, "%s MX records cannot make DANE succeed for %s", sec, w.domain)
+				}
 				break
 			}
 		}

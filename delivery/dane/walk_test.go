@@ -400,3 +400,17 @@ func BenchmarkPlan(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyInsecureMXSecureHost: an insecure MX RRset pointing at a host
+// with secure TLSA may be authenticated, but DANE never succeeds.
+func TestVerifyInsecureMXSecureHost(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.s.H.Add("other.unsigned.test. 300 IN MX 10 mx.dane-good.test.")
+	rep, out := b.run("other.unsigned.test")
+	if rep.Success || !rep.Hosts[0].Verified ||
+		!strings.HasSuffix(out, "INSECURE MX records cannot make DANE succeed for other.unsigned.test\nDANE FAILED for other.unsigned.test\n") ||
+		!strings.Contains(out, "INSECURE MX record(mx.dane-good.test) found. The command will still proceed.\n") {
+		t.Errorf("report %+v\n%s", rep, out)
+	}
+}
