@@ -103,10 +103,18 @@ var daneTranscripts = map[string]daneTranscript{
 		},
 	},
 	"daneverify_insecure_host": {check: noTLSAQuery("mx.unsigned.test")},
-	"daneverify_unusable":      {},
-	"tlsverify_ok":             {setup: taRoots},
-	"tlsverify_interactive":    {setup: taRoots},
-	"tlsverify_fail":           {setup: taRoots},
+	"daneverify_insecure_two_a": {
+		setup: func(t *testing.T, b *bedEnv) {
+			b.s.H.Add("two-insecure.unsigned.test. 300 IN MX 10 mx.two-insecure.unsigned.test.",
+				"mx.two-insecure.unsigned.test. 300 IN A 127.0.0.21",
+				"mx.two-insecure.unsigned.test. 300 IN A 127.0.0.22")
+		},
+		check: noTLSAQuery("mx.two-insecure.unsigned.test"),
+	},
+	"daneverify_unusable":   {},
+	"tlsverify_ok":          {setup: taRoots},
+	"tlsverify_interactive": {setup: taRoots},
+	"tlsverify_fail":        {setup: taRoots},
 }
 
 // taRoots trusts the private root of the DANE-TA host's chain, in place of
