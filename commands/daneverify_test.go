@@ -103,6 +103,7 @@ var daneTranscripts = map[string]daneTranscript{
 		},
 	},
 	"daneverify_insecure_host": {check: noTLSAQuery("mx.unsigned.test")},
+	"daneverify_debuglog":      {},
 	"daneverify_insecure_two_a": {
 		setup: func(t *testing.T, b *bedEnv) {
 			b.s.H.Add("two-insecure.unsigned.test. 300 IN MX 10 mx.two-insecure.unsigned.test.",
