@@ -51,7 +51,7 @@ func ParseAnchors(text string) ([]dns.RR, error) {
 			if err == nil {
 				err = fmt.Errorf("no record")
 			}
-			return fmt.Errorf("anchors: line %d: %v", recLine, err)
+			return fmt.Errorf("anchors: line %d: %s", recLine, parseReason(err))
 		}
 		lastOwner = rr.Header().Name
 		switch v := rr.(type) {
@@ -103,4 +103,16 @@ func ParseAnchors(text string) ([]dns.RR, error) {
 		return nil, fmt.Errorf("anchors: no DS or DNSKEY record found")
 	}
 	return out, nil
+}
+
+// parseReason trims miekg's zone parser error ("anchors: dns: not a TTL:
+// \"x\" at line: 1:11") to its reason, since the caller names the line of
+// the whole file itself.
+func parseReason(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "anchors: ")
+	msg = strings.TrimPrefix(msg, "dns: ")
+	if i := strings.LastIndex(msg, " at line: "); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
 }

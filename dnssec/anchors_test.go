@@ -47,7 +47,7 @@ example. IN DNSKEY 257 3 13 (
 		{"; nothing\n", "no DS or DNSKEY"},
 		{"example. IN DNSKEY 1 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==\n", "not a zone key"},
 		{". IN DS 20326 8 2 (\nE06D\n", "unbalanced"},
-		{"garbage here\n", "line 1"},
+		{"garbage here\n", `anchors: line 1: not a TTL: "here"`},
 	} {
 		_, err := ParseAnchors(c.text)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
