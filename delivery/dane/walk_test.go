@@ -414,3 +414,55 @@ func TestVerifyInsecureMXSecureHost(t *testing.T) {
 		t.Errorf("report %+v\n%s", rep, out)
 	}
 }
+
+// coldVerifier is a Verifier on b's bed with a fresh resolver: an empty
+// cache, as on the first daneverify after start-up.
+func (b *bed) coldVerifier(t testing.TB) *Verifier {
+	t.Helper()
+	now := func() time.Time { return bedClock }
+	r, err := dnssec.New(dnssec.Config{Servers: []dnssec.Server{{Addr: b.s.DNS.Addr}}, Anchors: b.s.H.Anchors(), Now: now, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := *b.v
+	v.Resolver, v.Debug = r, nil
+	return &v
+}
+
+// TestColdVerifyAsksEachQuestionOnce: a cold daneverify of a DANE-good
+// domain (MX, A, TLSA, and the DS/DNSKEY chain down from the root) never
+// sends the same (name, type) twice.
+func TestColdVerifyAsksEachQuestionOnce(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.s.DNS.ResetQueries()
+	if rep := b.coldVerifier(t).Verify(context.Background(), dnstest.DomainGood, nil); !rep.Success {
+		t.Fatal("DANE failed")
+	}
+	if d := b.s.DNS.Duplicates(); len(d) != 0 {
+		t.Errorf("questions asked twice: %v", d)
+	}
+	if b.s.DNS.Total() == 0 {
+		t.Error("no queries counted: the bed's query log is not working")
+	}
+}
+
+// BenchmarkVerifyCold: a whole daneverify (DNSSEC chain from the root, MX,
+// A, TLSA, SMTP, STARTTLS, certificate match) with an empty cache each time;
+// reports the DNS queries sent per run.
+func BenchmarkVerifyCold(b *testing.B) {
+	bd := newBed(b)
+	var queries int
+	for b.Loop() {
+		v := bd.coldVerifier(b)
+		bd.s.DNS.ResetQueries()
+		if rep := v.Verify(context.Background(), dnstest.DomainGood, nil); !rep.Success {
+			b.Fatal("DANE failed")
+		}
+		queries = bd.s.DNS.Total()
+		if d := bd.s.DNS.Duplicates(); len(d) != 0 {
+			b.Fatalf("questions asked twice: %v", d)
+		}
+	}
+	b.ReportMetric(float64(queries), "queries/op")
+}
