@@ -202,7 +202,7 @@ func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
 		if err != nil {
 			return &zoneState{zone: zone, sec: Bogus, reason: err.Error()}
 		}
-		exp := minTime(vd.Expires, v.now.Add(time.Duration(minTTL(dsSet))*time.Second))
+		exp := v.usableUntil(vd, dsSet)
 		z := v.dnskeys(zone, dsSet, nil)
 		if z.sec == Secure && exp.Before(z.expires) {
 			z.expires = exp

@@ -168,7 +168,7 @@ func (v *validation) rrset(owner string, t uint16, set []dns.RR, sigs []*dns.RRS
 	if err != nil {
 		return result{sec: Bogus, reason: err.Error()}
 	}
-	res := result{sec: Secure, expires: minTime(vd.Expires, z.expires)}
+	res := result{sec: Secure, expires: minTime(v.usableUntil(vd, set), z.expires)}
 	// RFC 4035 §5.3.4 / RFC 5155 §8.8: an RRSIG with fewer labels than its
 	// owner means wildcard expansion, valid only with proof that the
 	// next-closer name does not exist.

@@ -34,6 +34,16 @@ func (v *validation) verifyRRset(set []dns.RR, sigs []*dns.RRSIG, z *zoneState) 
 	return vd, nil
 }
 
+// usableUntil is when a validated RRset stops being usable (RFC 4035
+// §5.3.3): the first of its signature's expiration, its records' TTL and
+// the signature's Original TTL. The last matters because record TTLs are
+// not signed: an upstream may hand out any TTL without breaking the
+// signature.
+func (v *validation) usableUntil(vd Verdict, set []dns.RR) time.Time {
+	ttl := min(minTTL(set), vd.OrigTTL)
+	return minTime(vd.Expires, v.now.Add(time.Duration(ttl)*time.Second))
+}
+
 // verifyDenial verifies every NSEC, NSEC3 and SOA RRset of the authority
 // section with the zone's keys; other records there (NS and the like) play
 // no part in a proof and are ignored. It returns when the proof stops
@@ -62,7 +72,7 @@ func (v *validation) verifyDenial(m *dns.Msg, z *zoneState) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, err
 		}
-		exp = minTime(exp, minTime(vd.Expires, v.now.Add(time.Duration(minTTL(set))*time.Second)))
+		exp = minTime(exp, v.usableUntil(vd, set))
 	}
 	return exp, nil
 }
@@ -103,9 +113,7 @@ func (v *validation) verifyKeys(zone string, keys []dns.RR, sigs []*dns.RRSIG, a
 	case Secure:
 		z.keys = trusted
 		z.reason = ""
-		if ttl := v.now.Add(time.Duration(minTTL(keys)) * time.Second); z.expires.IsZero() || ttl.Before(z.expires) {
-			z.expires = ttl
-		}
+		z.expires = v.usableUntil(vd, keys)
 	case Insecure:
 		// RFC 6840 §5.2: only unsupported algorithms or digests.
 		z.reason = ""

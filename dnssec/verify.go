@@ -22,6 +22,11 @@ type Verdict struct {
 	// Expires is the expiration of the signature that verified; the caller
 	// caps cache TTLs with it (RFC 4035 §5.3.3). Zero unless Secure.
 	Expires time.Time
+	// OrigTTL is the Original TTL of the signature that verified: the
+	// caller must not keep the RRset longer than that, whatever TTL the
+	// records arrived with (RFC 4035 §5.3.3; the record TTLs are not
+	// signed). Zero unless Secure.
+	OrigTTL uint32
 	// Wildcard is "*.<closest encloser>" when the verifying RRSIG's Labels
 	// field shows the RRset was synthesized from a wildcard (RFC 4035
 	// §5.3.4); the caller must then obtain ProveWildcard for the query name
@@ -174,7 +179,7 @@ func VerifyRRset(rrset []dns.RR, sigs []*dns.RRSIG, keys []*dns.DNSKEY, zone str
 			fail(failBadSig, fmt.Sprintf("%s key %d: %v", what, sig.KeyTag, err))
 		}
 		if verified {
-			v := Verdict{Security: Secure, Expires: sigTime(sig.Expiration, now)}
+			v := Verdict{Security: Secure, Expires: sigTime(sig.Expiration, now), OrigTTL: sig.OrigTtl}
 			if int(sig.Labels) < ownerLabels && !(literalWild && int(sig.Labels) == ownerLabels-1) {
 				// RFC 4035 §5.3.4: the RRset was expanded from the
 				// wildcard at the closest encloser named by Labels.
