@@ -64,7 +64,9 @@ type xfail struct {
 // or NXDOMAIN with the question we asked. DO=1 so signatures come back, CD=1
 // so an upstream validator hands over bogus data for us to judge instead of
 // hiding it behind SERVFAIL (RFC 4035 §3.2.2, DANE.md §2.5 item 4). It also
-// returns the address of the server that answered.
+// returns the address of the server that answered. When all fail, the
+// error's Kind is the most informative failure seen (failRank), not the
+// last one.
 func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
 	if e.replay != nil {
 		if m := e.replay(name, qtype); m != nil {
@@ -72,7 +74,7 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		}
 		return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrNetwork, Err: errors.New("not recorded")}
 	}
-	var last xfail
+	var last xfail // the most informative failure so far (failRank)
 	type later struct {
 		group int
 		sv    Server
@@ -92,7 +94,9 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		if f.kind == ErrTimeout || f.kind == ErrNetwork {
 			e.setDown(sv.Addr, true)
 		}
-		last = f
+		if failRank(f.kind) >= failRank(last.kind) {
+			last = f
+		}
 		return nil, false
 	}
 	for gi, group := range e.groups {
@@ -127,6 +131,28 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		last = xfail{ErrNetwork, errors.New("no resolvers configured")}
 	}
 	return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: last.kind, Err: last.err}
+}
+
+// failRank orders the ways a server can fail by how much they say about
+// the question, so that when every server fails the LookupError reports
+// the most informative one rather than whichever server came last: a reply
+// (SERVFAIL: the resolver tried and failed on this name; FORMERR: it sent
+// garbage; REFUSED: it will not serve us) beats silence (a timeout, then a
+// network error, which say nothing about the name).
+func failRank(k ErrorKind) int {
+	switch k {
+	case ErrServFail:
+		return 5
+	case ErrFormErr:
+		return 4
+	case ErrRefused:
+		return 3
+	case ErrTimeout:
+		return 2
+	case ErrNetwork:
+		return 1
+	}
+	return 0
 }
 
 func (e *exchanger) isDown(addr string) bool {
