@@ -7,11 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -99,18 +102,10 @@ func Open(dir string, o Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 50 * time.Millisecond
 	}
-	db, err := bolt.Open(filepath.Join(abs, "config.db"), 0o600, &bolt.Options{Timeout: timeout})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, &LockedError{Dir: abs, PID: readPID(filepath.Join(abs, "esa.pid"))}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
-	}
-	s.db = db
-	if err := s.load(); err != nil {
-		db.Close()
+	if err := s.openDB(filepath.Join(abs, "config.db"), timeout); err != nil {
 		return nil, err
 	}
+	db := s.db
 	// Only the lock holder writes the PID, so the file names the live owner.
 	if err := writeFileAtomic(filepath.Join(abs, "esa.pid"), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		db.Close()
@@ -121,6 +116,70 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// DamagedError is returned by Open when config.db cannot be read as a
+// configuration store: it is empty, truncated, or not a bbolt file. Open
+// never repairs or replaces such a file (that would silently reset the
+// appliance to its defaults and a new secret key); the administrator moves
+// it away or restores a backup.
+type DamagedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("store: %s is damaged: %s; move it away to start from the defaults, or restore a backup", e.Path, e.Reason)
+}
+
+// openDB opens config.db and loads the committed tables. bbolt trusts the
+// file it maps: on a truncated or scribbled-over file it panics (a freelist
+// or branch page of the wrong type) or touches memory past the end of the
+// file (SIGBUS). Both are turned into a *DamagedError here, in this
+// goroutine, instead of taking the process down.
+func (s *Store) openDB(path string, timeout time.Duration) (err error) {
+	// A zero-length file is what bbolt would silently initialise as a new,
+	// empty store; an existing store truncated to nothing must not come
+	// back as factory defaults. (A file bbolt itself creates is never left
+	// empty once Open returns: it writes and syncs its first pages first.)
+	if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() && st.Size() == 0 {
+		return &DamagedError{Path: path, Reason: "the file is empty (0 bytes)"}
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if s.db != nil {
+				s.db.Close()
+				s.db = nil
+			}
+			err = &DamagedError{Path: path, Reason: fmt.Sprint(r)}
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return &LockedError{Dir: s.dir, PID: readPID(filepath.Join(s.dir, "esa.pid"))}
+	}
+	var pe *fs.PathError
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+	case errors.As(err, &pe) || errors.As(err, &errno):
+		// The system refused (permissions, a directory in the way, no
+		// space): the file itself may be fine.
+		return fmt.Errorf("store: open %s: %w", path, err)
+	case errors.Is(err, bolt.ErrInvalid):
+		return &DamagedError{Path: path, Reason: "not a bbolt database"}
+	default:
+		// bbolt's own checks of the file: checksum, version, size.
+		return &DamagedError{Path: path, Reason: err.Error()}
+	}
+	s.db = db
+	if err := s.load(); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
+	return nil
 }
 
 // readPID reads the owner's PID; the owner may be between taking the lock
@@ -150,7 +209,16 @@ func writeFileAtomic(path string, data []byte) error {
 func (s *Store) load() error {
 	s.ver = make([]uint64, len(tables))
 	s.enc = make([][]byte, len(tables))
+	st, err := os.Stat(s.db.Path())
+	if err != nil {
+		return err
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		// The meta page says how far the pages reach; a file shorter than
+		// that lost its tail, and reading those pages would fault.
+		if tx.Size() > st.Size() {
+			return &DamagedError{Path: s.db.Path(), Reason: fmt.Sprintf("the file is truncated (%d bytes, its pages reach %d)", st.Size(), tx.Size())}
+		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return err
