@@ -63,12 +63,25 @@ func (s *Store) MarshalConfig(c Config, m SecretMode) ([]byte, error) {
 	return e.buf.Bytes(), nil
 }
 
+// MaxConfigSize bounds a whole-configuration file. A full configuration is
+// a few hundred KB (1,000 log subscriptions are about 300 KB); the bound
+// keeps a wrong file (a disk image, /dev/zero) from being read into memory
+// whole.
+const MaxConfigSize = 16 << 20
+
+func tooBig() error {
+	return &ParseError{Line: 1, Reason: fmt.Sprintf("the file is larger than %d bytes, too large for a configuration file", MaxConfigSize)}
+}
+
 // UnmarshalConfig reads a whole-configuration file strictly. Malformed XML,
 // a root other than <config>, unknown or duplicate elements, values of the
 // wrong type, masked secrets and any Validate failure give a *ParseError
 // naming the line. Tables the file leaves out keep their defaults.
 func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 	// Editors on Windows start UTF-8 files with a byte order mark.
+	if len(data) > MaxConfigSize {
+		return Config{}, tooBig()
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Config{}, &ParseError{Line: 1, Reason: "no data: the file is empty"}
@@ -90,7 +103,10 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 			if rootLine > 0 {
 				return Config{}, p.fail("unexpected element <%s> after </config>", t.Name.Local)
 			}
-			if t.Name.Local != "config" || t.Name.Space != "" {
+			if t.Name.Space != "" {
+				return Config{}, p.fail("root element <%s> is in namespace %q; the root must be <config> without a namespace", t.Name.Local, t.Name.Space)
+			}
+			if t.Name.Local != "config" {
 				return Config{}, p.fail("root element is <%s>, not <config>", t.Name.Local)
 			}
 			if err := p.noAttrs(t); err != nil {
@@ -290,9 +306,19 @@ func (s *Store) ReadConfigFile(name string) (Config, error) {
 		}
 		path = filepath.Join(s.ConfigDir(), name)
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, err
+	}
+	defer f.Close()
+	// Read at most one byte past the bound: the file may be a device or
+	// a pipe with no end.
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return Config{}, err
+	}
+	if len(data) > MaxConfigSize {
+		return Config{}, tooBig()
 	}
 	return s.UnmarshalConfig(data)
 }

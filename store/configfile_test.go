@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/badconfig/*.err from the current errors")
@@ -192,5 +193,51 @@ func TestSaveAndReadConfigFile(t *testing.T) {
 	var pe *ParseError
 	if _, err := s.ReadConfigFile(name3); !errors.As(err, &pe) || pe.Reason != "passphrase is masked; files with masked passphrases cannot be loaded" {
 		t.Errorf("masked file: %v", err)
+	}
+}
+
+// TestConfigFileTooLarge: a file past MaxConfigSize, or one with no end
+// (/dev/zero given as an absolute path to loadconfig), is refused after
+// reading at most MaxConfigSize+1 bytes, instead of eating memory or hanging.
+func TestConfigFileTooLarge(t *testing.T) {
+	s := openTest(t)
+	want := "line 1: the file is larger than 16777216 bytes, too large for a configuration file"
+	big := append([]byte("<config>\n<!-- "), bytes.Repeat([]byte("x"), MaxConfigSize)...)
+	big = append(big, " -->\n</config>\n"...)
+	if _, err := s.UnmarshalConfig(big); err == nil || err.Error() != want {
+		t.Fatalf("UnmarshalConfig: got %v, want %q", err, want)
+	}
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	done := make(chan error, 1)
+	go func() { _, err := s.ReadConfigFile("/dev/zero"); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != want {
+			t.Fatalf("ReadConfigFile(/dev/zero): got %v, want %q", err, want)
+		}
+	case <-time.After(20 * time.Second): // a hang is the bug, not slowness
+		t.Fatal("ReadConfigFile(/dev/zero) does not return")
+	}
+}
+
+// TestUnmarshalAnyOrder: elements of a table may come in any order, as a
+// hand-edited file has them; only their names matter.
+func TestUnmarshalAnyOrder(t *testing.T) {
+	s := openTest(t)
+	in := `<config>
+  <dns>
+    <timeout>7</timeout>
+    <resolvers><resolver><priority>2</priority><address>192.0.2.1</address></resolver></resolvers>
+  </dns>
+  <system><hostname>b.example.com</hostname></system>
+</config>`
+	c, err := s.UnmarshalConfig([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DNS.Timeout != 7 || len(c.DNS.Resolvers) != 1 || c.DNS.Resolvers[0] != (DNSResolver{"192.0.2.1", 2}) || c.System.Hostname != "b.example.com" {
+		t.Fatalf("got %+v %+v", c.DNS, c.System)
 	}
 }
