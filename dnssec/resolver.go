@@ -42,6 +42,11 @@ type Resolver struct {
 	amu    sync.Mutex // guards state
 	state  *AnchorState
 	astore AnchorStore
+
+	// budgetTap, a test hook, sees the work Budget of every validation
+	// once it is done, so tests can count the verifications a hostile
+	// zone cost.
+	budgetTap func(*Budget)
 }
 
 // New builds a resolver. Without Anchors the built-in IANA root anchors are
@@ -212,6 +217,9 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, depth
 	}
 	v := &validation{r: r, ctx: ctx, now: r.now(), budget: newBudget()}
 	a, exp, err := v.reply(name, qtype, m, depth)
+	if r.budgetTap != nil {
+		r.budgetTap(v.budget)
+	}
 	if err != nil {
 		return nil, time.Time{}, err
 	}

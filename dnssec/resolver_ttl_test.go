@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"esa/dnssec/dnstest"
+
 	"github.com/miekg/dns"
 )
 
@@ -57,5 +59,39 @@ func TestOriginalTTLCapsCache(t *testing.T) {
 	want(t, nx, Secure, NXDomain)
 	if nx.TTL > 3600 {
 		t.Errorf("negative TTL %d beyond the Original TTLs", nx.TTL)
+	}
+}
+
+// TestNegativeTTL: a denial is cached for min(SOA TTL, SOA MINIMUM) (RFC
+// 2308 §5), whichever of the two is smaller. The bed's SOA MINIMUM is 300.
+func TestNegativeTTL(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	h := dnstest.New(t, dnstest.Options{Now: c.Now, Keys: keyPool})
+	h.AddZone("test.", dnstest.ZoneConfig{})
+	h.AddZone("long.test.", dnstest.ZoneConfig{})         // SOA TTL 3600
+	h.AddZone("short.test.", dnstest.ZoneConfig{TTL: 60}) // SOA TTL 60
+	h.AddZone("plain.test.", dnstest.ZoneConfig{Unsigned: true, TTL: 30})
+	front := h.Serve(t)
+	r, err := New(Config{Servers: []Server{{Addr: front.Addr}}, Timeout: time.Second, Anchors: h.Anchors(), Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		sec  Security
+		kind Kind
+		ttl  uint32
+	}{
+		{"nope.long.test.", Secure, NXDomain, 300},
+		{"long.test.", Secure, NoData, 300},
+		{"nope.short.test.", Secure, NXDomain, 60},
+		{"nope.plain.test.", Insecure, NXDomain, 30},
+	} {
+		a := lookup(t, r, tc.name, dns.TypeA)
+		want(t, a, tc.sec, tc.kind)
+		if a.TTL != tc.ttl {
+			t.Errorf("%s: negative TTL %d, want %d", tc.name, a.TTL, tc.ttl)
+		}
 	}
 }
