@@ -48,6 +48,8 @@ func newEnv(t testing.TB) *Env {
 		Now:     now,
 		Started: clock.Add(-(26*time.Hour + 3*time.Minute + 7*time.Second)),
 		Version: "1.0.0-test",
+		User:    "admin",
+		PID:     4242,
 	}
 }
 
@@ -63,6 +65,7 @@ func session(env *Env) func(in io.Reader, out io.Writer) {
 			Prompt:   Prompt(env),
 			Commands: Table(env),
 			OnExit:   OnExit(env),
+			Audit:    Audit(env),
 		})
 		io.WriteString(out, strings.ReplaceAll(buf.String(), runtime.Version(), "GOVERSION"))
 	}

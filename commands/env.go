@@ -21,6 +21,9 @@ type Env struct {
 	Now     func() time.Time
 	Started time.Time
 	Version string
+	// User and PID name the session in the CLI audit log (Audit).
+	User string
+	PID  int
 	// DNS and network doors for dnsconfig / daneverify / tlsverify:
 	Resolver func() (dnssec.Lookuper, error) // validating resolver built from the committed DNS table (+ lab flags)
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -27,6 +27,7 @@ func init() {
 		"loadconfig_missing": {},
 		"loadconfig_paste":   {check: hostnameIs("pasted.example.com", false)},
 		"sethostname":        {check: hostnameIs("mail2.example.com", false)},
+		"grep_cli_audit":     {},
 		"status":             {},
 		"status_detail":      {},
 		"version":            {},

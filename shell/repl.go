@@ -39,6 +39,12 @@ type Config struct {
 	// is out of raw mode then, so Ctrl-C arrives as a signal); it cancels the
 	// command's IO.Ctx. Signals arriving between commands are discarded.
 	Interrupts <-chan os.Signal
+	// Audit, if set, is told every non-blank line typed at the command
+	// prompt, with the prompt it answered, before the line runs: the
+	// appliance's CLI audit log records each command (ESA-CLI §5.2, "CLI
+	// Audit Logs"). Wizard answers and pasted data are not command lines and
+	// are not reported.
+	Audit func(prompt, line string)
 }
 
 // errExit is returned by the quit and exit built-ins.
@@ -93,7 +99,8 @@ func Run(ctx context.Context, c Config) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		line, err := r.ed.ReadLine(c.Prompt())
+		prompt := c.Prompt()
+		line, err := r.ed.ReadLine(prompt)
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			continue
@@ -104,6 +111,9 @@ func Run(ctx context.Context, c Config) error {
 			continue
 		case err != nil:
 			return err
+		}
+		if c.Audit != nil && strings.TrimSpace(line) != "" {
+			c.Audit(prompt, line)
 		}
 		words, err := Split(line)
 		if err != nil {

@@ -183,3 +183,27 @@ func BenchmarkRunToFirstPrompt(b *testing.B) {
 		})
 	}
 }
+
+// TestAudit: every non-blank command line reaches Audit with its prompt,
+// including unknown commands and lines that do not split; blank lines and
+// wizard answers do not.
+func TestAudit(t *testing.T) {
+	t.Parallel()
+	var got []string
+	var out bytes.Buffer
+	ask := Command{Name: "ask", Run: func(io *IO, _ []string) error {
+		_, err := io.Ask("Name?", "", nil)
+		return err
+	}}
+	Run(context.Background(), Config{
+		Editor:   NewPlainEditor(strings.NewReader("ask\nwizard answer\n\n   \nnosuch 'x\nquit\n"), &out),
+		Out:      &out,
+		Prompt:   func() string { return "esa.example.com> " },
+		Commands: []Command{ask},
+		Audit:    func(prompt, line string) { got = append(got, prompt+"|"+line) },
+	})
+	want := []string{"esa.example.com> |ask", "esa.example.com> |nosuch 'x", "esa.example.com> |quit"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("audited %q, want %q", got, want)
+	}
+}

@@ -144,6 +144,8 @@ func open(f flags, now func() time.Time) (*appliance, error) {
 		Now:      now,
 		Started:  now(),
 		Version:  version,
+		User:     user,
+		PID:      os.Getpid(),
 		Resolver: resolver,
 		Dial:     d.DialContext,
 		SMTPPort: 25,
@@ -159,6 +161,7 @@ func (a *appliance) shellConfig(ed shell.Editor, out io.Writer, intr <-chan os.S
 		Commands:   commands.Table(a.env),
 		OnExit:     commands.OnExit(a.env),
 		Interrupts: intr,
+		Audit:      commands.Audit(a.env),
 	}
 }
 

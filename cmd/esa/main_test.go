@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,4 +192,25 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(binary))
 	}
 	os.Exit(code)
+}
+
+// TestCLIAuditLog: the real binary records each command line in the CLI
+// audit log on disk with its own PID and the admin user.
+func TestCLIAuditLog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, errs, code := pipe(t, dir, "version\n")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "cli_logs", "cli.log.@*"))
+	var log []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		log = append(log, b...)
+	}
+	want := regexp.MustCompile(`Info: PID [1-9][0-9]*: User admin entered 'version'; prompt was 'esa\.example\.com> '`)
+	if !want.Match(log) {
+		t.Errorf("no audit line for version in DATA/logs/cli_logs (%v):\n%s", files, log)
+	}
 }
