@@ -24,8 +24,8 @@ func commitCommand(env *Env) shell.Command {
 		Help:    commitHelp,
 		Run: func(io *shell.IO, args []string) error {
 			if !env.Session.Pending() {
-				// The wording; ESA-CLI §7.1 has "There is no data to commit."
-				io.Printf("\nThere are no changes to commit.\n")
+				// Verbatim from the appliance (ESA-CLI §7.1 [V]); scripts match it.
+				io.Printf("\nThere is no data to commit.\n")
 				return nil
 			}
 			comment, err := io.AskOptional("Please enter some comments describing your changes:", "", nil)
@@ -46,7 +46,7 @@ func commitCommand(env *Env) shell.Command {
 				io.Printf("%v\n", conflict)
 				return nil
 			case errors.Is(err, store.ErrNothingToCommit):
-				io.Printf("There are no changes to commit.\n")
+				io.Printf("There is no data to commit.\n")
 				return nil
 			case err != nil:
 				return err
