@@ -103,7 +103,7 @@ func (m *Manager) ticker(d time.Duration) {
 			}
 			m.mu.Unlock()
 			for _, s := range subs {
-				s.checkTime()
+				s.check()
 			}
 		}
 	}
@@ -179,6 +179,23 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	<-m.done
 	return errors.Join(errs...)
+}
+
+// Err reports the write trouble of subscription name: nil when its last
+// line was written, otherwise how many lines have been lost since and the
+// last error (a full disk, a file too large). The lost lines are also
+// counted in a Warning line of the file once writing works again.
+func (m *Manager) Err(name string) error {
+	s, err := m.sub(name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost == 0 {
+		return nil
+	}
+	return fmt.Errorf("log %s: %d lines could not be written: %w", name, s.lost, s.werr)
 }
 
 // Subscriptions returns the applied subscriptions in configuration order.

@@ -44,6 +44,12 @@ type sub struct {
 	closed  bool
 	err     error // last error beginning a file, retried on the next write
 
+	// Lines that could not be written since the last successful write,
+	// the last error, and whether a failed write left half a line.
+	lost   int64
+	werr   error
+	broken bool
+
 	// Followers (tail -f, grep -t) wait on watchers; writers poke them
 	// without blocking.
 	nwatch   atomic.Int32
@@ -131,6 +137,13 @@ func (s *sub) begin(t time.Time) error {
 	}
 	path := filepath.Join(s.dir, fileName(s.cfg.Filename, k, true))
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	if os.IsNotExist(err) {
+		// The directory was removed under the running appliance (an
+		// administrator cleaning up DATA/logs): make it again.
+		if err = mkdir(s.dir); err == nil {
+			f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+		}
+	}
 	if err != nil {
 		s.err = err
 		return err
@@ -208,18 +221,65 @@ func (s *sub) write(t time.Time, line []byte) {
 		return
 	}
 	if s.f == nil && s.begin(t) != nil {
+		s.failed(s.err)
 		return
 	}
+	s.clockBack(t)
 	if s.due(t, int64(len(line))) {
 		s.roll(t)
 		if s.f == nil {
+			s.failed(s.err)
 			return
 		}
 	}
-	n, _ := s.f.Write(line)
+	if s.lost > 0 {
+		s.writeLost(t)
+	}
+	n, err := s.f.Write(line)
 	s.size += int64(n)
 	s.body = true
+	if err != nil {
+		if n > 0 {
+			s.broken = true
+		}
+		s.failed(err)
+	}
 	s.notify()
+}
+
+// failed counts a line that could not be written (disk full, file too
+// large, the directory gone) and keeps the error for Manager.Err.
+func (s *sub) failed(err error) {
+	s.lost++
+	if err != nil {
+		s.werr = err
+	}
+}
+
+// writeLost records in the file itself, once writing works again, how many
+// lines were lost and why, so that a gap in a log is never silent. The
+// caller holds s.mu.
+func (s *sub) writeLost(t time.Time) {
+	var b []byte
+	if s.broken {
+		b = append(b, '\n') // end the line cut short by the failed write
+	}
+	b = appendLine(b, t, store.LevelWarning, "%d log lines could not be written: %v", []any{s.lost, s.werr})
+	n, err := s.f.Write(b)
+	s.size += int64(n)
+	if err == nil {
+		s.lost, s.werr, s.broken = 0, nil, false
+	}
+}
+
+// clockBack restarts the rollover interval when the clock has stepped back
+// before the current file was begun (an NTP correction, a wrong clock at
+// boot): otherwise the file would not roll over by time until the clock
+// caught up again, which could be years. The caller holds s.mu.
+func (s *sub) clockBack(t time.Time) {
+	if t.Before(s.started) {
+		s.started = t
+	}
 }
 
 // due reports whether the current file must roll over before n more bytes
@@ -236,14 +296,37 @@ func (s *sub) timeUp(t time.Time) bool {
 	return iv > 0 && !t.Before(s.started.Add(time.Duration(iv)*time.Second))
 }
 
-// checkTime rolls the file over when its time is up, for logs nobody writes.
-func (s *sub) checkTime() {
+// check runs on every tick: it rolls the file over when its time is up,
+// for logs nobody writes, and begins a new file (in a new directory if
+// need be) when the current one was removed from under the appliance;
+// lines written to the removed file since the last tick are lost, and the
+// new file says so.
+func (s *sub) check() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.f == nil {
+	if s.closed {
 		return
 	}
-	if t := s.m.now(); s.timeUp(t) {
+	t := s.m.now()
+	if s.f == nil {
+		if s.begin(t) == nil && s.lost > 0 {
+			s.writeLost(t)
+		}
+		return
+	}
+	if _, err := os.Stat(s.path); os.IsNotExist(err) {
+		gone := filepath.Base(s.path)
+		s.f.Close()
+		s.f = nil
+		if s.begin(t) == nil {
+			line := appendLine(nil, t, store.LevelWarning, "log file %s was removed while in use; lines written just before may be lost", []any{gone})
+			n, _ := s.f.Write(line)
+			s.size += int64(n)
+		}
+		return
+	}
+	s.clockBack(t)
+	if s.timeUp(t) {
 		s.roll(t)
 	}
 }
