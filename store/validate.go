@@ -176,6 +176,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// maxLogFilename leaves room for ".@20060102T150405_999999999.c" in a
+// 255-byte file name.
+const maxLogFilename = 255 - len(".@20060102T150405_999999999.c")
+
 func validateLogs(c *Config) error {
 	l := &c.Logs
 	bad := func(key, format string, a ...any) error {
@@ -218,6 +222,12 @@ func validateLogs(c *Config) error {
 		}
 		if s.Filename == "" || s.Filename == "." || s.Filename == ".." || strings.ContainsAny(s.Filename, "/\\") {
 			return bad(p+"filename", "%q is not a plain file name", s.Filename)
+		}
+		// The files are "<Filename>.@<stamp>[_seq].c": the longest suffix
+		// must still fit a 255-byte file name (NAME_MAX), or every file
+		// of the log would fail to open.
+		if len(s.Filename) > maxLogFilename {
+			return bad(p+"filename", "is longer than %d bytes", maxLogFilename)
 		}
 		if s.MaxSize <= 0 {
 			return bad(p+"max_size", "must be a positive number of bytes, got %d", s.MaxSize)
