@@ -230,6 +230,7 @@ func askLog(io *shell.IO, logs store.Logs, s *store.LogSubscription, self int) e
 	if err != nil {
 		return err
 	}
+	dropUnused(s)
 	if s.Retrieval == store.RetrievalSyslog {
 		// Syslog push sends lines as they are written: there is no file to
 		// roll over.
@@ -290,8 +291,6 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 		if s.Port, err = io.Int("Port to connect to on the remote host:", orDefault(s.Port, 22), 1, 65535); err != nil {
 			return err
 		}
-	} else {
-		s.Port = 0
 	}
 	if s.User, err = io.Ask("Username on the remote host:", s.User, shell.NonEmpty); err != nil {
 		return err
@@ -302,9 +301,6 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 			return err
 		}
 		s.Passphrase = store.Secret(p)
-	} else {
-		// SCP authenticates with the appliance's SSH key, not a passphrase.
-		s.Passphrase = ""
 	}
 	if s.Directory, err = io.Ask("Directory on remote host to place logs:", s.Directory, shell.NonEmpty); err != nil {
 		return err
@@ -319,7 +315,6 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 		return err
 	}
 	if !scp {
-		s.Protocol, s.HostKeyCheck = "", false
 		return nil
 	}
 	// SSH1 is long broken; the appliance still lists it, so we list it and
@@ -365,8 +360,30 @@ func askSyslog(io *shell.IO, s *store.LogSubscription) error {
 		return err
 	}
 	s.Facility = syslogFacilities[f-1]
-	s.Port, s.User, s.Passphrase, s.Directory, s.HostKeyCheck = 0, "", "", "", false
 	return nil
+}
+
+// dropUnused clears the settings the chosen retrieval method does not use,
+// so that EDIT from one method to another (a push log back to manual
+// download, say) leaves no stale host, user or passphrase behind in the
+// configuration, in showconfig or in saved files.
+func dropUnused(s *store.LogSubscription) {
+	keep := *s
+	*s = store.LogSubscription{
+		Name: keep.Name, Type: keep.Type, Level: keep.Level, Retrieval: keep.Retrieval,
+		Filename: keep.Filename, MaxSize: keep.MaxSize, MaxFiles: keep.MaxFiles,
+		AlertOnRemove: keep.AlertOnRemove, RolloverInterval: keep.RolloverInterval,
+	}
+	switch keep.Retrieval {
+	case store.RetrievalFTP:
+		s.Host, s.User, s.Passphrase, s.Directory, s.MaxWait = keep.Host, keep.User, keep.Passphrase, keep.Directory, keep.MaxWait
+	case store.RetrievalSCP:
+		// SCP authenticates with the appliance's SSH key, not a passphrase.
+		s.Host, s.Port, s.User, s.Directory, s.MaxWait = keep.Host, keep.Port, keep.User, keep.Directory, keep.MaxWait
+		s.Protocol, s.HostKeyCheck = keep.Protocol, keep.HostKeyCheck
+	case store.RetrievalSyslog:
+		s.Host, s.Protocol, s.Facility = keep.Host, keep.Protocol, keep.Facility
+	}
 }
 
 // askRollover asks for time-based rollover (ESA-CLI §5.2 item 10). Only a

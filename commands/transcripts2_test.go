@@ -18,6 +18,14 @@ func init() {
 		"rollbackconfig":  {setup: twoCommits, check: hostnameIs("first.example.com", false)},
 		"saveconfig":      {},
 		"showconfig":      {setup: ftpLog},
+		"logconfig_edit_push_manual": {setup: ftpLog, check: func(t *testing.T, env *Env) {
+			s := findLog(t, env.Store.Committed(), "ftp_push")
+			want := store.LogSubscription{Name: "ftp_push", Type: store.LogTypeSystem, Level: store.LevelInfo,
+				Retrieval: store.RetrievalManual, Filename: "ftp.log", MaxSize: 10485760, MaxFiles: 10}
+			if s != want {
+				t.Errorf("committed log:\n got %+v\nwant %+v", s, want)
+			}
+		}},
 		"loadconfig_file": {setup: savedFile, check: hostnameIs("saved.example.com", false)},
 		"loadconfig_broken": {setup: brokenFile, check: func(t *testing.T, env *Env) {
 			if env.Session.Pending() {
