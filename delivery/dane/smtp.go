@@ -58,8 +58,18 @@ func (c *smtpConn) startTLS(helo string) error {
 	if err != nil {
 		return fmt.Errorf("STARTTLS: %w", err)
 	}
+	// Anything the server sent after its 220 arrived in clear text before
+	// the handshake: a man in the middle injecting responses that would be
+	// read as if protected (RFC 3207 §5, CVE-2011-0411 seen from the client
+	// side). Refuse rather than silently drop it.
+	if n := c.tp.R.Buffered(); n > 0 {
+		return errInjected
+	}
 	return nil
 }
+
+// errInjected: bytes followed the server's 220 reply to STARTTLS.
+var errInjected = errors.New("STARTTLS: the server sent data after its 220 reply")
 
 // quit ends the session politely on whatever connection now carries it,
 // waiting for the 221 reply (RFC 5321 §4.1.1.10) so the server has finished

@@ -250,6 +250,9 @@ func (w *walk) mx() ([]*Host, dnssec.Security, MXOutcome) {
 		w.emit(StepMX, true, "%s null MX record found for %s: the domain accepts no mail", ans.Security, w.domain)
 		return nil, ans.Security, MXNull
 	}
+	// RFC 7505 §3: a null MX must stand alone; beside real MX records it is
+	// a publishing mistake and names no host to try.
+	hosts = slices.DeleteFunc(hosts, func(h *Host) bool { return h.Name == "." })
 	if len(hosts) == 0 {
 		w.emit(StepMX, true, "BOGUS MX record found for %s", w.domain)
 		return nil, dnssec.Bogus, MXFailed
@@ -544,10 +547,14 @@ func (w *walk) starttls(conn net.Conn, ip netip.Addr, h *Host) bool {
 	c := newSMTP(conn)
 	if err := c.startTLS(w.v.HeloName); err != nil {
 		conn.Close()
-		if errors.Is(err, errNoSTARTTLS) {
+		switch {
+		case errors.Is(err, errNoSTARTTLS):
 			w.emit(StepTLS, true, "STARTTLS is not offered by %s for MX(%s) in %s", ip, h.Name, w.domain)
 			h.Reason = "STARTTLS not offered"
-		} else {
+		case errors.Is(err, errInjected):
+			w.emit(StepTLS, true, "%s sent unencrypted data after agreeing to STARTTLS; connection dropped.", ip)
+			h.Reason = "data injected after STARTTLS"
+		default:
 			w.v.debug("DANE %s: SMTP with %s failed: %v", w.domain, ip, err)
 			w.emit(StepTLS, true, "SMTP conversation with %s failed.", ip)
 			h.Reason = "SMTP failed"
