@@ -233,3 +233,23 @@ func TestRowTANamesNextHopOnlyForSecureMX(t *testing.T) {
 		t.Errorf("insecure MX: state %v names %q, want the MX host and not the next hop", ins.State, ins.Names)
 	}
 }
+
+// TestRowNullMXBesideRealMX: a null MX published beside real MX records
+// (against RFC 7505 §3) names no host; only the real one is tried.
+func TestRowNullMXBesideRealMX(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.s.H.Add("mixed.dane-good.test. 300 IN MX 0 .",
+		"mixed.dane-good.test. 300 IN MX 10 mx.dane-good.test.")
+	rep := b.plan("mixed.dane-good.test")
+	if len(rep.Hosts) != 1 || rep.Hosts[0].Name != "mx.dane-good.test" {
+		var got []string
+		for _, h := range rep.Hosts {
+			got = append(got, h.Name)
+		}
+		t.Fatalf("hosts %q, want only mx.dane-good.test", got)
+	}
+	if rep, out := b.run("mixed.dane-good.test"); !rep.Success || strings.Contains(out, "MX(.)") {
+		t.Errorf("walk:\n%s", out)
+	}
+}
