@@ -8,91 +8,116 @@ import (
 	"esa/shell"
 )
 
-// The counters and gauges come from the mail flow, which later issues build;
-// until then they are the appliance's labels with zero values, so scripts
-// written against the real layout (ESA-CLI §10.7) already parse this one.
-const statusCounters = `
-Counters:                      Reset       Uptime     Lifetime
-  Receiving
-    Messages Received            0            0            0
-    Recipients Received          0            0            0
-  Rejection
-    Rejected Recipients          0            0            0
-    Dropped Messages             0            0            0
-  Queue
-    Soft Bounced Events          0            0            0
-  Completion
-    Completed Recipients         0            0            0
-  Current IDs
-    Message ID (MID)                          0
-    Injection Conn. ID (ICID)                 0
-    Delivery Conn. ID (DCID)                  0
+// statusRow is one line of the counter and gauge tables: a label with its
+// indentation and how many values it shows.
+type statusRow struct {
+	label  string
+	kind   rowKind
+	detail bool // only in `status detail`
+}
 
-Gauges:                        Current
-  Connections
-    Current Inbound Conn.        0
-    Current Outbound Conn.       0
-  Queue
-    Active Recipients            0
-    Messages In Work Queue       0
-`
+type rowKind int
 
-// statusDetailCounters is the longer set `status detail` shows, with the
-// labels Cisco's own CLI test library parses (ESA-CLI §10.7). The system
+const (
+	heading rowKind = iota // a group label, no value
+	current                // one value: a gauge
+	id                     // one value in the Uptime column: a current ID
+	counter                // Reset, Uptime and Lifetime values
+)
+
+// statusSection is a titled table of rows with its column heads.
+type statusSection struct {
+	title, columns string
+	detail         bool // the whole section only in `status detail`
+	rows           []statusRow
+}
+
+// statusSections is the one description of both layouts: `status` shows
+// the rows not marked detail, `status detail` all of them, with the labels
+// Cisco's own CLI test library parses (ESA-CLI §10.7), so scripts written
+// against the real layout parse ours. The counters and gauges come from the
+// mail flow, which later issues build; until then they are zero. The system
 // gauges (RAM, CPU, disk) are left out rather than shown as made-up zeros.
-const statusDetailCounters = `
-Counters:                      Reset       Uptime     Lifetime
-  Receiving
-    Messages Received            0            0            0
-    Recipients Received          0            0            0
-    Gen. Bounce Recipients       0            0            0
-  Rejection
-    Rejected Recipients          0            0            0
-    Dropped Messages             0            0            0
-  Queue
-    Soft Bounced Events          0            0            0
-  Completion
-    Completed Recipients         0            0            0
-    Hard Bounced Recipients      0            0            0
-      DNS Hard Bounces           0            0            0
-      5XX Hard Bounces           0            0            0
-      Expired Hard Bounces       0            0            0
-      Filter Hard Bounces        0            0            0
-      Other Hard Bounces         0            0            0
-    Delivered Recipients         0            0            0
-    Deleted Recipients           0            0            0
-    Global Unsub. Hits           0            0            0
-  DomainKeys
-    DomainKeys Signed Msgs       0            0            0
-  Current IDs
-    Message ID (MID)                          0
-    Injection Conn. ID (ICID)                 0
-    Delivery Conn. ID (DCID)                  0
+var statusSections = []statusSection{
+	{title: "Counters:", columns: "Reset       Uptime     Lifetime", rows: []statusRow{
+		{"  Receiving", heading, false},
+		{"    Messages Received", counter, false},
+		{"    Recipients Received", counter, false},
+		{"    Gen. Bounce Recipients", counter, true},
+		{"  Rejection", heading, false},
+		{"    Rejected Recipients", counter, false},
+		{"    Dropped Messages", counter, false},
+		{"  Queue", heading, false},
+		{"    Soft Bounced Events", counter, false},
+		{"  Completion", heading, false},
+		{"    Completed Recipients", counter, false},
+		{"    Hard Bounced Recipients", counter, true},
+		{"      DNS Hard Bounces", counter, true},
+		{"      5XX Hard Bounces", counter, true},
+		{"      Expired Hard Bounces", counter, true},
+		{"      Filter Hard Bounces", counter, true},
+		{"      Other Hard Bounces", counter, true},
+		{"    Delivered Recipients", counter, true},
+		{"    Deleted Recipients", counter, true},
+		{"    Global Unsub. Hits", counter, true},
+		{"  DomainKeys", heading, true},
+		{"    DomainKeys Signed Msgs", counter, true},
+		{"  Current IDs", heading, false},
+		{"    Message ID (MID)", id, false},
+		{"    Injection Conn. ID (ICID)", id, false},
+		{"    Delivery Conn. ID (DCID)", id, false},
+	}},
+	{title: "Rates (Events Per Hour):", columns: "1-Minute     5-Minutes    15-Minutes", detail: true, rows: []statusRow{
+		{"  Receiving", heading, false},
+		{"    Messages Received", counter, false},
+		{"    Recipients Received", counter, false},
+		{"  Completion", heading, false},
+		{"    Hard Bounced Recipients", counter, false},
+		{"    Completed Recipients", counter, false},
+		{"    Delivered Recipients", counter, false},
+	}},
+	{title: "Gauges:", columns: "Current", rows: []statusRow{
+		{"  Connections", heading, false},
+		{"    Current Inbound Conn.", current, false},
+		{"    Current Outbound Conn.", current, false},
+		{"  Queue", heading, false},
+		{"    Active Recipients", current, false},
+		{"    Unattempted Recipients", current, true},
+		{"    Attempted Recipients", current, true},
+		{"    Messages In Work Queue", current, false},
+		{"    Messages In Quarantine", heading, true},
+		{"      Policy, Virus and Outbreak", current, true},
+		{"    Destinations In Memory", current, true},
+		{"    Kilobytes Used", current, true},
+		{"    Kilobytes In Quarantine", current, true},
+	}},
+}
 
-Rates (Events Per Hour):       1-Minute     5-Minutes    15-Minutes
-  Receiving
-    Messages Received            0            0            0
-    Recipients Received          0            0            0
-  Completion
-    Hard Bounced Recipients      0            0            0
-    Completed Recipients         0            0            0
-    Delivered Recipients         0            0            0
-
-Gauges:                        Current
-  Connections
-    Current Inbound Conn.        0
-    Current Outbound Conn.       0
-  Queue
-    Active Recipients            0
-    Unattempted Recipients       0
-    Attempted Recipients         0
-    Messages In Work Queue       0
-    Messages In Quarantine
-      Policy, Virus and Outbreak    0
-    Destinations In Memory       0
-    Kilobytes Used               0
-    Kilobytes In Quarantine      0
-`
+// printStatusTables prints the sections of statusSections that the chosen
+// layout shows, every value 0.
+func printStatusTables(io *shell.IO, detail bool) {
+	for _, sec := range statusSections {
+		if sec.detail && !detail {
+			continue
+		}
+		io.Printf("\n%-31s%s\n", sec.title, sec.columns)
+		for _, r := range sec.rows {
+			if r.detail && !detail {
+				continue
+			}
+			switch r.kind {
+			case heading:
+				io.Printf("%s\n", r.label)
+			case current:
+				io.Printf("%-29s%5d\n", r.label, 0)
+			case id:
+				io.Printf("%-29s%18d\n", r.label, 0)
+			case counter:
+				io.Printf("%-29s%5d%13d%13d\n", r.label, 0, 0, 0)
+			}
+		}
+	}
+}
 
 func statusCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -120,11 +145,7 @@ not built yet, so every counter and gauge is zero.`,
 			io.Printf("%-31s%s\n", "Last counter reset:", "Never")
 			io.Printf("%-31s%s\n", "System status:", "Online")
 			io.Printf("%-31s%s\n", "Oldest Message:", "No Messages")
-			if detail {
-				io.Printf("%s", statusDetailCounters)
-			} else {
-				io.Printf("%s", statusCounters)
-			}
+			printStatusTables(io, detail)
 			return nil
 		},
 	}
