@@ -253,3 +253,22 @@ func TestRowNullMXBesideRealMX(t *testing.T) {
 		t.Errorf("walk:\n%s", out)
 	}
 }
+
+// TestRowTANamesExpandedNextHop: when the MX lookup follows a secure CNAME,
+// the expanded next-hop domain is a DANE-TA reference identity too (RFC
+// 7672 §3.2.2), beside the original one.
+func TestRowTANamesExpandedNextHop(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.s.H.Add("alias.dane-good.test. 300 IN CNAME dane-ta.test.")
+	rep := b.plan("alias.dane-good.test")
+	if len(rep.Hosts) == 0 {
+		t.Fatalf("no hosts: %+v", rep)
+	}
+	names := rep.Hosts[0].Names
+	for _, want := range []string{"alias.dane-good.test", "dane-ta.test", "mx.dane-ta.test"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("names %q lack %q", names, want)
+		}
+	}
+}

@@ -136,6 +136,9 @@ type walk struct {
 	ctx    context.Context
 	sink   func(Event)
 	domain string // without the final dot
+	// target is the CNAME-expanded next-hop domain when the MX lookup
+	// followed a CNAME, without the final dot; "" otherwise.
+	target string
 }
 
 func (w *walk) emit(step Step, failed bool, format string, args ...any) {
@@ -238,6 +241,9 @@ func (w *walk) mx() ([]*Host, dnssec.Security, MXOutcome) {
 		// (non-MX) mail host.
 		w.emit(StepMX, false, "%s NODATA: no MX record for %s; the domain itself is the mail host.", ans.Security, w.domain)
 		return []*Host{{Name: w.domain, Implicit: true}}, ans.Security, MXImplicit
+	}
+	if len(ans.Chain) > 0 {
+		w.target = trimDot(ans.Target)
 	}
 	var hosts []*Host
 	for _, rr := range ans.Records {
@@ -431,13 +437,18 @@ func (w *walk) tlsa(h *Host, names []string, mxSec dnssec.Security) {
 	d := LookupTLSA(w.ctx, w.v.Resolver, names)
 	h.State, h.TLSA, h.BaseDomain = d.State, d.Records, d.BaseDomain
 	// RFC 7672 §3.2.2: the TLSA base domain, the MX host name (qname of
-	// a CNAME'd host) and, for a secure MX, the next-hop domain.
+	// a CNAME'd host) and, for a secure MX, the next-hop domain ...
 	h.Names = []string{d.BaseDomain}
 	if !slices.Contains(h.Names, h.Name) {
 		h.Names = append(h.Names, h.Name)
 	}
 	if mxSec == dnssec.Secure && !slices.Contains(h.Names, w.domain) {
 		h.Names = append(h.Names, w.domain)
+	}
+	// ... and, when the MX lookup followed a secure CNAME, its expanded
+	// form (RFC 7672 §3.2.2).
+	if mxSec == dnssec.Secure && w.target != "" && !slices.Contains(h.Names, w.target) {
+		h.Names = append(h.Names, w.target)
 	}
 	switch {
 	case d.State == StateDANE:
