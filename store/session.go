@@ -73,7 +73,10 @@ func (ss *Session) Config() Config {
 }
 
 // Update edits the pending view. If fn fails or the result does not pass
-// Validate, the error is returned and nothing changes.
+// Validate, the error is returned and nothing changes. fn edits a copy, so
+// a panic in fn also changes nothing; it is not recovered here (it is a bug
+// in the command, for the shell's own recover to report) and the session
+// stays usable.
 func (ss *Session) Update(fn func(c *Config) error) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()

@@ -265,3 +265,29 @@ func TestEmptyListIsNoChange(t *testing.T) {
 		t.Fatalf("file form differs from the view: %v", err)
 	}
 }
+
+// TestUpdatePanic: a panic in fn propagates, leaves the pending changes as
+// they were and does not leave the session locked.
+func TestUpdatePanic(t *testing.T) {
+	s := openTest(t)
+	ss := s.NewSession("a")
+	if err := ss.Update(setHost("p.example.com")); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		ss.Update(func(c *Config) error {
+			c.System.Hostname = "half.example.com"
+			c.DNS.Timeout = 9
+			panic("boom")
+		})
+	}()
+	c := ss.Config() // would deadlock if the panic left ss.mu held
+	if c.System.Hostname != "p.example.com" || c.DNS.Timeout != 5 || !reflect.DeepEqual(ss.Changed(), []string{"system"}) {
+		t.Fatalf("after the panic: %+v %+v %v", c.System, c.DNS, ss.Changed())
+	}
+}
