@@ -319,17 +319,10 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 	}
 	// SSH1 is long broken; the appliance still lists it, so we list it and
 	// refuse it with a reason.
-	for {
-		p, err := io.Choose("Protocol:", []string{"SSH1", "SSH2"}, 2)
-		if err != nil {
-			return err
-		}
-		if p == 2 {
-			s.Protocol = "SSH2"
-			break
-		}
-		io.Printf("SSH1 is not supported; choose SSH2.\n")
+	if err := chooseOnly(io, "Protocol:", []string{"SSH1", "SSH2"}, 2, "SSH1 is not supported; choose SSH2."); err != nil {
+		return err
 	}
+	s.Protocol = "SSH2"
 	s.HostKeyCheck, err = io.YesNo("Do you want to enable host key checking?", s.HostKeyCheck)
 	return err
 }
@@ -398,20 +391,26 @@ func askRollover(io *shell.IO, s *store.LogSubscription) error {
 		s.RolloverInterval = 0
 		return nil
 	}
-	for {
-		c, err := io.Choose("Configure log rollover settings:", []string{"Custom time interval.", "Weekly rollover."}, 1)
-		if err != nil {
-			return err
-		}
-		if c == 1 {
-			break
-		}
-		io.Printf("Weekly rollover is not supported; choose a custom time interval.\n")
+	if err := chooseOnly(io, "Configure log rollover settings:", []string{"Custom time interval.", "Weekly rollover."}, 1,
+		"Weekly rollover is not supported; choose a custom time interval."); err != nil {
+		return err
 	}
 	s.RolloverInterval, err = askDuration(io,
 		"Enter an interval (seconds, or a number followed by s, m, h or d) after which the log files roll over:",
 		orDefault(s.RolloverInterval, 3600))
 	return err
+}
+
+// chooseOnly shows the appliance's whole menu but accepts only choice
+// supported (also the default): any other gets refusal and the menu again.
+func chooseOnly(io *shell.IO, question string, choices []string, supported int, refusal string) error {
+	for {
+		c, err := io.Choose(question, choices, supported)
+		if err != nil || c == supported {
+			return err
+		}
+		io.Printf("%s\n", refusal)
+	}
 }
 
 func logSetup(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {

@@ -3,12 +3,10 @@ package commands
 import (
 	"context"
 	"os"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"esa/shell"
+	"esa/shell/shelltest"
 	"esa/store"
 )
 
@@ -34,31 +32,13 @@ func mailLines(t *testing.T, env *Env) {
 	l.Info("Message finished MID 2 done")
 }
 
-// syncBuffer is a screen written by a following tail while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestTailFollow: tail -f prints lines written after it started and stops
 // at Ctrl-C (SIGINT forwarded to the shell), back at the prompt.
 func TestTailFollow(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
 	mailLines(t, env)
-	out := &syncBuffer{}
+	out := &shelltest.Screen{}
 	intr := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	in, inw := ioPipe()
@@ -69,25 +49,14 @@ func TestTailFollow(t *testing.T) {
 		})
 	}()
 	inw.Write([]byte("tail -f mail_logs\n"))
-	waitFor(t, out, "Message finished MID 2 done")
+	out.WaitFor(t, "Message finished MID 2 done", 1)
 	env.Logs.Logger(store.LogTypeMail).Info("Start MID 3 ICID 3")
-	waitFor(t, out, "Start MID 3 ICID 3")
+	out.WaitFor(t, "Start MID 3 ICID 3", 1)
 	intr <- os.Interrupt
-	waitFor(t, out, "\nesa.example.com> ")
+	out.WaitFor(t, "\nesa.example.com> ", 1)
 	inw.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, out *syncBuffer, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%q never appeared; screen:\n%s", want, out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

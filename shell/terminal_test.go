@@ -1,47 +1,17 @@
 package shell
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"esa/shell/shelltest"
 )
-
-// syncBuffer is the terminal screen: readline draws from its own goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls the screen until it contains text.
-func waitFor(t *testing.T, screen *syncBuffer, text string, count int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(screen.String(), text) < count {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %d× %q; screen:\n%q", count, text, screen.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // TestTerminalEditor drives the readline editor through a pipe, the way an
 // SSH channel with a pty feeds it (no local tty needed): tab completion of a
@@ -50,7 +20,7 @@ func waitFor(t *testing.T, screen *syncBuffer, text string, count int) {
 func TestTerminalEditor(t *testing.T) {
 	t.Parallel()
 	keys, typing := io.Pipe()
-	screen := &syncBuffer{}
+	screen := &shelltest.Screen{}
 	history := filepath.Join(t.TempDir(), "history")
 	ed, err := NewTerminalEditor(keys, screen, nil, history)
 	if err != nil {
@@ -90,9 +60,9 @@ func TestTerminalEditor(t *testing.T) {
 		}
 		if k.waitText == "esa.example.com> " {
 			prompts++
-			waitFor(t, screen, k.waitText, prompts)
+			screen.WaitFor(t, k.waitText, prompts)
 		} else {
-			waitFor(t, screen, k.waitText, 1)
+			screen.WaitFor(t, k.waitText, 1)
 		}
 	}
 	typing.Write([]byte{4}) // Ctrl-D on an empty line

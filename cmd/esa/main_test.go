@@ -69,14 +69,9 @@ func TestCommitSurvivesRestart(t *testing.T) {
 		t.Fatalf("commit run: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	// The commit reached the Configuration History log on disk.
-	files, _ := filepath.Glob(filepath.Join(dir, "logs", "config_history", "config_history.log.@*"))
-	var history []byte
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		history = append(history, b...)
-	}
+	history := readLog(dir, "config_history")
 	if !bytes.Contains(history, []byte(`Configuration committed: tables system; rollback point true; comment: "first change"`)) {
-		t.Errorf("no commit line in DATA/logs/config_history (%v):\n%s", files, history)
+		t.Errorf("no commit line in DATA/logs/config_history:\n%s", history)
 	}
 	out, errs, code = pipe(t, dir, "sethostname mail9.example.com\n")
 	if code != 0 || !strings.HasPrefix(out, "mail1.example.com> ") {
@@ -203,14 +198,21 @@ func TestCLIAuditLog(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "logs", "cli_logs", "cli.log.@*"))
-	var log []byte
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		log = append(log, b...)
-	}
+	log := readLog(dir, "cli_logs")
 	want := regexp.MustCompile(`Info: PID [1-9][0-9]*: User admin entered 'version'; prompt was 'esa\.example\.com> '`)
 	if !want.Match(log) {
-		t.Errorf("no audit line for version in DATA/logs/cli_logs (%v):\n%s", files, log)
+		t.Errorf("no audit line for version in DATA/logs/cli_logs:\n%s", log)
 	}
+}
+
+// readLog returns every file of log subscription name under DATA/logs,
+// concatenated in name order.
+func readLog(dir, name string) []byte {
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", name, "*.@*"))
+	var all []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		all = append(all, b...)
+	}
+	return all
 }
