@@ -88,7 +88,10 @@ func loadconfigCommand(env *Env) shell.Command {
 			case errors.As(err, &verr):
 				io.Printf("\nParsing failed.\n%v\n", verr)
 			default:
-				return err
+				// Any other reason the file cannot be read (outside the
+				// configuration directory, a directory, no permission) in
+				// the same form as the missing-file error above.
+				io.Printf("\nError: %v.\n", err)
 			}
 			return nil
 		},

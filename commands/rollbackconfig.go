@@ -38,7 +38,7 @@ func rollbackconfigCommand(env *Env) shell.Command {
 			answer, err := io.AskOptional("Enter the number of the configuration to roll back to.", "", func(a string) (string, error) {
 				n, err := strconv.Atoi(a)
 				if err != nil || !ids[n] {
-					return "", fmt.Errorf("Not a valid configuration number: %q", a)
+					return "", fmt.Errorf("Not a valid configuration number: %q. Enter one of the numbers listed.", a)
 				}
 				return a, nil
 			})

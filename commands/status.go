@@ -132,7 +132,8 @@ not built yet, so every counter and gauge is zero.`,
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")
 			if len(args) > 0 && !detail {
-				return fmt.Errorf("Invalid arguments when processing: %s", strings.Join(args, " "))
+				io.Printf("Invalid arguments when processing: status takes no argument, or detail.\n")
+				return nil
 			}
 			now := env.Now()
 			if detail {

@@ -11,23 +11,38 @@ import (
 // exit itself.
 func Table(env *Env) []shell.Command {
 	return []shell.Command{
-		logconfigCommand(env),
-		commitCommand(env),
-		clearchangesCommand(env, "clearchanges"),
-		clearchangesCommand(env, "clear"),
-		rollbackconfigCommand(env),
-		saveconfigCommand(env),
-		showconfigCommand(env),
+		noArgs(logconfigCommand(env)),
+		noArgs(commitCommand(env)),
+		noArgs(clearchangesCommand(env, "clearchanges")),
+		noArgs(clearchangesCommand(env, "clear")),
+		noArgs(rollbackconfigCommand(env)),
+		noArgs(saveconfigCommand(env)),
+		noArgs(showconfigCommand(env)),
 		loadconfigCommand(env),
 		grepCommand(env),
 		tailCommand(env),
 		sethostnameCommand(env),
-		versionCommand(env),
+		noArgs(versionCommand(env)),
 		statusCommand(env),
 		dnsconfigCommand(env),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
 	}
+}
+
+// noArgs refuses arguments to a command that takes none, as sethostname,
+// loadconfig and status refuse extra ones, instead of silently ignoring
+// them (`rollbackconfig 2` must not look as if it rolled back to 2).
+func noArgs(c shell.Command) shell.Command {
+	run := c.Run
+	c.Run = func(io *shell.IO, args []string) error {
+		if len(args) > 0 {
+			io.Printf("Invalid arguments when processing: %s takes no arguments.\n", c.Name)
+			return nil
+		}
+		return run(io, args)
+	}
+	return c
 }
 
 // Prompt is the appliance prompt: the committed host name, as on the

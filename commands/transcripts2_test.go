@@ -10,14 +10,15 @@ import (
 // save/show/loadconfig, sethostname, quit, and the read-only commands.
 func init() {
 	for name, tc := range map[string]transcript{
-		"commit":          {check: hostnameIs("mail1.example.com", false)},
-		"commit_nothing":  {},
-		"commit_conflict": {setup: conflictingCommit, check: hostnameIs("other.example.com", true)},
-		"clearchanges":    {check: hostnameIs("esa.example.com", false)},
-		"clear":           {check: hostnameIs("esa.example.com", false)},
-		"rollbackconfig":  {setup: twoCommits, check: hostnameIs("first.example.com", false)},
-		"saveconfig":      {},
-		"showconfig":      {setup: ftpLog},
+		"commit":              {check: hostnameIs("mail1.example.com", false)},
+		"commit_nothing":      {},
+		"commit_conflict":     {setup: conflictingCommit, check: hostnameIs("other.example.com", true)},
+		"clearchanges":        {check: hostnameIs("esa.example.com", false)},
+		"clear":               {check: hostnameIs("esa.example.com", false)},
+		"rollbackconfig":      {setup: twoCommits, check: hostnameIs("first.example.com", false)},
+		"rollbackconfig_args": {setup: twoCommits, check: hostnameIs("second.example.com", true)},
+		"saveconfig":          {},
+		"showconfig":          {setup: ftpLog},
 		"logconfig_edit_push_manual": {setup: ftpLog, check: func(t *testing.T, env *Env) {
 			s := findLog(t, env.Store.Committed(), "ftp_push")
 			want := store.LogSubscription{Name: "ftp_push", Type: store.LogTypeSystem, Level: store.LevelInfo,
