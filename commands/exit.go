@@ -21,7 +21,9 @@ func OnExit(env *Env) func(io *shell.IO) bool {
 		case errors.Is(err, goio.EOF):
 			return true
 		case err != nil:
-			// Ctrl-C at the question: stay, the changes are still there.
+			// Ctrl-C at the question: stay, the changes are still there;
+			// an empty line before the prompt, as after an abandoned wizard.
+			io.Printf("\n")
 			return false
 		}
 		return leave
