@@ -291,3 +291,30 @@ func TestUpdatePanic(t *testing.T) {
 		t.Fatalf("after the panic: %+v %+v %v", c.System, c.DNS, ss.Changed())
 	}
 }
+
+// TestVersionsPruned: only the newest MaxVersions rollback points are kept,
+// with their configurations; older ones are gone entirely.
+func TestVersionsPruned(t *testing.T) {
+	s := openTest(t)
+	ss := s.NewSession("admin")
+	for i := 0; i < MaxVersions+3; i++ {
+		ss.Update(func(c *Config) error { c.DNS.Timeout = 10 + i; return nil })
+		if _, err := ss.Commit("c", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := s.Versions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1 (the factory configuration) plus 13 commits = 14 made.
+	if len(vs) != MaxVersions || vs[0].ID != MaxVersions+4 || vs[len(vs)-1].ID != 5 {
+		t.Fatalf("kept %d versions, newest %d oldest %d", len(vs), vs[0].ID, vs[len(vs)-1].ID)
+	}
+	if err := ss.Rollback(4); err == nil {
+		t.Fatal("a pruned version can still be rolled back to")
+	}
+	if err := ss.Rollback(5); err != nil || ss.Config().DNS.Timeout != 13 {
+		t.Fatalf("oldest kept version: %v, timeout %d", err, ss.Config().DNS.Timeout)
+	}
+}

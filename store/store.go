@@ -321,8 +321,35 @@ func (s *Store) putVersion(tx *bolt.Tx, user, comment string, t time.Time, enc [
 	if err := h.Put(u64(id), rec); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketHistCfg).Put(u64(id), cb)
+	hc := tx.Bucket(bucketHistCfg)
+	if err := hc.Put(u64(id), cb); err != nil {
+		return err
+	}
+	// Keep the newest MaxVersions rollback points: each holds a whole
+	// configuration, so an unpruned history would grow the file forever.
+	n := 0
+	c := h.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	for ; n > MaxVersions; n-- {
+		k, _ := c.First()
+		if k == nil {
+			break
+		}
+		if err := hc.Delete(k); err != nil {
+			return err
+		}
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// MaxVersions is how many rollback points are kept (the appliance offers
+// the last ten committed configurations).
+const MaxVersions = 10
 
 // Close releases the data directory.
 func (s *Store) Close() error {
