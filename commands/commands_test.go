@@ -103,6 +103,14 @@ func TestEveryCommandDocumented(t *testing.T) {
 		if c.Summary == "" || c.Help == "" {
 			t.Errorf("%s: missing Summary or Help", c.Name)
 		}
+		// One style for `help`: summaries without a final period, as the
+		// appliance lists them; help texts start with the synopsis line.
+		if strings.HasSuffix(c.Summary, ".") {
+			t.Errorf("%s: summary %q ends with a period", c.Name, c.Summary)
+		}
+		if first, _, _ := strings.Cut(c.Help, "\n"); !strings.HasPrefix(first, c.Name) {
+			t.Errorf("%s: help does not start with its synopsis: %q", c.Name, first)
+		}
 		a, _ := filepath.Glob(filepath.Join("..", "testdata", "transcripts", c.Name+".txt"))
 		b, _ := filepath.Glob(filepath.Join("..", "testdata", "transcripts", c.Name+"_*.txt"))
 		if len(a)+len(b) == 0 {

@@ -123,11 +123,12 @@ func statusCommand(env *Env) shell.Command {
 	return shell.Command{
 		Name:    "status",
 		Summary: "System status",
-		Help: `status
+		Help: `status [detail]
 
-Show when the appliance started, its uptime and its mail counters.
-"status detail" adds the bounce, rate and system gauges. The mail flow is
-not built yet, so every counter and gauge is zero.`,
+Show when the appliance started, its uptime and its mail counters and gauges.
+"status detail" adds the bounce breakdown, DomainKeys, the events-per-hour
+rates and more queue gauges. The mail flow is not built yet, so every counter
+and gauge is zero.`,
 		Keywords: []string{"detail"},
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")

@@ -208,12 +208,12 @@ func (r *repl) builtins() []Command {
 	return []Command{
 		{
 			Name:    "help",
-			Summary: "Help for commands.",
-			Help:    "help - list every command with a one-line summary.\nhelp NAME - describe the command NAME.",
+			Summary: "Help for commands",
+			Help:    "help [NAME]\n\nList every command with a one-line summary; with NAME, describe that command.",
 			Run:     r.help,
 		},
-		{Name: "quit", Summary: "Exit the CLI.", Help: "quit - leave the command line session.", Run: bye},
-		{Name: "exit", Summary: "Exit the CLI.", Help: "exit - leave the command line session.", Run: bye},
+		{Name: "quit", Summary: "Exit the CLI", Help: "quit (alias exit)\n\nLeave the command line session.", Run: bye},
+		{Name: "exit", Summary: "Exit the CLI", Help: "exit (alias quit)\n\nLeave the command line session.", Run: bye},
 	}
 }
 
