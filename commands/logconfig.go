@@ -261,7 +261,7 @@ func retrievalIndex(key string) int {
 // and as the LOG argument of grep and tail (the store's rule).
 func validLogName(a string) error {
 	if !store.ValidLogName(a) {
-		return errors.New("Valid characters are letters, digits, '_' and '-' (at most 64).")
+		return errors.New("Valid characters are letters, digits, \"_\" and \"-\"; the name is at most 64 characters long.")
 	}
 	return nil
 }
@@ -465,7 +465,7 @@ func headerList(a string) (string, error) {
 		}
 		for _, c := range h {
 			if c <= ' ' || c > '~' || c == ':' {
-				return "", fmt.Errorf("Not a valid header name: %q", h)
+				return "", fmt.Errorf("Not a valid header name: %q. A header name is printable ASCII without spaces or \":\".", h)
 			}
 		}
 		out = append(out, h)
