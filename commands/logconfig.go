@@ -127,6 +127,9 @@ func retrievalName(key string) string {
 	return key
 }
 
+// maskedPassphrase stands for a stored passphrase at an EDIT question.
+const maskedPassphrase = "*****"
+
 func logNew(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
 	t, err := io.Choose("Choose the log file type for this subscription:", store.LogTypes, 1)
 	if err != nil {
@@ -296,11 +299,19 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 		return err
 	}
 	if !scp {
-		p, err := io.Ask(fmt.Sprintf("Passphrase for %s:", s.User), "", shell.NonEmpty)
+		// On EDIT the current passphrase is offered masked: Enter keeps it
+		// rather than forcing the administrator to retype it each time.
+		def := ""
+		if s.Passphrase != "" {
+			def = maskedPassphrase
+		}
+		p, err := io.Ask(fmt.Sprintf("Passphrase for %s:", s.User), def, shell.NonEmpty)
 		if err != nil {
 			return err
 		}
-		s.Passphrase = store.Secret(p)
+		if p != maskedPassphrase {
+			s.Passphrase = store.Secret(p)
+		}
 	}
 	if s.Directory, err = io.Ask("Directory on remote host to place logs:", s.Directory, shell.NonEmpty); err != nil {
 		return err

@@ -27,6 +27,12 @@ func init() {
 				t.Errorf("committed log:\n got %+v\nwant %+v", s, want)
 			}
 		}},
+		"logconfig_edit_ftp_keep": {setup: ftpLog, check: func(t *testing.T, env *Env) {
+			s := findLog(t, env.Store.Committed(), "ftp_push")
+			if s.Passphrase != "s3cret" || s.Host != "ftp.example.com" || s.Retrieval != store.RetrievalFTP {
+				t.Errorf("committed log after taking every default: %+v", s)
+			}
+		}},
 		"loadconfig_file": {setup: savedFile, check: hostnameIs("saved.example.com", false)},
 		"loadconfig_broken": {setup: brokenFile, check: func(t *testing.T, env *Env) {
 			if env.Session.Pending() {
