@@ -313,6 +313,34 @@ func structFields(t reflect.Type) map[string]fieldInfo {
 	return m
 }
 
+// nextChild skips comments and blank text inside <name> and returns its
+// next child element; done is true at </name>. Anything else (text,
+// processing instructions, directives, attributes) is refused with its line.
+func (p *decoder) nextChild(name string) (t xml.StartElement, done bool, err error) {
+	for {
+		tok, err := p.token()
+		if err != nil {
+			if err == io.EOF {
+				return t, false, p.fail("unexpected end of file inside <%s>", name)
+			}
+			return t, false, err
+		}
+		switch x := tok.(type) {
+		case xml.EndElement:
+			return t, true, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(x)) > 0 {
+				return t, false, p.textFail(x, "unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(x))), name)
+			}
+		case xml.Comment:
+		case xml.ProcInst, xml.Directive:
+			return t, false, p.fail("unexpected markup inside <%s>", name)
+		case xml.StartElement:
+			return x, false, p.noAttrs(x)
+		}
+	}
+}
+
 // decodeStruct reads the children of the element just opened into v. The
 // fields v already holds are kept unless the file names them (tables start
 // from their defaults); a list named in the file replaces the whole list.
@@ -320,59 +348,41 @@ func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
 	fields := structFields(v.Type())
 	seen := map[string]int{}
 	for {
-		tok, err := p.token()
-		if err != nil {
-			if err == io.EOF {
-				return p.fail("unexpected end of file inside <%s>", name)
-			}
+		t, done, err := p.nextChild(name)
+		if err != nil || done {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return p.textFail(t, "unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), name)
+		el := t.Name.Local
+		fi, ok := fields[el]
+		if !ok {
+			return p.fail("unknown element <%s> inside <%s>", el, name)
+		}
+		fv := v.Field(fi.index)
+		repeated := fi.wrapper == "" && fv.Kind() == reflect.Slice
+		first, dup := seen[el]
+		if dup && !repeated {
+			return p.fail("duplicate element <%s> inside <%s> (first at line %d)", el, name, first)
+		}
+		if !dup {
+			seen[el] = p.line()
+			if repeated {
+				// The first of a run of repeated elements replaces the
+				// list the table held; the rest append.
+				fv.Set(reflect.Zero(fv.Type()))
 			}
-		case xml.Comment:
-		case xml.ProcInst, xml.Directive:
-			return p.fail("unexpected markup inside <%s>", name)
-		case xml.StartElement:
-			if err := p.noAttrs(t); err != nil {
+		}
+		switch {
+		case fi.wrapper != "":
+			if err := p.decodeList(tbl, key, el, fi.item, fv); err != nil {
 				return err
 			}
-			el := t.Name.Local
-			fi, ok := fields[el]
-			if !ok {
-				return p.fail("unknown element <%s> inside <%s>", el, name)
+		case repeated:
+			if err := p.decodeItem(tbl, key, el, fv); err != nil {
+				return err
 			}
-			fv := v.Field(fi.index)
-			repeated := fi.wrapper == "" && fv.Kind() == reflect.Slice
-			first, dup := seen[el]
-			if dup && !repeated {
-				return p.fail("duplicate element <%s> inside <%s> (first at line %d)", el, name, first)
-			}
-			if !dup {
-				seen[el] = p.line()
-				if repeated {
-					// The first of a run of repeated elements replaces the
-					// list the table held; the rest append.
-					fv.Set(reflect.Zero(fv.Type()))
-				}
-			}
-			switch {
-			case fi.wrapper != "":
-				if err := p.decodeList(tbl, key, el, fi.item, fv); err != nil {
-					return err
-				}
-			case repeated:
-				if err := p.decodeItem(tbl, key, el, fv); err != nil {
-					return err
-				}
-			default:
-				if err := p.decodeValue(tbl, joinKey(key, el), el, fv); err != nil {
-					return err
-				}
+		default:
+			if err := p.decodeValue(tbl, joinKey(key, el), el, fv); err != nil {
+				return err
 			}
 		}
 	}
@@ -382,33 +392,15 @@ func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
 func (p *decoder) decodeList(tbl, key, wrapper, item string, v reflect.Value) error {
 	v.Set(reflect.Zero(v.Type()))
 	for {
-		tok, err := p.token()
-		if err != nil {
-			if err == io.EOF {
-				return p.fail("unexpected end of file inside <%s>", wrapper)
-			}
+		t, done, err := p.nextChild(wrapper)
+		if err != nil || done {
 			return err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return p.textFail(t, "unexpected text %q inside <%s>", clip(string(bytes.TrimSpace(t))), wrapper)
-			}
-		case xml.Comment:
-		case xml.ProcInst, xml.Directive:
-			return p.fail("unexpected markup inside <%s>", wrapper)
-		case xml.StartElement:
-			if err := p.noAttrs(t); err != nil {
-				return err
-			}
-			if t.Name.Local != item {
-				return p.fail("unknown element <%s> inside <%s> (expected <%s>)", t.Name.Local, wrapper, item)
-			}
-			if err := p.decodeItem(tbl, key, item, v); err != nil {
-				return err
-			}
+		if t.Name.Local != item {
+			return p.fail("unknown element <%s> inside <%s> (expected <%s>)", t.Name.Local, wrapper, item)
+		}
+		if err := p.decodeItem(tbl, key, item, v); err != nil {
+			return err
 		}
 	}
 }
