@@ -1,0 +1,101 @@
+package queue
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// writeFileAtomic replaces name with data: a temporary file in the same
+// directory, fsync, rename, fsync of the directory. A crash leaves either the
+// old file or the new one, never a mix or an empty file.
+func writeFileAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// groupSync shares directory fsyncs between concurrent callers. A caller
+// that has finished its rename calls Sync; it returns once an fsync that
+// started after the call has completed. While one fsync runs, every caller
+// that arrives waits for the next one, which then covers all of them: with
+// N writers in flight the directory is synced about twice per batch instead
+// of N times.
+//
+// A failed fsync is sticky: after it the kernel may have dropped the dirty
+// pages and a later fsync can report success for data that never reached the
+// disk (the PostgreSQL "fsyncgate" lesson), so every later Sync fails too and
+// the listeners answer 451 until the process is restarted.
+type groupSync struct {
+	dir    string
+	syncFn func(string) error
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	want    uint64 // tickets handed out
+	done    uint64 // every ticket <= done is durable
+	running bool
+	err     error // sticky
+}
+
+func newGroupSync(dir string) *groupSync {
+	g := &groupSync{dir: dir, syncFn: syncDir}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// Sync makes every directory change made before the call durable.
+func (g *groupSync) Sync() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.want++
+	ticket := g.want
+	for g.done < ticket && g.err == nil {
+		if g.running {
+			g.cond.Wait()
+			continue
+		}
+		// Lead a new fsync covering every ticket handed out so far: their
+		// renames happened before they took the ticket.
+		g.running = true
+		target := g.want
+		g.mu.Unlock()
+		err := g.syncFn(g.dir)
+		g.mu.Lock()
+		g.running = false
+		if err != nil {
+			g.err = err
+		} else {
+			g.done = target
+		}
+		g.cond.Broadcast()
+	}
+	return g.err
+}

@@ -1,0 +1,483 @@
+package queue
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Queue is the durable message queue. Its methods are safe for concurrent
+// use by the listeners, the delivery engine and shell sessions.
+type Queue struct {
+	dir      string
+	msgDir   string
+	tmpDir   string
+	badDir   string
+	sync     *groupSync
+	ids      *Counters
+	setAside []string // files found damaged at Open, moved to bad/
+
+	mu       sync.Mutex
+	index    map[uint64]*Entry
+	paused   bool
+	notify   []chan uint64
+	closed   bool
+	inflight sync.WaitGroup
+}
+
+// Entry is what the queue keeps in memory about a committed message.
+type Entry struct {
+	Envelope Envelope
+	State    State
+}
+
+// State is the mutable part of a message: what happened to each recipient.
+type State struct {
+	// Done lists, per RID, a final outcome ("delivered", "bounced",
+	// "deleted"); a RID absent from it is still to be delivered.
+	Done map[int]string `json:"done,omitempty"`
+	// Attempts counts delivery attempts so far.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+// Pending returns the RIDs still to be delivered.
+func (e *Entry) Pending() []int {
+	var rids []int
+	for rid := range e.Envelope.Recipients {
+		if _, done := e.State.Done[rid]; !done {
+			rids = append(rids, rid)
+		}
+	}
+	return rids
+}
+
+// Open opens (creating when needed) the queue in dir. Temporary files of
+// writes that never committed are removed; committed messages are indexed
+// from their trailers; a damaged file is moved to bad/ and reported by
+// SetAside, never served.
+func Open(dir string) (*Queue, error) {
+	q := &Queue{
+		dir:    dir,
+		msgDir: filepath.Join(dir, "msg"),
+		tmpDir: filepath.Join(dir, "tmp"),
+		badDir: filepath.Join(dir, "bad"),
+		index:  map[uint64]*Entry{},
+	}
+	for _, d := range []string{q.dir, q.msgDir, q.tmpDir, q.badDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	q.sync = newGroupSync(q.msgDir)
+	// Nothing under tmp/ was ever answered with 250.
+	tmps, err := os.ReadDir(q.tmpDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tmps {
+		os.Remove(filepath.Join(q.tmpDir, t.Name()))
+	}
+	var maxMID, maxICID uint64
+	ents, err := os.ReadDir(q.msgDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, de := range ents {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") {
+			// An interrupted state-file replacement.
+			os.Remove(filepath.Join(q.msgDir, name))
+			continue
+		}
+		if !strings.HasSuffix(name, ".msg") {
+			continue
+		}
+		mid, err := strconv.ParseUint(strings.TrimSuffix(name, ".msg"), 10, 64)
+		if err != nil {
+			q.setAsideFile(name)
+			continue
+		}
+		env, err := q.readEnvelope(mid)
+		if err != nil || env.MID != mid {
+			q.setAsideFile(name)
+			continue
+		}
+		e := &Entry{Envelope: *env}
+		if err := q.readState(mid, &e.State); err != nil {
+			return nil, err
+		}
+		q.index[mid] = e
+		maxMID = max(maxMID, mid)
+		maxICID = max(maxICID, env.ICID)
+	}
+	// State files whose message is gone (removed before the state file).
+	for _, de := range ents {
+		if name := de.Name(); strings.HasSuffix(name, ".st") {
+			mid, _ := strconv.ParseUint(strings.TrimSuffix(name, ".st"), 10, 64)
+			if _, ok := q.index[mid]; !ok {
+				os.Remove(filepath.Join(q.msgDir, name))
+			}
+		}
+	}
+	q.ids, err = openCounters(filepath.Join(dir, "ids"), map[string]uint64{MID: maxMID, ICID: maxICID})
+	if err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) setAsideFile(name string) {
+	if os.Rename(filepath.Join(q.msgDir, name), filepath.Join(q.badDir, name)) == nil {
+		q.setAside = append(q.setAside, name)
+	}
+}
+
+// SetAside lists the damaged files Open moved to DATA/queue/bad.
+func (q *Queue) SetAside() []string { return append([]string(nil), q.setAside...) }
+
+// IDs returns the MID/ICID/DCID counters.
+func (q *Queue) IDs() *Counters { return q.ids }
+
+func (q *Queue) msgPath(mid uint64) string {
+	return filepath.Join(q.msgDir, strconv.FormatUint(mid, 10)+".msg")
+}
+
+func (q *Queue) statePath(mid uint64) string {
+	return filepath.Join(q.msgDir, strconv.FormatUint(mid, 10)+".st")
+}
+
+func (q *Queue) readEnvelope(mid uint64) (*Envelope, error) {
+	f, err := os.Open(q.msgPath(mid))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	_, env, err := readTrailer(f, fi.Size())
+	return env, err
+}
+
+func (q *Queue) readState(mid uint64, st *State) error {
+	data, err := os.ReadFile(q.statePath(mid))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, st); err != nil {
+		return fmt.Errorf("%w: state of MID %d: %v", ErrDamaged, mid, err)
+	}
+	return nil
+}
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("the queue is closed")
+
+// Writer streams one message body to disk. Commit makes it durable; Abort
+// (or a crash) leaves nothing behind.
+type Writer struct {
+	q    *Queue
+	f    *os.File
+	bw   *bufio.Writer
+	n    int64
+	crc  uint32
+	err  error
+	done bool
+}
+
+// NewMessage starts writing a message body.
+func (q *Queue) NewMessage() (*Writer, error) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil, ErrClosed
+	}
+	q.inflight.Add(1)
+	q.mu.Unlock()
+	f, err := os.CreateTemp(q.tmpDir, "m*")
+	if err != nil {
+		q.inflight.Done()
+		return nil, err
+	}
+	return &Writer{q: q, f: f, bw: bufio.NewWriterSize(f, 64<<10)}, nil
+}
+
+// Write appends body bytes.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.bw.Write(p)
+	w.n += int64(n)
+	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+// Size is the number of body bytes written so far.
+func (w *Writer) Size() int64 { return w.n }
+
+// Abort discards the message.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.f.Name())
+	w.q.inflight.Done()
+}
+
+// Commit writes the envelope, makes the message durable (file fsync, rename
+// into msg/, directory fsync shared with concurrent commits) and indexes it.
+// Only after Commit returns nil may the listener answer 250.
+func (w *Writer) Commit(env Envelope) error {
+	if w.done {
+		return errors.New("queue: Commit after Commit or Abort")
+	}
+	if env.MID == 0 {
+		w.Abort()
+		return errors.New("queue: envelope without MID")
+	}
+	env.Size = w.n
+	data, err := json.Marshal(&env)
+	if err == nil {
+		err = w.err
+	}
+	if err == nil {
+		_, err = w.bw.Write(data)
+	}
+	if err == nil {
+		_, err = w.bw.Write(encodeTrailer(w.n, data, w.crc))
+	}
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(w.f.Name(), w.q.msgPath(env.MID))
+	}
+	if err == nil {
+		err = w.q.sync.Sync()
+	}
+	w.done = true
+	defer w.q.inflight.Done()
+	if err != nil {
+		os.Remove(w.f.Name())
+		return fmt.Errorf("queueing MID %d: %w", env.MID, err)
+	}
+	w.q.mu.Lock()
+	w.q.index[env.MID] = &Entry{Envelope: env}
+	subs := append([]chan uint64(nil), w.q.notify...)
+	w.q.mu.Unlock()
+	for _, c := range subs {
+		select {
+		case c <- env.MID:
+		default: // a slow consumer rescans with List
+		}
+	}
+	return nil
+}
+
+// Subscribe returns a channel that receives the MID of each message committed
+// from now on. Sends never block: a consumer that falls behind must rescan
+// with List.
+func (q *Queue) Subscribe(buffer int) <-chan uint64 {
+	c := make(chan uint64, buffer)
+	q.mu.Lock()
+	q.notify = append(q.notify, c)
+	q.mu.Unlock()
+	return c
+}
+
+// Get returns a copy of the entry for mid.
+func (q *Queue) Get(mid uint64) (Entry, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	e, ok := q.index[mid]
+	if !ok {
+		return Entry{}, false
+	}
+	return copyEntry(e), true
+}
+
+func copyEntry(e *Entry) Entry {
+	c := *e
+	c.Envelope.Recipients = append([]string(nil), e.Envelope.Recipients...)
+	if e.State.Done != nil {
+		c.State.Done = make(map[int]string, len(e.State.Done))
+		for k, v := range e.State.Done {
+			c.State.Done[k] = v
+		}
+	}
+	return c
+}
+
+// List returns copies of all entries in MID order.
+func (q *Queue) List() []Entry {
+	q.mu.Lock()
+	out := make([]Entry, 0, len(q.index))
+	for _, e := range q.index {
+		out = append(out, copyEntry(e))
+	}
+	q.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Envelope.MID < out[j].Envelope.MID })
+	return out
+}
+
+// Len returns the number of messages and of pending recipients.
+func (q *Queue) Len() (messages, recipients int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, e := range q.index {
+		messages++
+		recipients += len(e.Envelope.Recipients) - len(e.State.Done)
+	}
+	return
+}
+
+// Message is an open message: the gateway's header lines followed by the
+// body as the client sent it.
+type Message struct {
+	Envelope Envelope
+	f        *os.File
+	body     io.Reader
+}
+
+// Read reads the prepended header lines and then the body; the body checksum
+// is verified when it has been read whole.
+func (m *Message) Read(p []byte) (int, error) { return m.body.Read(p) }
+
+// Close closes the file.
+func (m *Message) Close() error { return m.f.Close() }
+
+// Open opens message mid for reading.
+func (q *Queue) Open(mid uint64) (*Message, error) {
+	f, err := os.Open(q.msgPath(mid))
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		var t trailer
+		var env *Envelope
+		t, env, err = readTrailer(f, fi.Size())
+		if err == nil {
+			body := &crcReader{r: io.NewSectionReader(f, 0, t.bodyLen), want: t.bodyCRC}
+			return &Message{Envelope: *env, f: f, body: io.MultiReader(strings.NewReader(env.Prepend), body)}, nil
+		}
+	}
+	f.Close()
+	return nil, err
+}
+
+// Body opens message mid's body alone, exactly as the client sent it.
+func (q *Queue) Body(mid uint64) (io.ReadCloser, error) {
+	m, err := q.Open(mid)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.CopyN(io.Discard, m, int64(len(m.Envelope.Prepend))); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetDone records final outcomes for recipients of mid (delivered, bounced,
+// deleted). When every recipient is done the message leaves the queue.
+func (q *Queue) SetDone(mid uint64, outcome string, rids ...int) error {
+	q.mu.Lock()
+	e, ok := q.index[mid]
+	if !ok {
+		q.mu.Unlock()
+		return fmt.Errorf("MID %d is not in the queue", mid)
+	}
+	st := State{Attempts: e.State.Attempts, Done: map[int]string{}}
+	for k, v := range e.State.Done {
+		st.Done[k] = v
+	}
+	for _, rid := range rids {
+		if rid < 0 || rid >= len(e.Envelope.Recipients) {
+			q.mu.Unlock()
+			return fmt.Errorf("MID %d has no RID %d", mid, rid)
+		}
+		if _, done := st.Done[rid]; !done {
+			st.Done[rid] = outcome
+		}
+	}
+	finished := len(st.Done) == len(e.Envelope.Recipients)
+	if finished {
+		delete(q.index, mid)
+	} else {
+		e.State = st
+	}
+	q.mu.Unlock()
+	if finished {
+		return q.remove(mid)
+	}
+	data, _ := json.Marshal(&st)
+	return writeFileAtomic(q.statePath(mid), data)
+}
+
+// Remove deletes a message whatever its recipients' state.
+func (q *Queue) Remove(mid uint64) error {
+	q.mu.Lock()
+	_, ok := q.index[mid]
+	delete(q.index, mid)
+	q.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("MID %d is not in the queue", mid)
+	}
+	return q.remove(mid)
+}
+
+func (q *Queue) remove(mid uint64) error {
+	// The message first: a state file without its message is removed at
+	// Open, a message without its state file is simply undelivered.
+	if err := os.Remove(q.msgPath(mid)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Remove(q.statePath(mid)); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return q.sync.Sync()
+}
+
+// Pause stops handing messages to delivery (workqueue pause); Resume
+// restarts it. Acceptance goes on while paused.
+func (q *Queue) Pause()  { q.mu.Lock(); q.paused = true; q.mu.Unlock() }
+func (q *Queue) Resume() { q.mu.Lock(); q.paused = false; q.mu.Unlock() }
+
+// Paused reports whether delivery is paused.
+func (q *Queue) Paused() bool { q.mu.Lock(); defer q.mu.Unlock(); return q.paused }
+
+// Close refuses new messages and waits for the writes in flight to commit or
+// abort.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.inflight.Wait()
+	return nil
+}
