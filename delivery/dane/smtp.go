@@ -4,82 +4,41 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
-	"net/textproto"
 	"os"
 	"strings"
 	"syscall"
+
+	"esa/delivery/smtpclient"
 )
 
-// errNoSTARTTLS: the server's EHLO response does not offer STARTTLS.
-var errNoSTARTTLS = errors.New("STARTTLS not offered")
+// The SMTP conversation up to TLS is smtpclient's: a bounded reply reader
+// that never panics on what a hostile server sends (issue 12 item 21).
+var (
+	errNoSTARTTLS = smtpclient.ErrNoSTARTTLS
+	errInjected   = smtpclient.ErrInjected
+)
 
-// smtpConn is the little SMTP client the walk needs: greeting, EHLO and
-// STARTTLS (RFC 5321 §4.1.1, RFC 3207 §4), then QUIT.
-type smtpConn struct {
-	conn net.Conn
-	tp   *textproto.Conn
-}
-
-func newSMTP(conn net.Conn) *smtpConn { return &smtpConn{conn: conn, tp: textproto.NewConn(conn)} }
-
-// startTLS reads the greeting, says EHLO helo and asks for STARTTLS.
-func (c *smtpConn) startTLS(helo string) error {
-	if _, _, err := c.tp.ReadResponse(220); err != nil {
-		return fmt.Errorf("greeting: %w", err)
+// startTLS reads the greeting on conn, says EHLO helo and asks for
+// STARTTLS (RFC 5321 §4.1.1, RFC 3207 §4).
+func startTLS(conn net.Conn, helo string) error {
+	c := smtpclient.New(conn)
+	if _, err := c.Greeting(); err != nil {
+		return err
 	}
-	id, err := c.tp.Cmd("EHLO %s", helo)
+	ext, err := c.Hello(helo)
 	if err != nil {
 		return err
 	}
-	c.tp.StartResponse(id)
-	_, msg, err := c.tp.ReadResponse(250)
-	c.tp.EndResponse(id)
-	if err != nil {
-		return fmt.Errorf("EHLO: %w", err)
-	}
-	offered := false
-	for _, l := range strings.Split(msg, "\n")[1:] {
-		if strings.EqualFold(strings.Fields(l + " ")[0], "STARTTLS") {
-			offered = true
-		}
-	}
-	if !offered {
-		return errNoSTARTTLS
-	}
-	id, err = c.tp.Cmd("STARTTLS")
-	if err != nil {
-		return err
-	}
-	c.tp.StartResponse(id)
-	_, _, err = c.tp.ReadResponse(220)
-	c.tp.EndResponse(id)
-	if err != nil {
-		return fmt.Errorf("STARTTLS: %w", err)
-	}
-	// Anything the server sent after its 220 arrived in clear text before
-	// the handshake: a man in the middle injecting responses that would be
-	// read as if protected (RFC 3207 §5, CVE-2011-0411 seen from the client
-	// side). Refuse rather than silently drop it.
-	if n := c.tp.R.Buffered(); n > 0 {
-		return errInjected
-	}
-	return nil
+	return c.StartTLS(ext)
 }
-
-// errInjected: bytes followed the server's 220 reply to STARTTLS.
-var errInjected = errors.New("STARTTLS: the server sent data after its 220 reply")
 
 // quit ends the session politely on whatever connection now carries it,
 // waiting for the 221 reply (RFC 5321 §4.1.1.10) so the server has finished
 // with the connection before it is closed. The caller's context bounds the
 // wait (it closes conn on expiry).
 func quit(conn net.Conn) {
-	tp := textproto.NewConn(conn)
-	if err := tp.PrintfLine("QUIT"); err == nil {
-		_, _, _ = tp.ReadResponse(221)
-	}
+	_ = smtpclient.New(conn).Quit()
 	_ = conn.Close()
 }
 

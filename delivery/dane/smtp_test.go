@@ -42,20 +42,25 @@ func rawSMTP(t *testing.T, replies map[string]string) string {
 }
 
 // TestStartTLSInjectionRefused: bytes following the 220 reply to STARTTLS
-// were sent in clear text and must not be accepted (RFC 3207 §5).
+// were sent in clear text and must not be accepted (RFC 3207 §5); a hostile
+// EHLO reply is refused or skipped, never a panic.
 func TestStartTLSInjectionRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name, reply string
-		want        error
+		name, ehlo, reply string
+		want              error
 	}{
-		{"clean", "220 go ahead\r\n", nil},
-		{"injected", "220 go ahead\r\n250 injected\r\n", errInjected},
+		{"clean", "250-raw.test\r\n250 STARTTLS\r\n", "220 go ahead\r\n", nil},
+		{"injected", "250-raw.test\r\n250 STARTTLS\r\n", "220 go ahead\r\n250 injected\r\n", errInjected},
+		// An empty extension line crashed the walk with an index out of
+		// range (issue 12 item 21); it offers nothing and is skipped.
+		{"empty extension line", "250-raw.test\r\n250-\r\n250 STARTTLS\r\n", "220 go ahead\r\n", nil},
+		{"empty extension line, no STARTTLS", "250-raw.test\r\n250-\r\n250 8BITMIME\r\n", "220 go ahead\r\n", errNoSTARTTLS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := rawSMTP(t, map[string]string{
-				"EHLO":     "250-raw.test\r\n250 STARTTLS\r\n",
+				"EHLO":     tc.ehlo,
 				"STARTTLS": tc.reply,
 			})
 			conn, err := net.Dial("tcp", addr)
@@ -63,7 +68,7 @@ func TestStartTLSInjectionRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			err = newSMTP(conn).startTLS("esa.example.com")
+			err = startTLS(conn, "esa.example.com")
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("startTLS: %v, want %v", err, tc.want)
 			}

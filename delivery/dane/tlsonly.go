@@ -61,7 +61,7 @@ func (w *walk) tlsOnly(ip netip.Addr, roots *x509.CertPool) bool {
 	ctx, cancel := context.WithTimeout(w.ctx, w.v.timeout())
 	defer cancel()
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	if err := newSMTP(conn).startTLS(w.v.HeloName); err != nil {
+	if err := startTLS(conn, w.v.HeloName); err != nil {
 		conn.Close()
 		if err == errNoSTARTTLS {
 			w.emit(StepTLS, true, "STARTTLS is not offered by %s.", ip)

@@ -555,8 +555,7 @@ func (w *walk) starttls(conn net.Conn, ip netip.Addr, h *Host) bool {
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	c := newSMTP(conn)
-	if err := c.startTLS(w.v.HeloName); err != nil {
+	if err := startTLS(conn, w.v.HeloName); err != nil {
 		conn.Close()
 		switch {
 		case errors.Is(err, errNoSTARTTLS):
