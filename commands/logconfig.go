@@ -305,7 +305,7 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 		if s.Passphrase != "" {
 			def = maskedPassphrase
 		}
-		p, err := io.Ask(fmt.Sprintf("Passphrase for %s:", s.User), def, shell.NonEmpty)
+		p, err := io.AskSecret(fmt.Sprintf("Passphrase for %s:", s.User), def, shell.NonEmpty)
 		if err != nil {
 			return err
 		}

@@ -45,13 +45,27 @@ type Config struct {
 	// Audit Logs"). Wizard answers and pasted data are not command lines and
 	// are not reported.
 	Audit func(prompt, line string)
+	// Pending, if set, tells whether the session has uncommitted changes;
+	// a session whose input ends with some is reported in the Outcome.
+	Pending func() bool
+	// Notices, if set, is asked after each command line for lines the
+	// session must see at once (log lines that could not be written
+	// because of what it just did).
+	Notices func() []string
 }
+
+// MaxCommandLine is the longest command line Run runs; a longer one is
+// refused whole, nothing run. It bounds what a command parses (a grep
+// pattern, a name) and matches the terminal editor's limit.
+const MaxCommandLine = MaxTerminalLine
 
 // errExit is returned by the quit and exit built-ins.
 var errExit = errors.New("exit")
 
 type repl struct {
 	c     Config
+	out   *escaper
+	st    Outcome
 	ed    *eofEditor
 	comp  *completion
 	cmds  []Command // c.Commands plus the built-ins they do not override
@@ -66,11 +80,38 @@ type eofEditor struct {
 }
 
 func (e *eofEditor) ReadLine(prompt string) (string, error) {
-	line, err := e.Editor.ReadLine(prompt)
-	if errors.Is(err, io.EOF) {
+	return e.note(e.Editor.ReadLine(prompt))
+}
+
+func (e *eofEditor) note(line string, err error) (string, error) {
+	// Ctrl-D is an io.EOF too, but the input goes on.
+	if errors.Is(err, io.EOF) && !errors.Is(err, ErrCtrlD) {
 		e.eof = true
 	}
 	return line, err
+}
+
+// ReadSecret passes SecretReader on; an editor without it reads the
+// secret as a line.
+func (e *eofEditor) ReadSecret(prompt string) (string, error) {
+	if s, ok := e.Editor.(SecretReader); ok {
+		return e.note(s.ReadSecret(prompt))
+	}
+	return e.ReadLine(prompt)
+}
+
+// ReadData reads a line of data, which the terminal editor allows to be
+// longer than a command line.
+func (e *eofEditor) ReadData(prompt string) (string, error) {
+	if d, ok := e.Editor.(interface{ ReadData(string) (string, error) }); ok {
+		return e.note(d.ReadData(prompt))
+	}
+	return e.ReadLine(prompt)
+}
+
+func (e *eofEditor) Interactive() bool {
+	t, ok := e.Editor.(terminal)
+	return ok && t.Interactive()
 }
 
 // Run is the read-eval loop: it prints the prompt, reads a line, splits it
@@ -78,11 +119,29 @@ func (e *eofEditor) ReadLine(prompt string) (string, error) {
 // Built-ins: help [NAME], quit, exit. It returns nil when the session ends
 // normally, ctx.Err() when ctx is done (checked before each prompt), or the
 // editor's error if reading fails.
+//
+// Everything the commands print goes through an escaping writer (see
+// Escape): no stored text can drive the terminal.
 func Run(ctx context.Context, c Config) error {
+	_, err := RunOutcome(ctx, c)
+	return err
+}
+
+// RunOutcome is Run, also reporting what went wrong on the way, for a batch
+// session's exit status (Outcome.ExitCode).
+func RunOutcome(ctx context.Context, c Config) (Outcome, error) {
+	r, err := run(ctx, c)
+	r.out.Flush()
+	return r.st, err
+}
+
+func run(ctx context.Context, c Config) (*repl, error) {
 	if c.Prompt == nil {
 		c.Prompt = func() string { return "> " }
 	}
-	r := &repl{c: c, ed: &eofEditor{Editor: c.Editor}, comp: &completion{}}
+	esc := NewEscaper(c.Out).(*escaper)
+	c.Out = esc
+	r := &repl{c: c, out: esc, ed: &eofEditor{Editor: c.Editor}, comp: &completion{}}
 	r.cmds = append(r.cmds, c.Commands...)
 	for _, b := range r.builtins() {
 		if r.lookup(b.Name) == nil {
@@ -97,49 +156,89 @@ func Run(ctx context.Context, c Config) error {
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return r, err
 		}
+		r.out.Flush()
 		prompt := c.Prompt()
 		line, err := r.ed.ReadLine(prompt)
 		switch {
 		case errors.Is(err, ErrInterrupt):
 			continue
+		case errors.Is(err, ErrLineTooLong):
+			r.st.Failed = true
+			fmt.Fprintln(c.Out, err)
+			continue
 		case errors.Is(err, io.EOF):
 			if r.leave(ctx) {
-				return nil
+				return r, nil
 			}
 			continue
 		case err != nil:
-			return err
+			return r, err
 		}
-		if c.Audit != nil && strings.TrimSpace(line) != "" {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if len(line) > MaxCommandLine {
+			r.st.Failed = true
+			fmt.Fprintf(c.Out, "Error: the command line is longer than %d characters; nothing was run.\n", MaxCommandLine)
+			continue
+		}
+		if h, ok := c.Editor.(historian); ok {
+			h.AddHistory(line)
+		}
+		if c.Audit != nil {
 			c.Audit(prompt, line)
 		}
-		words, err := Split(line)
-		if err != nil {
-			fmt.Fprintln(c.Out, err)
-			continue
+		end := r.line(ctx, line)
+		r.notices()
+		if end {
+			return r, nil
 		}
-		if len(words) == 0 {
-			continue
-		}
-		cmd := r.lookup(words[0])
-		if cmd == nil {
-			fmt.Fprintf(c.Out, "Unknown command: %s\n", words[0])
-			continue
-		}
-		err = r.run(ctx, cmd, words[1:])
-		switch {
-		case err == nil:
-		case errors.Is(err, ErrInterrupt):
-			fmt.Fprintln(c.Out)
-		case errors.Is(err, errExit), errors.Is(err, io.EOF):
-			if r.leave(ctx) {
-				return nil
-			}
-		default:
-			fmt.Fprintln(c.Out, err)
-		}
+	}
+}
+
+// line runs one command line and reports whether the session ends.
+func (r *repl) line(ctx context.Context, line string) bool {
+	words, err := Split(line)
+	if err != nil {
+		r.st.Failed = true
+		fmt.Fprintln(r.c.Out, err)
+		return false
+	}
+	if len(words) == 0 {
+		return false
+	}
+	cmd := r.lookup(words[0])
+	if cmd == nil {
+		r.st.Failed = true
+		fmt.Fprintf(r.c.Out, "Unknown command: %s\n", words[0])
+		return false
+	}
+	err = r.run(ctx, cmd, words[1:])
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrInterrupt):
+		fmt.Fprintln(r.c.Out)
+	case errors.Is(err, errExit):
+		return r.leave(ctx)
+	case errors.Is(err, io.EOF):
+		// The input ended while the command asked its questions.
+		r.st.WizardEOF = true
+		return r.leave(ctx)
+	default:
+		r.st.Failed = true
+		fmt.Fprintln(r.c.Out, err)
+	}
+	return false
+}
+
+func (r *repl) notices() {
+	if r.c.Notices == nil {
+		return
+	}
+	for _, n := range r.c.Notices() {
+		fmt.Fprintln(r.c.Out, n)
 	}
 }
 
@@ -153,7 +252,7 @@ func (r *repl) lookup(name string) *Command {
 }
 
 func (r *repl) newIO(ctx context.Context) *IO {
-	return &IO{Out: r.c.Out, Ctx: ctx, ed: r.ed, words: r.comp}
+	return &IO{Out: r.c.Out, Ctx: ctx, ed: r.ed, words: r.comp, st: &r.st}
 }
 
 // run executes one command with a context that Ctrl-C (a signal on
@@ -194,13 +293,21 @@ func (r *repl) run(ctx context.Context, cmd *Command, args []string) (err error)
 	return cmd.Run(r.newIO(cctx), args)
 }
 
-// leave runs OnExit and reports whether the session ends.
+// leave runs OnExit and reports whether the session ends. A session that
+// ends because its input ended, with changes pending, is Uncommitted; one
+// whose user answered that the changes may go is not.
 func (r *repl) leave(ctx context.Context) bool {
-	if r.c.OnExit == nil {
-		return true
+	inputEnded := r.ed.eof
+	end := true
+	if r.c.OnExit != nil {
+		r.ed.eof = false
+		end = r.c.OnExit(r.newIO(ctx)) || r.ed.eof
+		inputEnded = inputEnded || r.ed.eof
 	}
-	r.ed.eof = false
-	return r.c.OnExit(r.newIO(ctx)) || r.ed.eof
+	if end && inputEnded && r.c.Pending != nil && r.c.Pending() {
+		r.st.Uncommitted = true
+	}
+	return end
 }
 
 func (r *repl) builtins() []Command {

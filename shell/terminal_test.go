@@ -102,7 +102,9 @@ func TestTerminalCompleter(t *testing.T) {
 		return []string{"destconfig", "delivernow", "dnsconfig", "DELETE"}
 	})
 	got, n := e.Do([]rune("help de ignored"), 7)
-	want := [][]rune{[]rune("stconfig "), []rune("livernow "), []rune("LETE ")}
+	// The rest is written in the case of what was typed: "de" gives
+	// "delete", not "deLETE".
+	want := [][]rune{[]rune("stconfig "), []rune("livernow "), []rune("lete ")}
 	if asked != "help de" || n != 2 || !reflect.DeepEqual(got, want) {
 		t.Errorf("Do = %q, %d (asked %q); want %q, 2", got, n, asked, want)
 	}

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -25,6 +26,7 @@ type IO struct {
 
 	ed    Editor
 	words *completion
+	st    *Outcome
 }
 
 // completion holds the words tab completion offers while a widget waits for
@@ -56,7 +58,22 @@ func (c *completion) get() ([]string, bool) {
 // NewIO returns an IO that reads answers through ed and writes to out. Run
 // builds one per command; commands' own tests can use it with a PlainEditor.
 func NewIO(ctx context.Context, ed Editor, out io.Writer) *IO {
-	return &IO{Out: out, Ctx: ctx, ed: ed, words: &completion{}}
+	return &IO{Out: out, Ctx: ctx, ed: ed, words: &completion{}, st: &Outcome{}}
+}
+
+// Fail records that the command failed although it returns nil (it has
+// printed why itself): a batch session then exits with ExitFailed.
+func (io *IO) Fail() {
+	io.st.Failed = true
+}
+
+// Interactive reports whether a person at a terminal is answering, as
+// opposed to a script on a pipe. Commands that would wait for Ctrl-C (tail
+// following a log) do so only then: in a script nothing would ever stop
+// them.
+func (io *IO) Interactive() bool {
+	t, ok := io.ed.(terminal)
+	return ok && t.Interactive()
 }
 
 // Printf writes formatted output to the session.
@@ -66,24 +83,66 @@ func (io *IO) Printf(format string, a ...any) {
 
 // ReadLine reads one raw line (untrimmed, no completion words), for input
 // that is data rather than an answer, such as a pasted configuration file.
+//
+// A line longer than the editor's limit is an error wrapping
+// ErrLineTooLong; Ctrl-D on a terminal is an io.EOF (ErrCtrlD), like the
+// end of a pipe.
 func (io *IO) ReadLine(prompt string) (string, error) {
+	io.flush()
+	if d, ok := io.ed.(interface{ ReadData(string) (string, error) }); ok {
+		return d.ReadData(prompt)
+	}
 	return io.ed.ReadLine(prompt)
 }
 
-// read asks one question and returns the trimmed answer, offering words to
-// tab completion meanwhile.
-func (io *IO) read(prompt string, words []string) (string, error) {
-	io.words.set(words)
-	defer io.words.reset()
-	line, err := io.ed.ReadLine(prompt)
-	if err != nil {
-		return "", err
+// flush writes out what the escaping writer holds back before a prompt.
+func (io *IO) flush() {
+	if f, ok := io.Out.(interface{ Flush() error }); ok {
+		f.Flush()
 	}
-	return strings.TrimSpace(line), nil
 }
 
-// reason prints the one-line reason an answer was refused.
+// read asks one question and returns the trimmed answer, offering words to
+// tab completion meanwhile. A secret answer is read without echo, history
+// or completion where the editor can (SecretReader).
+//
+// Ctrl-D on a terminal abandons the questions as Ctrl-C does: it means "end
+// of input" only at the command prompt. A line too long is refused like
+// any invalid answer: the reason, then the question again.
+func (io *IO) read(prompt string, words []string) (string, error) {
+	return io.readAnswer(prompt, words, false)
+}
+
+func (io *IO) readAnswer(prompt string, words []string, secret bool) (string, error) {
+	io.words.set(words)
+	defer io.words.reset()
+	for {
+		io.flush()
+		var line string
+		var err error
+		if s, ok := io.ed.(SecretReader); ok && secret {
+			line, err = s.ReadSecret(prompt)
+		} else {
+			line, err = io.ed.ReadLine(prompt)
+		}
+		switch {
+		case errors.Is(err, ErrCtrlD):
+			return "", ErrInterrupt
+		case errors.Is(err, ErrLineTooLong):
+			io.reason(err)
+			continue
+		case err != nil:
+			return "", err
+		}
+		return strings.TrimSpace(line), nil
+	}
+}
+
+// reason prints the one-line reason an answer was refused. In a script a
+// refused answer is a failure: the next line is read as a new answer to the
+// same question, not what the script meant.
 func (io *IO) reason(err error) {
+	io.st.Failed = true
 	fmt.Fprintln(io.Out, err.Error())
 }
 
@@ -119,7 +178,7 @@ func (io *IO) Menu(ops []Op) (string, error) {
 				return strings.ToUpper(op.Name), nil
 			}
 		}
-		io.Printf("Unknown option %q.\n", a)
+		io.reason(fmt.Errorf("Unknown option %q.", a))
 	}
 }
 
@@ -136,10 +195,22 @@ func (io *IO) AskOptional(question, def string, v Validator) (string, error) {
 	return io.ask(question, def, v, true)
 }
 
+// AskSecret is Ask for a passphrase: the answer is read without echo on a
+// terminal (and not echoed by the plain editor either), never enters the
+// history, and tab completion offers nothing. def is shown as it is, so a
+// caller offering to keep a stored secret shows a mask, never the secret.
+func (io *IO) AskSecret(question, def string, v Validator) (string, error) {
+	return io.askSecret(question, def, v, false, true)
+}
+
 func (io *IO) ask(question, def string, v Validator, optional bool) (string, error) {
+	return io.askSecret(question, def, v, optional, false)
+}
+
+func (io *IO) askSecret(question, def string, v Validator, optional, secret bool) (string, error) {
 	for {
 		io.Printf("\n%s\n", question)
-		a, err := io.read("["+def+"]> ", nil)
+		a, err := io.readAnswer("["+def+"]> ", nil, secret)
 		if err != nil {
 			return "", err
 		}
@@ -185,7 +256,7 @@ func (io *IO) YesNo(question string, def bool) (bool, error) {
 		case "n", "no":
 			return false, nil
 		}
-		io.Printf("Please answer yes or no.\n")
+		io.reason(errors.New("Please answer yes or no."))
 	}
 }
 
@@ -254,7 +325,7 @@ func (io *IO) Select(question string, names []string) (int, error) {
 		if i := pick(a, names); i >= 0 {
 			return i, nil
 		}
-		io.Printf("Value must be an integer from 1 to %d or one of the names listed.\n", len(names))
+		io.reason(fmt.Errorf("Value must be an integer from 1 to %d or one of the names listed.", len(names)))
 	}
 }
 
