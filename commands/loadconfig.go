@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	goio "io"
 	"io/fs"
@@ -16,10 +17,13 @@ const loadconfigHelp = `loadconfig [FILE]
 Load a whole configuration, as written by saveconfig, into this session as a
 pending change (use commit to apply it). Without an argument the command asks
 whether to paste the file (end with a line holding only "." or Ctrl-D) or to
-load it from the configuration directory (DATA/configuration/; an absolute
-path also works). With FILE it loads that file. Pending changes of this session
-are discarded after confirmation. A file with an error is refused whole: the
-line and reason are shown and nothing changes.`
+load it from the configuration directory (DATA/configuration/). With FILE it
+loads that file. FILE is the plain name of a regular file in that directory:
+no directory part, no "..", no symbolic links. The file must hold the whole
+configuration, every table, as saveconfig writes it. Pending changes of this
+session are discarded after confirmation. A file with an error is refused
+whole: the line and reason are shown and nothing changes. Ctrl-C stops the
+loading.`
 
 func loadconfigCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -42,14 +46,18 @@ func loadconfigCommand(env *Env) shell.Command {
 				err error
 			)
 			if len(args) == 1 {
-				c, err = readConfigFile(env, args[0])
+				c, err = env.Store.ReadConfigFile(io.Ctx, args[0])
 			} else {
 				how, cerr := io.Choose("How do you want to load the configuration?", []string{"Paste via CLI", "Load from file"}, 1)
 				if cerr != nil {
 					return cerr
 				}
 				if how == 1 {
-					text, perr := pasteConfig(io)
+					text, perr := pasteConfig(io, store.MaxConfigSize)
+					if errors.Is(perr, errPasteTooLarge) {
+						io.Printf("\nError: the pasted configuration is larger than %d bytes, too large for a configuration file; nothing was loaded.\n", store.MaxConfigSize)
+						return nil
+					}
 					if perr != nil {
 						return perr
 					}
@@ -64,7 +72,7 @@ func loadconfigCommand(env *Env) shell.Command {
 						return aerr
 					}
 					args = []string{name}
-					c, err = readConfigFile(env, name)
+					c, err = env.Store.ReadConfigFile(io.Ctx, name)
 				}
 			}
 			if err == nil {
@@ -77,10 +85,18 @@ func loadconfigCommand(env *Env) shell.Command {
 			var (
 				perr *store.ParseError
 				verr *store.ValidationError
+				ferr *store.FileError
 			)
 			switch {
 			case err == nil:
 				io.Printf("\nValues have been loaded.\n")
+			case errors.Is(err, context.Canceled) || errors.Is(err, shell.ErrInterrupt):
+				// Ctrl-C while the file was read: the shell says so.
+				return err
+			case errors.As(err, &ferr):
+				// The name or the file is refused (not a plain name, a
+				// link, a FIFO...): say why, never what the file holds.
+				io.Printf("\nError: %v.\n", ferr)
 			case errors.Is(err, fs.ErrNotExist) && len(args) == 1:
 				io.Printf("\nError: the file %q does not exist.\n", args[0])
 			case errors.As(err, &perr):
@@ -88,9 +104,8 @@ func loadconfigCommand(env *Env) shell.Command {
 			case errors.As(err, &verr):
 				io.Printf("\nParsing failed.\n%v\n", verr)
 			default:
-				// Any other reason the file cannot be read (outside the
-				// configuration directory, a directory, no permission) in
-				// the same form as the missing-file error above.
+				// Any other reason (the session cannot take the file) in
+				// the same form as the file errors above.
 				io.Printf("\nError: %v.\n", err)
 			}
 			return nil
@@ -98,15 +113,18 @@ func loadconfigCommand(env *Env) shell.Command {
 	}
 }
 
-func readConfigFile(env *Env, name string) (store.Config, error) {
-	return env.Store.ReadConfigFile(name)
-}
+// errPasteTooLarge: the pasted text passed store.MaxConfigSize.
+var errPasteTooLarge = errors.New("paste too large")
 
 // pasteConfig reads pasted lines until a line holding only "." or the end
-// of input (Ctrl-D).
-func pasteConfig(io *shell.IO) (string, error) {
+// of input (Ctrl-D), keeping at most limit bytes (issue 12 item 18): past
+// that it keeps reading to the end of the paste, so the rest is not run as
+// commands, but stores nothing more and returns errPasteTooLarge. Memory
+// stays bounded by limit whatever the size of the paste.
+func pasteConfig(io *shell.IO, limit int) (string, error) {
 	io.Printf("\nPaste the configuration file now. Enter \".\" on a line by itself or press CTRL-D to end.\n")
 	var b strings.Builder
+	tooLarge := false
 	for {
 		line, err := io.ReadLine("")
 		if errors.Is(err, goio.EOF) {
@@ -115,10 +133,21 @@ func pasteConfig(io *shell.IO) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if err := io.Ctx.Err(); err != nil {
+			return "", err
+		}
 		if strings.TrimSpace(line) == "." {
 			break
 		}
-		b.WriteString(line + "\n")
+		if tooLarge || b.Len()+len(line)+1 > limit {
+			tooLarge = true
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	if tooLarge {
+		return "", errPasteTooLarge
 	}
 	return b.String(), nil
 }

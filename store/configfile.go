@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,12 +38,16 @@ const (
 const timeLayout = "Mon Jan _2 15:04:05 2006 MST"
 
 // MarshalConfig writes c as the whole-configuration XML file: the XML
-// declaration, a <config> root holding a comment with the writer's time and
+// declaration, a comment with the writer's time, and a <config> root with
 // one element per table, in table order. Writing is deterministic for a given
 // clock (encryption uses a synthetic nonce), so Marshal, Unmarshal, Marshal
 // gives the same bytes.
 func (s *Store) MarshalConfig(c Config, m SecretMode) ([]byte, error) {
-	e := &encoder{}
+	// The file is written in ASCII, every other character as a character
+	// reference, so it reads the same whether a tool takes it as the
+	// ISO-8859-1 the declaration names (the appliance's own files, ESA-CLI
+	// §9.1) or as UTF-8.
+	e := &encoder{ascii: true}
 	switch m {
 	case MaskSecrets:
 		e.secret = func(Secret) (string, error) { return maskedSecret, nil }
@@ -52,8 +58,11 @@ func (s *Store) MarshalConfig(c Config, m SecretMode) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("store: unknown secret mode %d", m)
 	}
-	e.buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n<config>\n")
-	e.buf.WriteString("  <!-- Current Time: " + s.now().Format(timeLayout) + " -->\n")
+	// "Current Time:" has a line of its own, as on the appliance, so that
+	// backup tools that drop lines matching ^\s*Current Time: (Netshot
+	// does) see unchanged configurations as identical files.
+	e.buf.WriteString(`<?xml version="1.0" encoding="ISO-8859-1"?>` + "\n<!--\n")
+	e.buf.WriteString("  Current Time: " + s.now().Format(timeLayout) + "\n-->\n<config>\n")
 	for _, t := range tables {
 		if err := e.element(1, t.name, t.value(&c)); err != nil {
 			return nil, fmt.Errorf("store: table %s: %w", t.name, err)
@@ -76,7 +85,9 @@ func tooBig() error {
 // UnmarshalConfig reads a whole-configuration file strictly. Malformed XML,
 // a root other than <config>, unknown or duplicate elements, values of the
 // wrong type, masked secrets and any Validate failure give a *ParseError
-// naming the line. Tables the file leaves out keep their defaults.
+// naming the line. The file is the whole configuration (issue 12 item 5):
+// a table, or a setting that saveconfig always writes, that the file leaves
+// out is an error naming it, never a silent reset to the default.
 func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 	// Editors on Windows start UTF-8 files with a byte order mark.
 	if len(data) > MaxConfigSize {
@@ -88,7 +99,9 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 	}
 	p := newDecoder(data, s.openSecret)
 	p.lines = map[string]int{}
-	c := Defaults()
+	p.strict = true
+	var c Config
+	var present map[string]int
 	rootLine := 0
 	for {
 		tok, err := p.token()
@@ -113,7 +126,7 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 				return Config{}, err
 			}
 			rootLine = p.line()
-			if err := p.readTables(&c); err != nil {
+			if present, err = p.readTables(&c); err != nil {
 				return Config{}, err
 			}
 		case xml.CharData:
@@ -127,53 +140,59 @@ func (s *Store) UnmarshalConfig(data []byte) (Config, error) {
 	if rootLine == 0 {
 		return Config{}, &ParseError{Line: p.line(), Reason: "no <config> element"}
 	}
-	if err := Validate(c); err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			return Config{}, &ParseError{Line: p.keyLine(ve.Table, ve.Key, rootLine), Reason: err.Error()}
+	// The tables present are checked first, so a file missing a table
+	// still has its other mistakes reported at their lines.
+	var missing []string
+	for _, t := range tables {
+		if _, ok := present[t.name]; !ok {
+			missing = append(missing, "<"+t.name+">")
+			continue
 		}
-		return Config{}, &ParseError{Line: rootLine, Reason: err.Error()}
+		if err := validateTable(t, &c); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) {
+				return Config{}, &ParseError{Line: p.keyLine(ve.Table, ve.Key, rootLine), Reason: ve.Error()}
+			}
+			return Config{}, &ParseError{Line: rootLine, Reason: err.Error()}
+		}
+	}
+	if missing != nil {
+		return Config{}, &ParseError{Line: rootLine, Reason: fmt.Sprintf("the file is incomplete: <config> has no %s; a configuration file holds the whole configuration, as saveconfig writes it", joinAnd(missing))}
 	}
 	return c, nil
 }
 
-// readTables reads the children of <config>.
-func (p *decoder) readTables(c *Config) error {
+// joinAnd lists items as "a", "a and b", "a, b and c".
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// readTables reads the children of <config> and returns the tables it
+// found, with their lines.
+func (p *decoder) readTables(c *Config) (map[string]int, error) {
 	seen := map[string]int{}
 	for {
-		tok, err := p.token()
+		t, done, err := p.nextChild("config")
 		if err != nil {
-			if err == io.EOF {
-				return p.fail("unexpected end of file inside <config>")
-			}
-			return err
+			return nil, err
 		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.CharData:
-			if len(bytes.TrimSpace(t)) > 0 {
-				return p.textFail(t, "unexpected text %q inside <config>", clip(string(bytes.TrimSpace(t))))
-			}
-		case xml.Comment:
-		case xml.ProcInst, xml.Directive:
-			return p.fail("unexpected markup inside <config>")
-		case xml.StartElement:
-			if err := p.noAttrs(t); err != nil {
-				return err
-			}
-			name := t.Name.Local
-			i := tableIndex(name)
-			if i < 0 {
-				return p.fail("unknown table <%s>", name)
-			}
-			if first, dup := seen[name]; dup {
-				return p.fail("duplicate table <%s> (first at line %d)", name, first)
-			}
-			seen[name] = p.line()
-			if err := p.decodeValue(name, "", name, tables[i].value(c)); err != nil {
-				return err
-			}
+		if done {
+			return seen, nil
+		}
+		name := t.Name.Local
+		i := tableIndex(name)
+		if i < 0 {
+			return nil, p.fail("unknown table <%s>", name)
+		}
+		if first, dup := seen[name]; dup {
+			return nil, p.fail("duplicate table <%s> (first at line %d)", name, first)
+		}
+		seen[name] = p.line()
+		if err := p.decodeValue(name, "", name, tables[i].value(c)); err != nil {
+			return nil, err
 		}
 	}
 }
@@ -234,7 +253,7 @@ func (s *Store) openSecret(x Secret) (Secret, error) {
 	}
 	pt, err := aead.Open(nil, ct[:aead.NonceSize()], ct[aead.NonceSize():], nil)
 	if err != nil {
-		return "", errors.New("encrypted passphrase cannot be decrypted with this appliance's key")
+		return "", fmt.Errorf("the encrypted passphrase cannot be decrypted with this appliance's key: the file was saved on another appliance; copy that appliance's %s into the data directory before loading it, or save the file there with plain passphrases", KeyFileName)
 	}
 	return Secret(pt), nil
 }
@@ -252,7 +271,8 @@ func (s *Store) ConfigDir() string { return filepath.Join(s.dir, "configuration"
 
 // SaveConfigFile writes c into ConfigDir() as "<hostname>-<YYYYMMDDTHHMMSS>.xml"
 // (mode 0600: it may hold secrets) and returns the file name. A second save in
-// the same second gets a "-2", "-3"... suffix rather than overwriting.
+// the same second gets a "-2", "-3"... suffix rather than overwriting. The
+// file appears whole or not at all (WriteFileAtomic).
 func (s *Store) SaveConfigFile(c Config, m SecretMode) (string, error) {
 	// An invalid configuration would make a file loadconfig refuses, and
 	// its host name becomes part of a path.
@@ -272,72 +292,60 @@ func (s *Store) SaveConfigFile(c Config, m SecretMode) (string, error) {
 		if n > 1 {
 			name = base + "-" + strconv.Itoa(n) + ".xml"
 		}
-		f, err := os.OpenFile(filepath.Join(s.ConfigDir(), name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
+		err := WriteFileAtomic(filepath.Join(s.ConfigDir(), name), data, true)
+		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return "", err
-		}
-		_, err = f.Write(data)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
 			return "", err
 		}
 		return name, nil
 	}
 }
 
-// ReadConfigFile reads and parses a whole-configuration file: name is a file
-// inside ConfigDir() or an absolute path. Relative names that climb out of
-// ConfigDir() are refused; a missing file gives an error wrapping
-// os.ErrNotExist.
-func (s *Store) ReadConfigFile(name string) (Config, error) {
-	path := name
-	if !filepath.IsAbs(name) {
-		if !filepath.IsLocal(name) {
-			return Config{}, fmt.Errorf("file name %q is outside the configuration directory", name)
-		}
-		path = filepath.Join(s.ConfigDir(), name)
-	}
-	f, err := os.Open(path)
+// ReadConfigFile reads and parses a whole-configuration file: name is a
+// plain file name inside ConfigDir() (OpenConfigFile's rules). A missing file
+// gives an error wrapping fs.ErrNotExist, a refused name or file a
+// *FileError, a file that does not parse a *ParseError; ctx's error when ctx
+// ends first.
+func (s *Store) ReadConfigFile(ctx context.Context, name string) (Config, error) {
+	f, err := s.OpenConfigFile(name)
 	if err != nil {
 		return Config{}, err
 	}
-	defer f.Close()
-	// Read at most one byte past the bound: the file may be a device or
-	// a pipe with no end.
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
-		return Config{}, err
-	}
-	if len(data) > MaxConfigSize {
+	data, err := readBounded(ctx, f, MaxConfigSize)
+	if errors.Is(err, errTooLarge) {
 		return Config{}, tooBig()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return Config{}, ctx.Err()
+		}
+		return Config{}, &FileError{Name: name, Reason: "cannot be read"}
 	}
 	return s.UnmarshalConfig(data)
 }
 
-// encodeTable is table t of c in its text form with secrets in plain: the
-// form kept in bbolt and compared to detect changes.
-func encodeTable(t table, c *Config) []byte {
-	e := &encoder{secret: func(x Secret) (string, error) { return string(x), nil }}
+// encodeTable is table t of c in its stored text form: the form kept in
+// bbolt and compared to detect changes. Secrets are sealed with the
+// appliance key (deterministically, so equal tables give equal bytes): a copy
+// of config.db or of a rollback point discloses no passphrase without the
+// key file (issue 12 item 4).
+func (s *Store) encodeTable(t table, c *Config) []byte {
+	e := &encoder{secret: s.sealSecret}
 	if err := e.element(0, t.name, t.value(c)); err != nil {
-		// Only an unsupported field type fails; the table types are fixed
-		// at compile time and TestTablesEncode covers each of them.
+		// Only an unsupported field type fails (the key is always 32
+		// bytes); the table types are fixed at compile time and
+		// TestTablesEncode covers each of them.
 		panic(err)
 	}
 	return e.buf.Bytes()
 }
 
-// decodeTable reads table t's stored text form into c.
-func decodeTable(t table, data []byte, c *Config) error {
-	p := newDecoder(data, func(x Secret) (Secret, error) { return x, nil })
+// decodeTable reads table t's stored text form into c. Secrets stored by
+// versions before the key file are plain text and are read as they are.
+func (s *Store) decodeTable(t table, data []byte, c *Config) error {
+	p := newDecoder(data, s.openStoredSecret)
 	for {
 		tok, err := p.token()
 		if err == io.EOF {
@@ -356,4 +364,16 @@ func decodeTable(t table, data []byte, c *Config) error {
 			return nil
 		}
 	}
+}
+
+// openStoredSecret opens a secret as config.db keeps it.
+func (s *Store) openStoredSecret(x Secret) (Secret, error) {
+	if !strings.HasPrefix(string(x), encPrefix) {
+		return x, nil
+	}
+	v, err := s.openSecret(x)
+	if err != nil {
+		return "", fmt.Errorf("a passphrase in config.db cannot be decrypted with %s; restore the %s that was backed up with config.db", s.KeyFile(), KeyFileName)
+	}
+	return v, nil
 }

@@ -90,7 +90,7 @@ func (ss *Session) Update(fn func(c *Config) error) error {
 	}
 	changed := map[int]mark{}
 	for i, t := range tables {
-		b := encodeTable(t, &work)
+		b := ss.s.encodeTable(t, &work)
 		if m, ok := ss.changed[i]; ok {
 			// Still compared with what the change was made on, so that a
 			// commit of this table by someone else is still a conflict.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -241,16 +240,10 @@ func (s *Store) load() error {
 		if err := meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
 			return err
 		}
-		if k := meta.Get(keySecret); len(k) == 32 {
-			s.key = append([]byte(nil), k...)
-		} else {
-			s.key = make([]byte, 32)
-			if _, err := rand.Read(s.key); err != nil {
-				return err
-			}
-			if err := meta.Put(keySecret, s.key); err != nil {
-				return err
-			}
+		// The secret key lives in its own 0600 file, not in config.db
+		// (secret.go).
+		if err := s.loadKey(meta); err != nil {
+			return err
 		}
 		// Tables missing from the file (a fresh store, or a table added by
 		// a later version) start from their defaults at version 1.
@@ -260,7 +253,7 @@ func (s *Store) load() error {
 		for i, t := range tables {
 			data := tb.Get([]byte(t.name))
 			if data == nil {
-				s.enc[i] = encodeTable(t, &def)
+				s.enc[i] = s.encodeTable(t, &def)
 				s.ver[i] = 1
 				if err := tb.Put([]byte(t.name), s.enc[i]); err != nil {
 					return err
@@ -270,13 +263,16 @@ func (s *Store) load() error {
 				}
 				continue
 			}
-			if err := decodeTable(t, data, &s.committed); err != nil {
+			if err := s.decodeTable(t, data, &s.committed); err != nil {
 				return fmt.Errorf("store: %s: %w", s.dir, err)
 			}
-			s.enc[i] = encodeTable(t, &s.committed)
+			s.enc[i] = s.encodeTable(t, &s.committed)
 			if v := vb.Get([]byte(t.name)); len(v) == 8 {
 				s.ver[i] = binary.BigEndian.Uint64(v)
 			}
+		}
+		if err := s.sealStored(tx); err != nil {
+			return err
 		}
 		if fresh {
 			return s.putVersion(tx, "system", "Initial configuration", s.now(), s.enc)
@@ -449,7 +445,7 @@ func (s *Store) versionConfig(id int) (Config, error) {
 		}
 		for _, t := range tables {
 			if text, ok := m[t.name]; ok {
-				if err := decodeTable(t, []byte(text), &c); err != nil {
+				if err := s.decodeTable(t, []byte(text), &c); err != nil {
 					return fmt.Errorf("version %d: %w", id, err)
 				}
 			}

@@ -50,11 +50,12 @@ func TestTablesMatchConfig(t *testing.T) {
 }
 
 func TestTablesEncode(t *testing.T) {
+	s := openTest(t)
 	c := Defaults()
 	for _, tb := range tables {
-		b := encodeTable(tb, &c)
+		b := s.encodeTable(tb, &c)
 		var d Config
-		if err := decodeTable(tb, b, &d); err != nil {
+		if err := s.decodeTable(tb, b, &d); err != nil {
 			t.Fatalf("%s: %v", tb.name, err)
 		}
 		if !reflect.DeepEqual(tb.value(&d).Interface(), tb.value(&c).Interface()) {

@@ -26,14 +26,19 @@ func (e *ValidationError) Error() string {
 // call it on every Update, Load and Commit, and UnmarshalConfig on every file.
 func Validate(c Config) error {
 	for _, t := range tables {
-		if k, r := badText(t.value(&c)); r != "" {
-			return &ValidationError{t.name, k, r}
-		}
-		if err := t.validate(&c); err != nil {
+		if err := validateTable(t, &c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// validateTable checks one table of c: its text, then its own rules.
+func validateTable(t table, c *Config) error {
+	if k, r := badText(t.value(c)); r != "" {
+		return &ValidationError{t.name, k, r}
+	}
+	return t.validate(c)
 }
 
 // badText finds a string the XML text form cannot carry (invalid UTF-8 or a

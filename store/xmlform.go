@@ -86,6 +86,7 @@ func fieldsOf(t reflect.Type) []fieldMeta {
 type encoder struct {
 	buf    bytes.Buffer
 	secret func(Secret) (string, error)
+	ascii  bool // write non-ASCII characters as character references
 }
 
 func (e *encoder) indent(depth int) {
@@ -145,7 +146,7 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 	}
 	e.indent(depth)
 	e.tag("<", name, ">")
-	escape(&e.buf, text)
+	escape(&e.buf, text, e.ascii)
 	e.tag("</", name, ">\n")
 	return nil
 }
@@ -170,26 +171,34 @@ func (e *encoder) scalar(v reflect.Value) (string, error) {
 // escape writes s as XML character data. Newlines and tabs stay literal so
 // multi-line values (trust anchors, keys) read naturally; '\r' is written as
 // a character reference because XML parsers normalise literal line ends
-// (XML 1.0 §2.11) and the value must come back unchanged.
-func escape(b *bytes.Buffer, s string) {
+// (XML 1.0 §2.11) and the value must come back unchanged. With ascii, every
+// non-ASCII character is written as a character reference (XML 1.0 §4.1).
+func escape(b *bytes.Buffer, s string, ascii bool) {
 	last := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		var ref string
-		switch s[i] {
-		case '&':
+		size := 1
+		switch c := s[i]; {
+		case c == '&':
 			ref = "&amp;"
-		case '<':
+		case c == '<':
 			ref = "&lt;"
-		case '>':
+		case c == '>':
 			ref = "&gt;"
-		case '\r':
+		case c == '\r':
 			ref = "&#xD;"
+		case c >= utf8.RuneSelf && ascii:
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			ref = fmt.Sprintf("&#x%X;", r)
 		default:
+			i++
 			continue
 		}
 		b.WriteString(s[last:i])
 		b.WriteString(ref)
-		last = i + 1
+		i += size
+		last = i
 	}
 	b.WriteString(s[last:])
 }
@@ -219,6 +228,10 @@ type decoder struct {
 	secret func(Secret) (Secret, error) // masked/encrypted text -> plain
 	lines  map[string]int               // table + "/" + key -> line; nil: not kept
 	start  int                          // line the last token started on
+	// strict requires every element the writer always writes (fields
+	// without omitempty, list wrappers): a whole-configuration file must
+	// not reset settings by leaving them out.
+	strict bool
 }
 
 func newDecoder(data []byte, secret func(Secret) (Secret, error)) *decoder {
@@ -342,15 +355,23 @@ func (p *decoder) nextChild(name string) (t xml.StartElement, done bool, err err
 }
 
 // decodeStruct reads the children of the element just opened into v. The
-// fields v already holds are kept unless the file names them (tables start
-// from their defaults); a list named in the file replaces the whole list.
+// fields v already holds are kept unless the text names them; a list named
+// in the text replaces the whole list. In strict mode an element left out
+// that the writer always writes is an error at the struct's opening line.
 func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
 	fields := structFields(v.Type())
 	seen := map[string]int{}
+	open := p.line()
 	for {
 		t, done, err := p.nextChild(name)
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			if p.strict {
+				return p.missing(open, name, v.Type(), seen)
+			}
+			return nil
 		}
 		el := t.Name.Local
 		fi, ok := fields[el]
@@ -386,6 +407,28 @@ func (p *decoder) decodeStruct(tbl, key, name string, v reflect.Value) error {
 			}
 		}
 	}
+}
+
+// missing reports the required elements of struct type t that the element
+// <name> opened at line open did not hold.
+func (p *decoder) missing(open int, name string, t reflect.Type, seen map[string]int) error {
+	var out []string
+	for _, f := range fieldsOf(t) {
+		outer := f.name
+		if f.wrapper != "" {
+			outer = f.wrapper
+		}
+		if f.omitEmpty || f.list && f.wrapper == "" {
+			continue // optional, or a repeated element that may be absent
+		}
+		if _, ok := seen[outer]; !ok {
+			out = append(out, "<"+outer+">")
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return &ParseError{Line: open, Reason: fmt.Sprintf("<%s> is incomplete: it has no %s", name, joinAnd(out))}
 }
 
 // decodeList reads <wrapper><item>..</item>...</wrapper> into slice v.
