@@ -1,0 +1,297 @@
+package dkim
+
+import (
+	"bytes"
+	"io"
+)
+
+// Canonicalization names an algorithm of RFC 6376 §3.4 (DKIM: simple,
+// relaxed) or RFC 4870 §3.4 (DomainKeys: simple, nofws).
+type Canonicalization string
+
+const (
+	Simple  Canonicalization = "simple"
+	Relaxed Canonicalization = "relaxed"
+	NoFWS   Canonicalization = "nofws" // DomainKeys only
+)
+
+// canonHeaderRelaxed implements RFC 6376 §3.4.2: lower-case the name,
+// unfold, reduce WSP runs to one SP, drop WSP at the end of the value and
+// around the colon.
+func canonHeaderRelaxed(dst, raw []byte) []byte {
+	i := bytes.IndexByte(raw, ':')
+	if i < 0 {
+		i = len(raw)
+	}
+	for _, c := range bytes.TrimRight(raw[:i], " \t") {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	dst = append(dst, ':')
+	if i == len(raw) {
+		return append(dst, '\r', '\n')
+	}
+	wsp := false
+	started := false
+	for _, c := range raw[i+1:] {
+		switch c {
+		case '\r', '\n':
+			// unfolding: the CRLF of a fold disappears, its WSP stays
+		case ' ', '\t':
+			wsp = true
+		default:
+			if wsp && started {
+				dst = append(dst, ' ')
+			}
+			wsp = false
+			started = true
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '\r', '\n')
+}
+
+// canonHeaderNoFWS implements RFC 4870 §3.4.2 for one header field: all
+// SP, HTAB, CR and LF are removed (which also unfolds), then the line gets
+// its CRLF back. The name keeps its case.
+func canonHeaderNoFWS(dst, raw []byte) []byte {
+	for _, c := range raw {
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '\r', '\n')
+}
+
+type bodyMode uint8
+
+const (
+	bodySimple  bodyMode = iota // RFC 6376 §3.4.3
+	bodyRelaxed                 // RFC 6376 §3.4.4
+	bodyDKSimple                // RFC 4870 §3.4.1
+	bodyDKNoFWS                 // RFC 4870 §3.4.2
+)
+
+// bodyCanon is a streaming body canonicalizer: Write takes CRLF-normalised
+// body bytes in chunks of any size, Close finishes the body. The canonical
+// bytes go to h, cut after limit bytes when limit >= 0 (the l= tag, RFC
+// 6376 §3.5); total counts every canonical byte so the verifier can tell a
+// body longer than l= (partial verification) from one that matches.
+//
+// Runs of complete lines that canonicalization leaves unchanged are written
+// to h as one slice straight from the caller's buffer; only lines that
+// change (white space to fold, empty lines that may be trailing) go through
+// the byte-wise path.
+type bodyCanon struct {
+	mode   bodyMode
+	h      io.Writer
+	limit  int64
+	total  int64
+	held   int  // empty lines held back: they count only if content follows
+	mid    bool // inside a line that has content
+	wsp    bool // relaxed: white space seen and not yet written
+	any    bool // some content line was produced
+	cr     bool // the last chunk ended in CR; its LF may come next
+	closed bool
+	out    []byte
+}
+
+func newBodyCanon(mode bodyMode, h io.Writer, limit int64) *bodyCanon {
+	return &bodyCanon{mode: mode, h: h, limit: limit}
+}
+
+func (b *bodyCanon) emit(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if b.limit >= 0 {
+		room := b.limit - b.total
+		if room > 0 {
+			if int64(len(p)) <= room {
+				b.h.Write(p)
+			} else {
+				b.h.Write(p[:room])
+			}
+		}
+	} else {
+		b.h.Write(p)
+	}
+	b.total += int64(len(p))
+}
+
+var crlfBlock = bytes.Repeat([]byte("\r\n"), 64)
+
+func (b *bodyCanon) flushHeld() {
+	for b.held > 0 {
+		n := min(b.held, len(crlfBlock)/2)
+		b.emit(crlfBlock[:2*n])
+		b.held -= n
+	}
+}
+
+func (b *bodyCanon) Write(p []byte) (int, error) {
+	n := len(p)
+	if n == 0 {
+		return 0, nil
+	}
+	if b.cr {
+		b.cr = false
+		if p[0] == '\n' {
+			b.slow(crlf)
+			p = p[1:]
+		} else {
+			b.slow([]byte{'\r'})
+		}
+	}
+	if len(p) > 0 && p[len(p)-1] == '\r' {
+		b.cr = true
+		p = p[:len(p)-1]
+	}
+	b.process(p)
+	return n, nil
+}
+
+// lineEnd returns the index just after the first CRLF in p, or -1.
+func lineEnd(p []byte) int {
+	from := 0
+	for {
+		i := bytes.IndexByte(p[from:], '\n')
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if i > 0 && p[i-1] == '\r' {
+			return i + 1
+		}
+		from = i + 1
+	}
+}
+
+// clean reports whether a line (without its CRLF) canonicalizes to itself
+// and has content.
+func (b *bodyCanon) clean(line []byte) bool {
+	if len(line) == 0 {
+		return false
+	}
+	switch b.mode {
+	case bodyRelaxed:
+		last := line[len(line)-1]
+		return last != ' ' && last != '\t' && bytes.IndexByte(line, '\t') < 0 &&
+			bytes.Index(line, []byte("  ")) < 0
+	case bodyDKNoFWS:
+		return bytes.IndexAny(line, " \t\r\n") < 0
+	}
+	return true
+}
+
+func (b *bodyCanon) process(p []byte) {
+	for len(p) > 0 {
+		if b.mid || b.wsp {
+			e := lineEnd(p)
+			if e < 0 {
+				b.slow(p)
+				return
+			}
+			b.slow(p[:e])
+			p = p[e:]
+			continue
+		}
+		run := 0
+		for {
+			e := lineEnd(p[run:])
+			if e < 0 || !b.clean(p[run:run+e-2]) {
+				break
+			}
+			run += e
+		}
+		if run > 0 {
+			b.flushHeld()
+			b.emit(p[:run])
+			b.any = true
+			p = p[run:]
+			continue
+		}
+		e := lineEnd(p)
+		if e < 0 {
+			b.slow(p)
+			return
+		}
+		b.slow(p[:e])
+		p = p[e:]
+	}
+}
+
+// slow canonicalizes byte by byte. p never ends in a CR whose LF may still
+// come (Write carries it over).
+func (b *bodyCanon) slow(p []byte) {
+	out := b.out[:0]
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '\r' && i+1 < len(p) && p[i+1] == '\n' {
+			i++
+			b.wsp = false
+			if b.mid {
+				out = append(out, '\r', '\n')
+				b.mid = false
+			} else {
+				b.held++
+			}
+			continue
+		}
+		switch b.mode {
+		case bodyRelaxed:
+			if c == ' ' || c == '\t' {
+				b.wsp = true
+				continue
+			}
+		case bodyDKNoFWS:
+			if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				continue
+			}
+		}
+		if b.held > 0 {
+			b.emit(out)
+			out = out[:0]
+			b.flushHeld()
+		}
+		if b.wsp {
+			out = append(out, ' ')
+			b.wsp = false
+		}
+		out = append(out, c)
+		b.mid = true
+		b.any = true
+		if len(out) >= 16<<10 {
+			b.emit(out)
+			out = out[:0]
+		}
+	}
+	b.emit(out)
+	b.out = out[:0]
+}
+
+// Close ends the body: trailing empty lines stay dropped, an unterminated
+// last line gets its CRLF, and an empty body becomes a single CRLF under
+// DKIM simple (RFC 6376 §3.4.3) and nothing under relaxed (§3.4.4 as
+// corrected by erratum 3071) and DomainKeys.
+func (b *bodyCanon) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.cr {
+		b.cr = false
+		b.slow([]byte{'\r'})
+	}
+	switch {
+	case b.mode == bodySimple && !b.any:
+		b.emit(crlf)
+	case b.mid:
+		b.emit(crlf)
+	}
+	b.mid = false
+	return nil
+}
