@@ -237,7 +237,8 @@ func TestTA(t *testing.T) {
 		t.Error("root TA matched although not presented")
 	}
 	res, err = Match([]*dns.TLSA{tlsa(t, 2, 0, 0, p.root.c)}, p.chain(false), mxNames, testNow)
-	if err != nil || res.Depth != -1 {
+	// It sits one above the top of the path it completes (OpenSSL's depth).
+	if err != nil || res.Depth != 2 {
 		t.Errorf("2 0 0 root from DNS: %+v %v", res, err)
 	}
 	// TA never matches the leaf (OpenSSL semantics, DANE.md §2.3).
@@ -337,5 +338,62 @@ func BenchmarkMatchTA(b *testing.B) {
 		if _, err := Match(rr, chain, mxNames, testNow); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTANeverTheLeaf: a DANE-TA(2) record authenticates only a certificate
+// above the leaf (RFC 7671 §5.2.2; OpenSSL and Postfix never match DANE-TA
+// at depth 0). A server presenting only its self-signed leaf, one that
+// carries CA:TRUE and so verifies its own signature, is not authenticated
+// by a TA record of that leaf, whether the record is the full certificate,
+// its key or a digest, and whether the server sends it once or twice.
+func TestTANeverTheLeaf(t *testing.T) {
+	t.Parallel()
+	ss := mkCert(t, "self", certSpec{cn: "mx.example.test", dnsNames: []string{"mx.example.test"}, ca: true, pathLen: -1}, nil)
+	if err := ss.c.CheckSignatureFrom(ss.c); err != nil {
+		t.Fatalf("the leaf must verify its own signature for this test: %v", err)
+	}
+	spki := hex.EncodeToString(ss.c.RawSubjectPublicKeyInfo)
+	for _, tc := range []struct {
+		name  string
+		rec   *dns.TLSA
+		chain []*x509.Certificate
+	}{
+		{"2 0 0, leaf alone", tlsa(t, 2, 0, 0, ss.c), []*x509.Certificate{ss.c}},
+		{"2 1 0, leaf alone", rawTLSA(2, 1, 0, spki), []*x509.Certificate{ss.c}},
+		{"2 0 1, leaf alone", tlsa(t, 2, 0, 1, ss.c), []*x509.Certificate{ss.c}},
+		{"2 0 0, leaf sent twice", tlsa(t, 2, 0, 0, ss.c), []*x509.Certificate{ss.c, ss.c}},
+		{"2 1 1, leaf sent twice", tlsa(t, 2, 1, 1, ss.c), []*x509.Certificate{ss.c, ss.c}},
+	} {
+		res, err := Match([]*dns.TLSA{tc.rec}, tc.chain, mxNames, testNow)
+		var me *MatchError
+		if !errors.As(err, &me) || me.Kind != NoMatch || me.Depth != -1 {
+			t.Errorf("%s: %+v, %v; want no match", tc.name, res, err)
+		}
+	}
+	// The same leaf under DANE-EE(3) is fine: that is the record for it.
+	if res, err := Match([]*dns.TLSA{tlsa(t, 3, 0, 0, ss.c)}, []*x509.Certificate{ss.c}, mxNames, testNow); err != nil || res.Depth != 0 {
+		t.Errorf("3 0 0 of the self-signed leaf: %+v %v", res, err)
+	}
+}
+
+// TestTABareKey: a "2 1 0" key the server does not send anchors the
+// presented certificate it signed, and the depth is that certificate's
+// (OpenSSL danetest blocks 45, 46).
+func TestTABareKey(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t, certSpec{cn: "mx.example.test", dnsNames: []string{"mx.example.test"}, pathLen: -1})
+	root := rawTLSA(2, 1, 0, hex.EncodeToString(p.root.c.RawSubjectPublicKeyInfo))
+	if res, err := Match([]*dns.TLSA{root}, p.chain(false), mxNames, testNow); err != nil || res.Depth != 1 {
+		t.Errorf("root key signing the intermediate: %+v %v", res, err)
+	}
+	inter := rawTLSA(2, 1, 0, hex.EncodeToString(p.inter.c.RawSubjectPublicKeyInfo))
+	if res, err := Match([]*dns.TLSA{inter}, []*x509.Certificate{p.leaf.c}, mxNames, testNow); err != nil || res.Depth != 0 {
+		t.Errorf("intermediate key signing the leaf: %+v %v", res, err)
+	}
+	other := mkCert(t, "stranger", certSpec{cn: "Stranger", ca: true, pathLen: -1}, nil)
+	stranger := rawTLSA(2, 1, 0, hex.EncodeToString(other.c.RawSubjectPublicKeyInfo))
+	if _, err := Match([]*dns.TLSA{stranger}, p.chain(false), mxNames, testNow); err == nil {
+		t.Error("a key that signed nothing presented matched")
 	}
 }

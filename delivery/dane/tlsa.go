@@ -34,8 +34,8 @@ const (
 type Record struct {
 	Usage, Selector, Matching uint8
 	Data                      []byte
-	// Cert is the parsed certificate of a "2 0 0" record, which may be used
-	// as a trust anchor the server does not send (RFC 7671 §5.2.2).
+	// Cert is the parsed certificate of a Full certificate record ("2 0 0"
+	// may be a trust anchor the server does not send, RFC 7671 §5.2.2).
 	Cert *x509.Certificate
 }
 
@@ -49,12 +49,18 @@ func (r Record) String() string {
 // for SMTP; unknown selectors and matching types, digests of the wrong
 // length and Full records that do not parse are unusable too (RFC 7671 §4).
 func ParseTLSA(t *dns.TLSA) (Record, error) {
+	if t.Usage == UsagePKIXTA || t.Usage == UsagePKIXEE {
+		return Record{Usage: t.Usage, Selector: t.Selector, Matching: t.MatchingType},
+			fmt.Errorf("usage %d is unusable for SMTP (RFC 7672 §3.1.3)", t.Usage)
+	}
+	return DecodeTLSA(t)
+}
+
+// DecodeTLSA decodes a record of any RFC 6698 usage (0 to 3), for
+// profiles other than SMTP's (Policy.Roots).
+func DecodeTLSA(t *dns.TLSA) (Record, error) {
 	r := Record{Usage: t.Usage, Selector: t.Selector, Matching: t.MatchingType}
-	switch t.Usage {
-	case UsageDANETA, UsageDANEEE:
-	case UsagePKIXTA, UsagePKIXEE:
-		return r, fmt.Errorf("usage %d is unusable for SMTP (RFC 7672 §3.1.3)", t.Usage)
-	default:
+	if t.Usage > UsageDANEEE {
 		return r, fmt.Errorf("unknown usage %d", t.Usage)
 	}
 	if t.Selector != SelectorCert && t.Selector != SelectorSPKI {
