@@ -52,10 +52,39 @@ func normalizeDomain(d string) (string, bool) {
 		d = a
 	}
 	d = strings.ToLower(d)
-	if _, err := netip.ParseAddr(d); err == nil {
+	if _, err := netip.ParseAddr(d); err == nil || !hostnameChars(d) {
 		return "", false
 	}
 	return d, true
+}
+
+// hostnameChars accepts LDH labels (and '_', which DNS allows and some DKIM
+// d= values carry) of 1 to 63 octets, 253 octets in all (RFC 1035 §2.3.4).
+// Anything else (an address literal, spaces, quotes) is no domain name.
+func hostnameChars(d string) bool {
+	if len(d) > 253 {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		switch {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+			continue
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+		label++
+		if label > 63 {
+			return false
+		}
+	}
+	return label > 0
 }
 
 // OrganizationalDomain returns the Organizational Domain of d by the public
