@@ -1,0 +1,201 @@
+package mailflow
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// kind is how a parameter's value is written and checked.
+type kind int
+
+const (
+	kindInt   kind = iota // a whole number in [min, max]
+	kindOnOff             // "on" or "off"
+	kindEnum              // one of choices
+	kindText              // free text without control characters
+)
+
+type paramSpec struct {
+	key     string
+	kind    kind
+	min     int64
+	max     int64
+	choices []string
+	label   string // the "Default Policy Parameters" label
+}
+
+// paramSpecs lists the parameters in the order PRINT writes them (the
+// appliance's order, ESA-CLI.md §3.3). max_rcpts_per_hour -1 is unlimited.
+var paramSpecs = []paramSpec{
+	{key: "spam_check", kind: kindOnOff, label: "Spam Detection Enabled"},
+	{key: "max_msgs_per_session", kind: kindInt, min: 1, max: 1 << 30, label: "Maximum Number Of Messages Per Connection"},
+	{key: "max_concurrency", kind: kindInt, min: 1, max: 1000, label: "Maximum Number Of Concurrent Connections From A Single IP"},
+	{key: "max_rcpts_per_msg", kind: kindInt, min: 1, max: 100000, label: "Maximum Number Of Recipients Per Message"},
+	{key: "max_rcpts_per_hour", kind: kindInt, min: -1, max: 1 << 30, label: "Maximum Number Of Recipients Per Hour"},
+	{key: "dhap_limit", kind: kindInt, min: 0, max: 1 << 30, label: "Maximum Number Of Invalid Recipients Per Hour"},
+	{key: "virus_check", kind: kindOnOff, label: "Virus Detection Enabled"},
+	{key: "max_message_size", kind: kindInt, min: 1024, max: 1 << 30, label: "Maximum Message Size"},
+	{key: "use_sb", kind: kindOnOff, label: "Use SenderBase for Flow Control"},
+	{key: "tls", kind: kindEnum, choices: []string{"off", "preferred", "required"}, label: "Allow TLS Connections"},
+	{key: "smtp_banner_code", kind: kindInt, min: 200, max: 299, label: "SMTP Banner Code"},
+	{key: "smtp_banner_text", kind: kindText, label: "SMTP Banner Text"},
+	{key: "smtp_banner_host", kind: kindText, label: "SMTP Banner Hostname"},
+	{key: "reject_banner_code", kind: kindInt, min: 400, max: 599, label: "SMTP Rejection Code"},
+	{key: "reject_banner_text", kind: kindText, label: "SMTP Rejection Text"},
+}
+
+func specFor(key string) (paramSpec, bool) {
+	for _, s := range paramSpecs {
+		if s.key == key {
+			return s, true
+		}
+	}
+	return paramSpec{}, false
+}
+
+// checkParam validates one parameter and returns its canonical value.
+func checkParam(key, value string) (string, error) {
+	s, ok := specFor(key)
+	if !ok {
+		return "", fmt.Errorf("unknown parameter %q", key)
+	}
+	switch s.kind {
+	case kindInt:
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("%s must be a whole number, not %q", key, value)
+		}
+		if n < s.min || n > s.max {
+			return "", fmt.Errorf("%s must be from %d to %d, not %d", key, s.min, s.max, n)
+		}
+		return strconv.FormatInt(n, 10), nil
+	case kindOnOff:
+		if value != "on" && value != "off" {
+			return "", fmt.Errorf(`%s must be "on" or "off", not %q`, key, value)
+		}
+	case kindEnum:
+		v := value
+		if key == "tls" && v == "on" {
+			v = "preferred" // older exports write tls = "on" for Preferred
+		}
+		for _, c := range s.choices {
+			if v == c {
+				return v, nil
+			}
+		}
+		return "", fmt.Errorf("%s must be one of %s, not %q", key, strings.Join(s.choices, ", "), value)
+	case kindText:
+		if err := checkText(value); err != nil {
+			return "", fmt.Errorf("%s %v", key, err)
+		}
+	}
+	return value, nil
+}
+
+func checkText(s string) error {
+	if len(s) > 1000 {
+		return fmt.Errorf("is longer than 1000 characters")
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// Limits are a policy's effective parameters: the DEFAULT values with the
+// policy's own overrides applied.
+type Limits struct {
+	MaxMessageSize  int64
+	MaxConcurrency  int
+	MaxMsgsPerConn  int
+	MaxRcptsPerMsg  int
+	MaxRcptsPerHour int // -1: unlimited
+	DHAPLimit       int
+	TLS             string // off, preferred, required
+	BannerCode      int
+	BannerText      string
+	BannerHost      string
+	RejectCode      int
+	RejectText      string
+	SpamCheck       bool
+	VirusCheck      bool
+	UseSenderBase   bool
+}
+
+// DefaultParams are the factory DEFAULT policy parameters (ESA-CLI.md §3.4
+// defaults: 10M messages, 10 connections per host, 10 messages per
+// connection, 50 recipients per message).
+func DefaultParams() []Param {
+	return []Param{
+		{"spam_check", "on"},
+		{"max_msgs_per_session", "10"},
+		{"max_concurrency", "10"},
+		{"max_rcpts_per_msg", "50"},
+		{"max_rcpts_per_hour", "-1"},
+		{"dhap_limit", "25"},
+		{"virus_check", "on"},
+		{"max_message_size", "10485760"},
+		{"use_sb", "on"},
+		{"tls", "off"},
+		{"smtp_banner_code", "220"},
+		{"reject_banner_code", "554"},
+	}
+}
+
+func lookup(ps []Param, key string) (string, bool) {
+	for _, p := range ps {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// Effective returns the limits of the named policy (without the $), or of
+// the DEFAULT parameters alone when the policy does not exist.
+func (h *HAT) Effective(policy string) Limits {
+	get := func(key string) string {
+		if p := h.Policy(policy); p != nil {
+			if v, ok := lookup(p.Params, key); ok {
+				return v
+			}
+		}
+		if v, ok := lookup(h.Default, key); ok {
+			return v
+		}
+		v, _ := lookup(DefaultParams(), key)
+		return v
+	}
+	num := func(key string) int64 { n, _ := strconv.ParseInt(get(key), 10, 64); return n }
+	return Limits{
+		MaxMessageSize:  num("max_message_size"),
+		MaxConcurrency:  int(num("max_concurrency")),
+		MaxMsgsPerConn:  int(num("max_msgs_per_session")),
+		MaxRcptsPerMsg:  int(num("max_rcpts_per_msg")),
+		MaxRcptsPerHour: int(num("max_rcpts_per_hour")),
+		DHAPLimit:       int(num("dhap_limit")),
+		TLS:             get("tls"),
+		BannerCode:      int(num("smtp_banner_code")),
+		BannerText:      get("smtp_banner_text"),
+		BannerHost:      get("smtp_banner_host"),
+		RejectCode:      int(num("reject_banner_code")),
+		RejectText:      get("reject_banner_text"),
+		SpamCheck:       get("spam_check") == "on",
+		VirusCheck:      get("virus_check") == "on",
+		UseSenderBase:   get("use_sb") == "on",
+	}
+}
+
+// Policy returns the named policy (name without the $), or nil.
+func (h *HAT) Policy(name string) *Policy {
+	name = strings.TrimPrefix(name, "$")
+	for i := range h.Policies {
+		if h.Policies[i].Name == name {
+			return &h.Policies[i]
+		}
+	}
+	return nil
+}
