@@ -235,22 +235,26 @@ func TestRowTANamesNextHopOnlyForSecureMX(t *testing.T) {
 }
 
 // TestRowNullMXBesideRealMX: a null MX published beside real MX records
-// (against RFC 7505 §3) names no host; only the real one is tried.
+// (against RFC 7505 §3) still says the domain accepts no mail, as Postfix
+// treats it: no host is tried, not even looked up.
 func TestRowNullMXBesideRealMX(t *testing.T) {
 	t.Parallel()
 	b := newBed(t)
 	b.s.H.Add("mixed.dane-good.test. 300 IN MX 0 .",
-		"mixed.dane-good.test. 300 IN MX 10 mx.dane-good.test.")
-	rep := b.plan("mixed.dane-good.test")
-	if len(rep.Hosts) != 1 || rep.Hosts[0].Name != "mx.dane-good.test" {
-		var got []string
-		for _, h := range rep.Hosts {
-			got = append(got, h.Name)
+		"mixed.dane-good.test. 300 IN MX 10 mx.dane-good.test.",
+		"mixed2.dane-good.test. 300 IN MX 10 mx.dane-good.test.",
+		"mixed2.dane-good.test. 300 IN MX 20 .")
+	for _, d := range []string{"mixed.dane-good.test", "mixed2.dane-good.test"} {
+		if rep := b.plan(d); rep.MX != MXNull || len(rep.Hosts) != 0 {
+			t.Errorf("%s: outcome %v, %d hosts; want MXNull and none", d, rep.MX, len(rep.Hosts))
 		}
-		t.Fatalf("hosts %q, want only mx.dane-good.test", got)
+		want := "SECURE null MX record found for " + d + ": the domain accepts no mail\nDANE FAILED for " + d + "\n"
+		if rep, out := b.run(d); rep.Success || out != want {
+			t.Errorf("walk:\n%s\nwant:\n%s", out, want)
+		}
 	}
-	if rep, out := b.run("mixed.dane-good.test"); !rep.Success || strings.Contains(out, "MX(.)") {
-		t.Errorf("walk:\n%s", out)
+	if n := b.s.DNS.Queries("mx.dane-good.test.", dns.TypeA); n != 0 {
+		t.Errorf("the real MX host of a null-MX domain was looked up %d times", n)
 	}
 }
 

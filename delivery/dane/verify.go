@@ -251,14 +251,14 @@ func (w *walk) mx() ([]*Host, dnssec.Security, MXOutcome) {
 			hosts = append(hosts, &Host{Name: trimDot(mx.Mx), Preference: mx.Preference})
 		}
 	}
-	if len(hosts) == 1 && hosts[0].Name == "." {
-		// RFC 7505: a null MX says the domain accepts no mail.
+	// RFC 7505 §3: a null MX says the domain accepts no mail. It must stand
+	// alone, but when it is published beside real MX records the domain has
+	// still said it takes no mail: Postfix then bounces ("nullMX") rather
+	// than try the other hosts, and so do we (issue 12 item 20).
+	if slices.ContainsFunc(hosts, func(h *Host) bool { return h.Name == "." }) {
 		w.emit(StepMX, true, "%s null MX record found for %s: the domain accepts no mail", ans.Security, w.domain)
 		return nil, ans.Security, MXNull
 	}
-	// RFC 7505 §3: a null MX must stand alone; beside real MX records it is
-	// a publishing mistake and names no host to try.
-	hosts = slices.DeleteFunc(hosts, func(h *Host) bool { return h.Name == "." })
 	if len(hosts) == 0 {
 		w.emit(StepMX, true, "BOGUS MX record found for %s", w.domain)
 		return nil, dnssec.Bogus, MXFailed
