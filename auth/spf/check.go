@@ -61,6 +61,11 @@ type Verdict struct {
 	// Downgraded is set when a PRA Pass was reported as None because
 	// Resent-* headers were present (SIDF compatible option).
 	Downgraded bool
+	// ClientIP, Receiver and EnvelopeFrom are the context of the check,
+	// for Received-SPF: (client-ip=, receiver=, envelope-from=).
+	ClientIP     netip.Addr
+	Receiver     string
+	EnvelopeFrom string
 }
 
 // Identity names the identity a verdict is about (RFC 7208 §2.3, §2.4;
@@ -153,7 +158,8 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo, 
 	ch.env.ptr = ch.validatedName
 	o := ch.checkHost(domain, true, true)
 	v := Verdict{Result: o.res, Sender: ch.env.sender, Domain: strings.TrimSuffix(domain, "."),
-		Explanation: o.exp, Reason: o.reason, Conformance: level}
+		Explanation: o.exp, Reason: o.reason, Conformance: level,
+		ClientIP: ip, Receiver: c.Receiver, EnvelopeFrom: sender}
 	if o.res == TempError && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		v.Reason = "SPF check timed out"
 	}

@@ -9,6 +9,7 @@ package spf
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -36,7 +37,7 @@ func (r Result) String() string {
 	if int(r) < len(resultNames) {
 		return resultNames[r]
 	}
-	return "Result(" + string(rune('0'+r)) + ")"
+	return "Result(" + strconv.Itoa(int(r)) + ")"
 }
 
 // ParseResult reads a result name in any letter case ("pass", "SoftFail").
