@@ -69,10 +69,10 @@ func canonHeaderNoFWS(dst, raw []byte) []byte {
 type bodyMode uint8
 
 const (
-	bodySimple  bodyMode = iota // RFC 6376 §3.4.3
-	bodyRelaxed                 // RFC 6376 §3.4.4
-	bodyDKSimple                // RFC 4870 §3.4.1
-	bodyDKNoFWS                 // RFC 4870 §3.4.2
+	bodySimple   bodyMode = iota // RFC 6376 §3.4.3
+	bodyRelaxed                  // RFC 6376 §3.4.4
+	bodyDKSimple                 // RFC 4870 §3.4.1
+	bodyDKNoFWS                  // RFC 4870 §3.4.2
 )
 
 // bodyCanon is a streaming body canonicalizer: Write takes CRLF-normalised

@@ -55,11 +55,11 @@ func SignDomainKeys(r io.Reader, p *DKProfile) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var names map[string]bool
+	var names []string
 	if p.Headers != nil {
-		names = map[string]bool{}
+		names = []string{}
 		for _, n := range p.Headers {
-			names[strings.ToLower(strings.TrimSpace(n))] = true
+			names = append(names, strings.ToLower(strings.TrimSpace(n)))
 		}
 	}
 	h := sha1.New()
@@ -80,19 +80,38 @@ func SignDomainKeys(r io.Reader, p *DKProfile) (string, error) {
 	return b.String(), nil
 }
 
-// hashDKHeaders writes the signed fields in message order. The empty line
-// that separates header and body is written by newDKBodyCanon.
-func hashDKHeaders(h io.Writer, fields []field, names map[string]bool, c Canonicalization) {
+// hashDKHeaders writes the signed fields: without h=, every field in
+// message order; with h=, for each name in h= order, every instance of it
+// top down. RFC 4870 §3.3 is silent on the order, but the deployed signers
+// hash in h= order (Gmail's dk_headers_1 in the Mail::DKIM corpus verifies
+// only that way, with h= naming Received once for two instances). The empty
+// line that separates header and body is written by newDKBodyCanon.
+func hashDKHeaders(h io.Writer, fields []field, names []string, c Canonicalization) {
 	var buf []byte
-	for _, f := range fields {
-		if names != nil && !names[f.name] {
-			continue
-		}
+	write := func(f field) {
 		if c == NoFWS {
 			buf = canonHeaderNoFWS(buf[:0], f.raw)
 			h.Write(buf)
 		} else {
 			h.Write(f.raw)
+		}
+	}
+	if names == nil {
+		for _, f := range fields {
+			write(f)
+		}
+		return
+	}
+	done := map[string]bool{}
+	for _, n := range names {
+		if done[n] {
+			continue
+		}
+		done[n] = true
+		for _, f := range fields {
+			if f.name == n {
+				write(f)
+			}
 		}
 	}
 }
@@ -182,7 +201,8 @@ type dkSig struct {
 	res      Result
 	done     bool
 	c        Canonicalization
-	names    map[string]bool
+	names    []string
+	signed   map[string]bool
 	sig      []byte
 	identity string
 	h        hash.Hash
@@ -209,7 +229,9 @@ func (s *dkSig) parse(f field, fields []field, at int) error {
 	if a, ok := tags.get("a"); ok && strings.ToLower(a) != "rsa-sha1" {
 		return fmt.Errorf("unsupported algorithm a=%s", a)
 	}
-	// q= defaults to dns; an empty or other value is refused.
+	// q= defaults to dns (RFC 4870 §3.3; Yahoo's signatures, good_dk_2 in
+	// the Mail::DKIM corpus, carry none); an empty or other value is
+	// refused.
 	if q, ok := tags.get("q"); ok && strings.ToLower(q) != "dns" {
 		return fmt.Errorf("unsupported query method q=%s", q)
 	}
@@ -221,9 +243,11 @@ func (s *dkSig) parse(f field, fields []field, at int) error {
 		}
 	}
 	if h, ok := tags.get("h"); ok {
-		s.names = map[string]bool{}
+		s.names = []string{}
+		s.signed = map[string]bool{}
 		for _, n := range splitColon(stripFWS(h)) {
-			s.names[strings.ToLower(n)] = true
+			s.names = append(s.names, strings.ToLower(n))
+			s.signed[strings.ToLower(n)] = true
 		}
 	}
 	b, _ := tags.get("b")
@@ -233,23 +257,20 @@ func (s *dkSig) parse(f field, fields []field, at int) error {
 	if s.res.Domain == "" || s.res.Selector == "" {
 		return errors.New("empty d= or s= tag")
 	}
+	// The sending address is the first signed Sender:, else the first
+	// signed From: (RFC 4870 §3.5 step 2). Unsigned fields are ignored, as
+	// if absent, so a Sender: added in transit cannot change the identity
+	// (Mail::DKIM does the same; see dk_headers_2 in its corpus).
 	sender := -1
 	for _, want := range []string{"sender", "from"} {
-		for i, hf := range fields {
-			if hf.name == want {
+		for i := at + 1; i < len(fields) && sender < 0; i++ {
+			if fields[i].name == want && (s.names == nil || s.signed[want]) {
 				sender = i
-				break
 			}
-		}
-		if sender >= 0 {
-			break
 		}
 	}
 	if sender < 0 {
-		return errors.New("no sender address (neither Sender: nor From:)")
-	}
-	if sender < at || (s.names != nil && !s.names[fields[sender].name]) {
-		return fmt.Errorf("%s field not signed", fieldName(fields[sender]))
+		return errors.New("no signed sender address (neither Sender: nor From:)")
 	}
 	s.identity = addressOf(fields[sender].value())
 	atSign := strings.LastIndexByte(s.identity, '@')
@@ -275,11 +296,12 @@ func (s *dkSig) finish(ctx context.Context, v *Verifier) {
 	}
 	s.res.KeyBits = key.Bits()
 	s.res.Testing = key.Testing()
-	// g= (RFC 4870 §3.2.3): when not empty, the local part must match it
-	// exactly.
+	// g= (RFC 4870 §3.2.3): when not empty, the local part must match it.
+	// RFC 4870 says exactly; deployed verifiers (Mail::DKIM, and RFC 4871
+	// for DKIM) accept one "*" wildcard, and keys were published that way.
 	if key.HasGranularity && key.Granularity != "" {
 		local := s.identity[:strings.LastIndexByte(s.identity, '@')]
-		if local != key.Granularity {
+		if !globMatch(key.Granularity, local) {
 			s.res.Status, s.res.Reason = PermError, "key granularity g= does not match the sender"
 			return
 		}
@@ -307,4 +329,13 @@ func addressOf(v string) string {
 		v = v[:i]
 	}
 	return strings.TrimSpace(v)
+}
+
+// globMatch matches s against a pattern with at most one "*" wildcard.
+func globMatch(pattern, s string) bool {
+	pre, post, ok := strings.Cut(pattern, "*")
+	if !ok {
+		return pattern == s
+	}
+	return len(s) >= len(pre)+len(post) && strings.HasPrefix(s, pre) && strings.HasSuffix(s, post)
 }
