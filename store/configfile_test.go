@@ -27,7 +27,7 @@ func richConfig() Config {
 		Protocol: "SSH2", HostKeyCheck: true,
 	}, LogSubscription{
 		Name: "syslog", Type: LogTypeSystem, Level: LevelWarning, Retrieval: RetrievalSyslog,
-		Filename: "sys.log", MaxSize: 100, MaxFiles: 1, Host: "192.0.2.9", Protocol: "UDP", Facility: "local3",
+		Filename: "sys.log", MaxSize: 10240, MaxFiles: 1, Host: "192.0.2.9", Protocol: "UDP", Facility: "local3",
 	})
 	c.DNS.Resolvers = []DNSResolver{{Address: "192.0.2.53", Priority: 0}, {Address: "[2001:db8::53]:5353", Priority: 1}}
 	c.DNS.Timeout = 3

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -155,22 +154,120 @@ func ResolverAddr(s string) (netip.AddrPort, error) {
 	return ap, nil
 }
 
+// FQDN reports whether h is a fully qualified host name, as the
+// appliance's own name must be: a valid host name (ValidHostname) of at
+// least two labels whose top label is not all-numeric, so neither a single
+// label ("mail") nor an IPv4 address ("192.0.2.1") passes (RFC 1123 §2.1:
+// a top-level domain is alphabetic; RFC 3696 §2).
+func FQDN(h string) bool {
+	if !ValidHostname(h) {
+		return false
+	}
+	i := strings.LastIndexByte(h, '.')
+	if i < 0 {
+		return false
+	}
+	top := h[i+1:]
+	return strings.TrimLeft(top, "0123456789") != ""
+}
+
+// ValidHost reports whether h names a remote host for log pushes: a host
+// name (ValidHostname) or an IPv4 or IPv6 address without a zone.
+func ValidHost(h string) bool {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Zone() == ""
+	}
+	return ValidHostname(h)
+}
+
+// Limits of the log settings. The logconfig questions ask within them and
+// validateLogs enforces them on every file and commit: one rule, whichever
+// way a value arrives (issue 12 item 6).
+const (
+	MinLogSize          = 10 * 1024               // 10k
+	MaxLogSize          = 10 * 1024 * 1024 * 1024 // 10240m
+	MaxLogFiles         = 1000
+	MaxLogInterval      = 366 * 86400 // seconds: rollover interval, wait before a push
+	MaxMetricsFrequency = 86400       // seconds
+	MaxResolverPriority = 1000
+)
+
+// SyslogFacilities are the facilities logconfig offers for syslog push, in
+// its menu order.
+var SyslogFacilities = []string{
+	"auth", "authpriv", "console", "daemon", "ftp", "local0", "local1", "local2", "local3",
+	"local4", "local5", "local6", "local7", "mail", "ntp", "security", "user",
+}
+
+// ValidLogFilename reports whether f can name a log's files: a plain name of
+// letters, digits, '.', '-' and '_', not starting with '.' (no hidden files,
+// no ".."), short enough for the rolled-file suffix (maxLogFilename).
+func ValidLogFilename(f string) bool {
+	if f == "" || f[0] == '.' || len(f) > MaxLogFilename {
+		return false
+	}
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidHeaderName reports whether h is a header field name: printable
+// US-ASCII except ':' (RFC 5322 §3.6.8).
+func ValidHeaderName(h string) bool {
+	return h != "" && strings.IndexFunc(h, func(r rune) bool { return r < 33 || r > 126 || r == ':' }) < 0
+}
+
+// DuplicateHeader returns the index of the first header that repeats an
+// earlier one (header names are case-insensitive, RFC 5322 §1.2.2), the
+// index of that earlier one, or -1, -1.
+func DuplicateHeader(hs []string) (dup, first int) {
+	seen := map[string]int{}
+	for i, h := range hs {
+		if j, ok := seen[strings.ToLower(h)]; ok {
+			return i, j
+		}
+		seen[strings.ToLower(h)] = i
+	}
+	return -1, -1
+}
+
+// ControlChar returns the first control character (C0, DEL or C1) in s, or
+// -1. Single-line settings (user names, directories) must have none: they
+// are shown on screens and in log lines, where a control character could
+// drive the terminal.
+func ControlChar(s string) rune {
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 {
+			return r
+		}
+	}
+	return -1
+}
+
+// SameResolver reports whether two resolver addresses name the same server
+// (192.0.2.53 and 192.0.2.53:53 do).
+func SameResolver(a, b string) bool {
+	x, err1 := ResolverAddr(a)
+	y, err2 := ResolverAddr(b)
+	return err1 == nil && err2 == nil && x == y
+}
+
 func validateSystem(c *Config) error {
-	if !ValidHostname(c.System.Hostname) {
-		return &ValidationError{"system", "hostname", fmt.Sprintf("%q is not a valid host name", c.System.Hostname)}
+	h := c.System.Hostname
+	if !ValidHostname(h) {
+		return &ValidationError{"system", "hostname", fmt.Sprintf("%q is not a valid host name", h)}
+	}
+	if !FQDN(h) {
+		return &ValidationError{"system", "hostname", fmt.Sprintf("%q is not a fully qualified host name (a name with a domain, such as mail.example.com; not an IP address)", h)}
 	}
 	return nil
 }
 
 var retrievals = []string{RetrievalManual, RetrievalFTP, RetrievalSCP, RetrievalSyslog}
-
-// syslogFacilities are the facility keywords of RFC 5424 §6.2.1 as syslog
-// daemons name them.
-var syslogFacilities = []string{"kern", "user", "mail", "daemon", "auth", "syslog", "lpr",
-	"news", "uucp", "cron", "authpriv", "ftp", "ntp", "security", "console", "clock",
-	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"}
-
-var transferProtocols = []string{"SSH1", "SSH2", "UDP", "TCP"}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -181,29 +278,25 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// maxLogFilename leaves room for ".@20060102T150405_999999999.c" in a
+// MaxLogFilename leaves room for ".@20060102T150405_999999999.c" in a
 // 255-byte file name.
-const maxLogFilename = 255 - len(".@20060102T150405_999999999.c")
+const MaxLogFilename = 255 - len(".@20060102T150405_999999999.c")
 
 func validateLogs(c *Config) error {
 	l := &c.Logs
 	bad := func(key, format string, a ...any) error {
 		return &ValidationError{"logs", key, fmt.Sprintf(format, a...)}
 	}
-	if l.MetricsFrequency <= 0 {
-		return bad("metrics_frequency", "must be a positive number of seconds, got %d", l.MetricsFrequency)
+	if l.MetricsFrequency < 1 || l.MetricsFrequency > MaxMetricsFrequency {
+		return bad("metrics_frequency", "must be 1 to %d seconds, got %d", MaxMetricsFrequency, l.MetricsFrequency)
 	}
-	seenHeader := map[string]int{}
 	for i, h := range l.Headers {
-		key := fmt.Sprintf("header[%d]", i+1)
-		// RFC 5322 §3.6.8: a field name is printable US-ASCII except ':'.
-		if h == "" || strings.IndexFunc(h, func(r rune) bool { return r < 33 || r > 126 || r == ':' }) >= 0 {
-			return bad(key, "%q is not a header field name", h)
+		if !ValidHeaderName(h) {
+			return bad(fmt.Sprintf("header[%d]", i+1), "%q is not a header field name", h)
 		}
-		if j, ok := seenHeader[strings.ToLower(h)]; ok {
-			return bad(key, "header %q is already listed as header[%d]", h, j)
-		}
-		seenHeader[strings.ToLower(h)] = i + 1
+	}
+	if i, j := DuplicateHeader(l.Headers); i >= 0 {
+		return bad(fmt.Sprintf("header[%d]", i+1), "header %q is already listed as header[%d]", l.Headers[i], j+1)
 	}
 	seen := map[string]int{}
 	for i, s := range l.Subscriptions {
@@ -225,38 +318,83 @@ func validateLogs(c *Config) error {
 		if !contains(retrievals, s.Retrieval) {
 			return bad(p+"retrieval", "unknown retrieval method %q (manual, ftp, scp or syslog)", s.Retrieval)
 		}
-		if s.Filename == "" || s.Filename == "." || s.Filename == ".." || strings.ContainsAny(s.Filename, "/\\") {
+		if strings.ContainsAny(s.Filename, "/\\") || s.Filename == "." || s.Filename == ".." {
 			return bad(p+"filename", "%q is not a plain file name", s.Filename)
 		}
 		// The files are "<Filename>.@<stamp>[_seq].c": the longest suffix
 		// must still fit a 255-byte file name (NAME_MAX), or every file
 		// of the log would fail to open.
-		if len(s.Filename) > maxLogFilename {
-			return bad(p+"filename", "is longer than %d bytes", maxLogFilename)
+		if len(s.Filename) > MaxLogFilename {
+			return bad(p+"filename", "is longer than %d bytes", MaxLogFilename)
 		}
-		if s.MaxSize <= 0 {
-			return bad(p+"max_size", "must be a positive number of bytes, got %d", s.MaxSize)
+		if !ValidLogFilename(s.Filename) {
+			return bad(p+"filename", "%q is not a valid file name (letters, digits, '.', '-' and '_', not starting with '.')", s.Filename)
 		}
-		if s.MaxFiles <= 0 {
-			return bad(p+"max_files", "must be a positive number of files, got %d", s.MaxFiles)
+		if s.MaxSize < MinLogSize || s.MaxSize > MaxLogSize {
+			return bad(p+"max_size", "must be %d to %d bytes (10k to 10240m), got %d", MinLogSize, int64(MaxLogSize), s.MaxSize)
 		}
-		if s.RolloverInterval < 0 {
-			return bad(p+"rollover_interval", "must not be negative, got %d", s.RolloverInterval)
+		if s.MaxFiles < 1 || s.MaxFiles > MaxLogFiles {
+			return bad(p+"max_files", "must be 1 to %d files, got %d", MaxLogFiles, s.MaxFiles)
 		}
-		if s.Port < 0 || s.Port > 65535 {
-			return bad(p+"port", "must be 0 to 65535, got %d", s.Port)
+		if s.RolloverInterval < 0 || s.RolloverInterval > MaxLogInterval {
+			return bad(p+"rollover_interval", "must be 0 (off) or 1 to %d seconds, got %d", MaxLogInterval, s.RolloverInterval)
 		}
-		if s.MaxWait < 0 {
-			return bad(p+"max_wait", "must not be negative, got %d", s.MaxWait)
+		if err := validatePush(s, func(key, format string, a ...any) error { return bad(p+key, format, a...) }); err != nil {
+			return err
 		}
-		if s.Retrieval != RetrievalManual && !ValidHostname(s.Host) && net.ParseIP(s.Host) == nil {
-			return bad(p+"host", "%q is not a host name or IP address (needed for %s retrieval)", s.Host, s.Retrieval)
+	}
+	return nil
+}
+
+// validatePush checks the settings of a log's retrieval method as the
+// logconfig questions of that method accept them.
+func validatePush(s LogSubscription, bad func(key, format string, a ...any) error) error {
+	if s.Retrieval != RetrievalManual && !ValidHost(s.Host) {
+		return bad("host", "%q is not a host name or IP address (needed for %s retrieval)", s.Host, s.Retrieval)
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		return bad("port", "must be 0 to 65535, got %d", s.Port)
+	}
+	if s.MaxWait < 0 || s.MaxWait > MaxLogInterval {
+		return bad("max_wait", "must be 1 to %d seconds, got %d", MaxLogInterval, s.MaxWait)
+	}
+	for _, f := range []struct{ key, val string }{{"user", s.User}, {"directory", s.Directory}} {
+		if r := ControlChar(f.val); r >= 0 {
+			return bad(f.key, "contains the control character %U", r)
 		}
-		if s.Protocol != "" && !contains(transferProtocols, s.Protocol) {
-			return bad(p+"protocol", "unknown protocol %q (SSH1, SSH2, UDP or TCP)", s.Protocol)
+	}
+	switch s.Retrieval {
+	case RetrievalFTP, RetrievalSCP:
+		if strings.TrimSpace(s.User) == "" {
+			return bad("user", "is needed for %s retrieval", s.Retrieval)
 		}
-		if s.Facility != "" && !contains(syslogFacilities, s.Facility) {
-			return bad(p+"facility", "unknown syslog facility %q", s.Facility)
+		if strings.TrimSpace(s.Directory) == "" {
+			return bad("directory", "is needed for %s retrieval", s.Retrieval)
+		}
+		if s.MaxWait < 1 {
+			return bad("max_wait", "must be 1 to %d seconds, got %d", MaxLogInterval, s.MaxWait)
+		}
+	}
+	switch s.Retrieval {
+	case RetrievalFTP:
+		if s.Passphrase == "" {
+			return bad("passphrase", "is needed for ftp retrieval")
+		}
+	case RetrievalSCP:
+		if s.Port < 1 {
+			return bad("port", "must be 1 to 65535, got %d", s.Port)
+		}
+		// The appliance lists SSH1 but it is long broken; logconfig
+		// refuses it and so does the file.
+		if s.Protocol != "SSH2" {
+			return bad("protocol", "must be SSH2 for scp retrieval, got %q", s.Protocol)
+		}
+	case RetrievalSyslog:
+		if s.Protocol != "UDP" && s.Protocol != "TCP" {
+			return bad("protocol", "must be UDP or TCP for syslog retrieval, got %q", s.Protocol)
+		}
+		if !contains(SyslogFacilities, s.Facility) {
+			return bad("facility", "unknown syslog facility %q", s.Facility)
 		}
 	}
 	return nil
@@ -269,8 +407,13 @@ func validateDNS(c *Config) error {
 		if _, err := ResolverAddr(r.Address); err != nil {
 			return &ValidationError{"dns", p + "address", err.Error()}
 		}
-		if r.Priority < 0 {
-			return &ValidationError{"dns", p + "priority", fmt.Sprintf("must not be negative, got %d", r.Priority)}
+		for j := range i {
+			if SameResolver(d.Resolvers[j].Address, r.Address) {
+				return &ValidationError{"dns", p + "address", fmt.Sprintf("%q is the same resolver as resolver[%d] (%q)", r.Address, j+1, d.Resolvers[j].Address)}
+			}
+		}
+		if r.Priority < 0 || r.Priority > MaxResolverPriority {
+			return &ValidationError{"dns", p + "priority", fmt.Sprintf("must be 0 to %d, got %d", MaxResolverPriority, r.Priority)}
 		}
 	}
 	if d.Timeout < 1 || d.Timeout > 60 {
