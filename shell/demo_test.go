@@ -72,6 +72,18 @@ func (s *demoSession) commands() []Command {
 			},
 		},
 		{
+			Name:    "passwd",
+			Summary: "Ask a passphrase and say how long it was.",
+			Run: func(io *IO, _ []string) error {
+				p, err := io.AskSecret("Enter the passphrase:", "", NonEmpty)
+				if err != nil {
+					return err
+				}
+				io.Printf("Got %d characters.\n", len(p))
+				return nil
+			},
+		},
+		{
 			Name:    "boom",
 			Summary: "Panic.",
 			Run:     func(*IO, []string) error { panic("demo bug") },

@@ -139,7 +139,7 @@ func TestCompletion(t *testing.T) {
 	s := &demoSession{}
 	ed := &completingEditor{}
 	Run(context.Background(), Config{Editor: ed, Out: io.Discard, Commands: s.commands()})
-	names := []string{"demoedit", "echo", "fail", "wait", "boom", "help", "quit", "exit"}
+	names := []string{"demoedit", "echo", "fail", "wait", "passwd", "boom", "help", "quit", "exit"}
 	keywords := []string{"NEW", "DELETE", "PRINT", "SETUP"}
 	tests := []struct {
 		line string

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,6 +45,47 @@ type terminalEditor struct {
 	secret   bool   // reading a secret: keys go to secretBuf, not readline
 	secretB  []rune // the secret typed so far
 	closed   bool   // the input ended (not Ctrl-D)
+	gate     *keyGate
+}
+
+// keyGate drops the keys of an over-long line before readline reads them.
+// The filter turns the keys past the limit into no-ops, but each still
+// costs readline two copies of the line; once the filter has seen the line
+// overflow, the gate discards the printable bytes that follow until the
+// line ends (CR, LF, Ctrl-C, Ctrl-D), so a pasted megabyte costs nothing.
+// Only what readline has not read ahead yet (it buffers 4 KiB) is dropped
+// here; the filter handles the rest.
+type keyGate struct {
+	r       io.ReadCloser
+	discard atomic.Bool
+}
+
+func (g *keyGate) Close() error { return g.r.Close() }
+
+func (g *keyGate) Read(p []byte) (int, error) {
+	for {
+		n, err := g.r.Read(p)
+		if !g.discard.Load() || n == 0 {
+			return n, err
+		}
+		kept := 0
+		for i := 0; i < n; i++ {
+			c := p[i]
+			if g.discard.Load() {
+				switch {
+				case c == '\r' || c == '\n' || c == readline.CharInterrupt || c == readline.CharDelete:
+					g.discard.Store(false)
+				case c >= ' ' || c == readline.CharTab:
+					continue
+				}
+			}
+			p[kept] = c
+			kept++
+		}
+		if kept > 0 || err != nil {
+			return kept, err
+		}
+	}
 }
 
 // NewTerminalEditor returns a readline-backed Editor reading keystrokes from in
@@ -58,9 +100,9 @@ type terminalEditor struct {
 // is read. Any other stream (an SSH channel with a pty) is taken to be a
 // terminal already in raw mode on the far side, 80 columns wide.
 func NewTerminalEditor(in io.ReadCloser, out io.Writer, complete func(line string) []string, historyFile string) (Editor, error) {
-	e := &terminalEditor{in: in, complete: complete, limit: MaxTerminalLine}
+	e := &terminalEditor{in: in, complete: complete, limit: MaxTerminalLine, gate: &keyGate{r: in}}
 	cfg := &readline.Config{
-		Stdin:        in,
+		Stdin:        e.gate,
 		Stdout:       out,
 		Stderr:       out,
 		AutoComplete: e,
@@ -159,6 +201,7 @@ func (e *terminalEditor) filter(r rune) (rune, bool) {
 	if r >= ' ' && r != readline.CharBackspace && e.length >= e.limit {
 		// CharBell is a key readline does nothing with: no redraw.
 		e.overflow = true
+		e.gate.discard.Store(true)
 		return readline.CharBell, true
 	}
 	return r, true
