@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,3 +133,7 @@ func readFile(t testing.TB, path string) []byte {
 
 // fixedClock returns a Now function for the verifier.
 func fixedClock(tm time.Time) func() time.Time { return func() time.Time { return tm } }
+
+type bufioR = bufio.Reader
+
+func newBufioR(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }

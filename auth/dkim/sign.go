@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -275,10 +276,11 @@ func fieldName(f field) string {
 
 // hashHeaders writes the selected fields to h, each name taken from the
 // bottom of the header upwards when it repeats (RFC 6376 §5.4.2); names
-// with no instance left contribute nothing. It returns the fields used.
-func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte) ([]field, []byte) {
+// with no instance left contribute nothing. It returns the indexes of the
+// fields used.
+func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte) ([]int, []byte) {
 	used := map[string]int{} // instances of a name already consumed from the bottom
-	var picked []field
+	var picked []int
 	for _, n := range names {
 		n = strings.ToLower(n)
 		skip := used[n]
@@ -291,7 +293,7 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 				skip--
 				continue
 			}
-			picked = append(picked, fields[i])
+			picked = append(picked, i)
 			if c == Relaxed {
 				buf = canonHeaderRelaxed(buf[:0], fields[i].raw)
 				h.Write(buf)
@@ -366,12 +368,14 @@ func (p *SignProfile) signature(fields []field, body *bodyHash, now time.Time) (
 	picked, buf := hashHeaders(h, fields, names, hc, nil)
 	if p.TagZ {
 		f.add(" z=", true)
-		// Copied in message order, as they were when signed.
-		for i := len(picked) - 1; i >= 0; i-- {
-			pf := picked[i]
-			v := strings.TrimLeft(strings.NewReplacer("\r\n", "").Replace(pf.value()), " \t")
+		// The signed fields in message order, unfolded, as they were when
+		// signed (RFC 6376 §3.5 z=).
+		slices.Sort(picked)
+		for i, idx := range picked {
+			pf := fields[idx]
+			v := strings.TrimLeft(strings.ReplaceAll(pf.value(), "\r\n", ""), " \t")
 			tok := fieldName(pf) + ":" + encodeQP(v)
-			if i != len(picked)-1 {
+			if i > 0 {
 				tok = "|" + tok
 			}
 			f.add(tok, true)
