@@ -104,9 +104,10 @@ func parseMacroExpand(body string, explain bool) (macroItem, error) {
 		n++
 	}
 	if n > 0 {
-		d, err := strconv.Atoi(rest[:n])
-		// RFC 7208 §7.1: the number of parts kept must be nonzero.
-		if err != nil || d == 0 || d > 128 {
+		d, err := strconv.Atoi(rest[:min(n, 4)])
+		// RFC 7208 §7.1: the number of parts kept must be nonzero. A count
+		// beyond any name's label count keeps every part.
+		if err != nil || strings.Trim(rest[:n], "0") == "" {
 			return it, errMacro
 		}
 		it.digits = d

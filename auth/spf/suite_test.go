@@ -153,11 +153,11 @@ func runCase(ctx context.Context, c *Checker, tc *suiteCase) (Verdict, error) {
 // SPF suites: every case passes as written.
 var decidedAgainst = map[string]string{}
 
-func runSuiteFile(t *testing.T, file string, want int) {
+func runSuiteFile(t *testing.T, file string, want int, sequential bool) {
 	scs := loadSuite(t, filepath.Join(sharedTestdata, "spf", file))
 	total, passed := 0, 0
 	for _, sc := range scs {
-		ck := &Checker{Resolver: sc.Zone, DefaultExplanation: "DEFAULT"}
+		ck := &Checker{Resolver: sc.Zone, DefaultExplanation: "DEFAULT", Sequential: sequential}
 		for i := range sc.Cases {
 			tc := &sc.Cases[i]
 			total++
@@ -195,5 +195,9 @@ func runSuiteFile(t *testing.T, file string, want int) {
 	}
 }
 
-func TestRFC7208Suite(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203) }
-func TestRFC4408Suite(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191) }
+func TestRFC7208Suite(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203, false) }
+func TestRFC4408Suite(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191, false) }
+
+// The same suites without speculative lookups: both paths must agree.
+func TestRFC7208SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203, true) }
+func TestRFC4408SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191, true) }
