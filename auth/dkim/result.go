@@ -154,7 +154,7 @@ func AuthenticationResults(authservID string, results []Result) string {
 		rs = append(rs, r.AuthResult())
 	}
 	if len(rs) == 0 {
-		return authres.Format(authservID, []authres.Result{&authres.DKIMResult{Value: authres.ResultNone}})
+		return strings.TrimSpace(authres.Format(authservID, []authres.Result{&authres.DKIMResult{Value: authres.ResultNone}}))
 	}
 	return strings.TrimSpace(authres.Format(authservID, rs))
 }
