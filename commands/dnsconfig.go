@@ -142,12 +142,27 @@ func resolverAddress(a string) (string, error) {
 	return a, nil
 }
 
-func askResolver(io *shell.IO, r *store.DNSResolver) error {
-	a, err := io.Ask("Please enter the IP address of your DNS server (append :PORT for a port other than 53).", r.Address, resolverAddress)
+// askResolver asks for a resolver's address and priority; self is its
+// index in d when editing (-1 for a new one). An address naming a resolver
+// already listed (192.0.2.53 and 192.0.2.53:53 are the same) is refused at
+// the question, by the store's rule.
+func askResolver(io *shell.IO, d store.DNS, self int, r *store.DNSResolver) error {
+	a, err := io.Ask("Please enter the IP address of your DNS server (append :PORT for a port other than 53).", r.Address, func(a string) (string, error) {
+		a, err := resolverAddress(a)
+		if err != nil {
+			return "", err
+		}
+		for i, o := range d.Resolvers {
+			if i != self && store.SameResolver(o.Address, a) {
+				return "", fmt.Errorf("The DNS resolver %s is already configured (%d. %s).", a, i+1, o.Address)
+			}
+		}
+		return a, nil
+	})
 	if err != nil {
 		return err
 	}
-	p, err := io.Int("Please enter the priority for "+a+".\nA value of 0 is the highest priority.\nResolvers with the same priority are asked in the order listed.", r.Priority, 0, 1000)
+	p, err := io.Int("Please enter the priority for "+a+".\nA value of 0 is the highest priority.\nResolvers with the same priority are asked in the order listed.", r.Priority, 0, store.MaxResolverPriority)
 	if err != nil {
 		return err
 	}
@@ -157,7 +172,7 @@ func askResolver(io *shell.IO, r *store.DNSResolver) error {
 
 func dnsNew(io *shell.IO, d store.DNS) (func(*store.DNS), error) {
 	r := store.DNSResolver{}
-	if err := askResolver(io, &r); err != nil {
+	if err := askResolver(io, d, -1, &r); err != nil {
 		return nil, err
 	}
 	return func(d *store.DNS) { d.Resolvers = append(d.Resolvers, r) }, nil
@@ -182,7 +197,7 @@ func dnsEdit(io *shell.IO, d store.DNS) (func(*store.DNS), error) {
 		return nil, err
 	}
 	r := d.Resolvers[i]
-	if err := askResolver(io, &r); err != nil {
+	if err := askResolver(io, d, i, &r); err != nil {
 		return nil, err
 	}
 	return func(d *store.DNS) { d.Resolvers[i] = r }, nil

@@ -43,6 +43,13 @@ var dnsconfigTranscripts = map[string]transcript{
 			}
 		},
 	},
+	"dnsconfig_duplicate": {check: func(t *testing.T, env *Env) {
+		want := []store.DNSResolver{{Address: "127.0.10.53:53", Priority: 5}, {Address: "::1", Priority: 1}, {Address: "[::1]:5353", Priority: 2}}
+		got := env.Session.Config().DNS.Resolvers
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Errorf("pending resolvers %+v, want %+v", got, want)
+		}
+	}},
 	"dnsconfig_invalid": {check: func(t *testing.T, env *Env) {
 		if env.Session.Pending() {
 			t.Errorf("invalid answers left pending changes in %v", env.Session.Changed())

@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -42,10 +43,9 @@ var retrievals = []struct{ key, menu, list string }{
 	{store.RetrievalSyslog, "Syslog Push", "Syslog Push"},
 }
 
-var syslogFacilities = []string{
-	"auth", "authpriv", "console", "daemon", "ftp", "local0", "local1", "local2", "local3",
-	"local4", "local5", "local6", "local7", "mail", "ntp", "security", "user",
-}
+// syslogFacilities are the store's list: what the menu offers is what a
+// file may hold.
+var syslogFacilities = store.SyslogFacilities
 
 var levelNames = []string{"Critical", "Warning", "Information", "Debug", "Trace"}
 
@@ -271,13 +271,13 @@ func validLogName(a string) error {
 
 func askManual(io *shell.IO, s *store.LogSubscription) error {
 	var err error
-	if s.Filename, err = io.Ask("Filename to use for log files:", s.Filename, shell.Filename); err != nil {
+	if s.Filename, err = io.Ask("Filename to use for log files:", s.Filename, logFilename); err != nil {
 		return err
 	}
 	if s.MaxSize, err = askSize(io, "Please enter the maximum file size:", s.MaxSize); err != nil {
 		return err
 	}
-	if s.MaxFiles, err = io.Int("Please enter the maximum number of files:", orDefault(s.MaxFiles, 10), 1, 1000); err != nil {
+	if s.MaxFiles, err = io.Int("Please enter the maximum number of files:", orDefault(s.MaxFiles, 10), 1, store.MaxLogFiles); err != nil {
 		return err
 	}
 	s.AlertOnRemove, err = io.YesNo("Should an alert be sent when files are removed due to the maximum number of files allowed?", s.AlertOnRemove)
@@ -287,7 +287,7 @@ func askManual(io *shell.IO, s *store.LogSubscription) error {
 func askPush(io *shell.IO, s *store.LogSubscription) error {
 	scp := s.Retrieval == store.RetrievalSCP
 	var err error
-	if s.Host, err = io.Ask("Hostname to deliver the logs:", s.Host, shell.Hostname); err != nil {
+	if s.Host, err = io.Ask("Hostname to deliver the logs:", s.Host, hostOrAddress); err != nil {
 		return err
 	}
 	if scp {
@@ -295,7 +295,7 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 			return err
 		}
 	}
-	if s.User, err = io.Ask("Username on the remote host:", s.User, shell.NonEmpty); err != nil {
+	if s.User, err = io.Ask("Username on the remote host:", s.User, singleLine); err != nil {
 		return err
 	}
 	if !scp {
@@ -313,10 +313,10 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 			s.Passphrase = store.Secret(p)
 		}
 	}
-	if s.Directory, err = io.Ask("Directory on remote host to place logs:", s.Directory, shell.NonEmpty); err != nil {
+	if s.Directory, err = io.Ask("Directory on remote host to place logs:", s.Directory, singleLine); err != nil {
 		return err
 	}
-	if s.Filename, err = io.Ask("Filename to use for log files:", s.Filename, shell.Filename); err != nil {
+	if s.Filename, err = io.Ask("Filename to use for log files:", s.Filename, logFilename); err != nil {
 		return err
 	}
 	if s.MaxWait, err = askDuration(io, "Maximum time to wait before transferring:", orDefault(s.MaxWait, 3600)); err != nil {
@@ -340,7 +340,7 @@ func askPush(io *shell.IO, s *store.LogSubscription) error {
 
 func askSyslog(io *shell.IO, s *store.LogSubscription) error {
 	var err error
-	if s.Host, err = io.Ask("Hostname to deliver the logs:", s.Host, shell.Hostname); err != nil {
+	if s.Host, err = io.Ask("Hostname to deliver the logs:", s.Host, hostOrAddress); err != nil {
 		return err
 	}
 	protos := []string{"UDP", "TCP"}
@@ -425,7 +425,7 @@ func chooseOnly(io *shell.IO, question string, choices []string, supported int, 
 }
 
 func logSetup(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
-	freq, err := io.Int("Enter the system metrics frequency (Seconds):", orDefault(logs.MetricsFrequency, 60), 1, 86400)
+	freq, err := io.Int("Enter the system metrics frequency (Seconds):", orDefault(logs.MetricsFrequency, 60), 1, store.MaxMetricsFrequency)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +463,9 @@ func logHeaders(io *shell.IO, logs store.Logs) (func(*store.Logs), error) {
 }
 
 // headerList accepts comma-separated header field names (RFC 5322 §3.6.8:
-// printable ASCII except colon) and returns them joined by ", ".
+// printable ASCII except colon), each once (names are case-insensitive), and
+// returns them joined by ", ". It applies the store's header rules, so a
+// list refused at commit or in a file is refused here, at the question.
 func headerList(a string) (string, error) {
 	if strings.EqualFold(strings.TrimSpace(a), "none") {
 		return "none", nil
@@ -474,17 +476,57 @@ func headerList(a string) (string, error) {
 		if h == "" {
 			continue
 		}
-		for _, c := range h {
-			if c <= ' ' || c > '~' || c == ':' {
-				return "", fmt.Errorf("Not a valid header name: %q. A header name is printable ASCII without spaces or \":\".", h)
-			}
+		if !store.ValidHeaderName(h) {
+			return "", fmt.Errorf("Not a valid header name: %q. A header name is printable ASCII without spaces or \":\".", h)
 		}
 		out = append(out, h)
+	}
+	if i, _ := store.DuplicateHeader(out); i >= 0 {
+		return "", fmt.Errorf("The header %q is listed twice. Header names do not depend on case; list each once.", out[i])
 	}
 	if len(out) == 0 {
 		return "none", nil
 	}
 	return strings.Join(out, ", "), nil
+}
+
+// logFilename accepts a log file name by the store's rule (letters,
+// digits, '.', '-' and '_', not starting with '.', short enough for the
+// rolled files' suffix).
+func logFilename(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if !store.ValidLogFilename(a) {
+		return "", fmt.Errorf("Valid characters are letters, digits, \".\", \"-\" and \"_\"; the name must not start with \".\" and is at most %d characters long.", store.MaxLogFilename)
+	}
+	return a, nil
+}
+
+// hostOrAddress accepts the host a log is pushed to: a host name, or an
+// IPv4 or IPv6 address (RFC 4291 §2.2 text forms, without brackets).
+func hostOrAddress(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+		return ip.String(), nil
+	}
+	h, err := shell.Hostname(a)
+	if err != nil {
+		return "", fmt.Errorf("Enter a host name (logs.example.com) or an IP address (192.0.2.10, 2001:db8::10); %q is neither.", a)
+	}
+	return h, nil
+}
+
+// singleLine accepts a non-empty answer without control characters: user
+// names and directories are shown on screens and in log lines, where an
+// escape sequence would drive the terminal (the store refuses them too).
+func singleLine(a string) (string, error) {
+	a, err := shell.NonEmpty(a)
+	if err != nil {
+		return "", err
+	}
+	if r := store.ControlChar(a); r >= 0 {
+		return "", fmt.Errorf("The value must not contain control characters (it contains %U).", r)
+	}
+	return a, nil
 }
 
 // askSize asks for a byte count; k and m suffixes multiply by 1024 and
@@ -510,7 +552,7 @@ func parseSize(a string) (string, error) {
 		mult, a = 1024*1024, strings.TrimSuffix(a, "m")
 	}
 	n, err := strconv.ParseInt(a, 10, 64)
-	const min, max = 10 * 1024, 10 * 1024 * 1024 * 1024
+	const min, max = store.MinLogSize, store.MaxLogSize
 	if err != nil || n <= 0 || n > max/mult || n*mult < min {
 		return "", errors.New("The value must be a size from 10k to 10240m (a number of bytes, or a number followed by k or m).")
 	}
@@ -543,7 +585,7 @@ func parseDuration(a string) (string, error) {
 		}
 	}
 	n, err := strconv.Atoi(a)
-	const max = 366 * 86400
+	const max = store.MaxLogInterval
 	if err != nil || n <= 0 || n > max/mult {
 		return "", errors.New("The value must be a time from 1 second to 366 days (seconds, or a number followed by s, m, h or d).")
 	}

@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"fmt"
+	"strings"
+
 	"esa/shell"
 	"esa/store"
 )
@@ -22,11 +25,11 @@ func sethostnameCommand(env *Env) shell.Command {
 			case 0:
 				current := env.Session.Config().System.Hostname
 				var err error
-				if name, err = io.Ask("Enter the hostname for this appliance (for example, mail.example.com).", current, shell.Hostname); err != nil {
+				if name, err = io.Ask("Enter the hostname for this appliance (for example, mail.example.com).", current, fqdn); err != nil {
 					return err
 				}
 			case 1:
-				n, err := shell.Hostname(args[0])
+				n, err := fqdn(args[0])
 				if err != nil {
 					io.Printf("%v\n", err)
 					return nil
@@ -42,4 +45,19 @@ func sethostnameCommand(env *Env) shell.Command {
 			})
 		},
 	}
+}
+
+// fqdn accepts the appliance's own name: a host name (shell.Hostname, which
+// also lower-cases it) that the store takes as fully qualified, so the
+// question refuses what commit and loadconfig would (an IP address, a single
+// label, an all-numeric top label).
+func fqdn(a string) (string, error) {
+	n, err := shell.Hostname(a)
+	if err != nil {
+		return "", err
+	}
+	if !store.FQDN(n) {
+		return "", fmt.Errorf("%q is not a fully qualified host name: enter a name with its domain, such as mail.example.com (not an IP address).", strings.TrimSpace(a))
+	}
+	return n, nil
 }

@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 
 	"esa/store"
@@ -40,14 +43,21 @@ func init() {
 			}
 		}},
 		"loadconfig_missing": {},
-		"loadconfig_paste":   {check: hostnameIs("pasted.example.com", false)},
-		"sethostname":        {check: hostnameIs("mail2.example.com", false)},
-		"grep_cli_audit":     {},
-		"status":             {},
-		"status_detail":      {},
-		"version":            {},
-		"quit_pending":       {check: hostnameIs("esa.example.com", true)},
-		"quit_eof":           {check: hostnameIs("esa.example.com", true)},
+		"loadconfig_incomplete": {check: func(t *testing.T, env *Env) {
+			if env.Session.Pending() {
+				t.Errorf("an incomplete file left pending changes in %v", env.Session.Changed())
+			}
+		}},
+		"loadconfig_refused":  {setup: hostileFiles, check: hostnameIs("esa.example.com", false)},
+		"sethostname_invalid": {check: pendingHostname("mail2.example.com")},
+		"loadconfig_paste":    {check: hostnameIs("pasted.example.com", false)},
+		"sethostname":         {check: hostnameIs("mail2.example.com", false)},
+		"grep_cli_audit":      {},
+		"status":              {},
+		"status_detail":       {},
+		"version":             {},
+		"quit_pending":        {check: hostnameIs("esa.example.com", true)},
+		"quit_eof":            {check: hostnameIs("esa.example.com", true)},
 	} {
 		transcripts[name] = tc
 	}
@@ -131,4 +141,33 @@ func brokenFile(t *testing.T, env *Env) {
 		t.Fatal(err)
 	}
 	writeConfigFile(t, env, "broken.xml", stringsReplace(string(text), "<hostname>esa.example.com</hostname>", "<hostname>bad_host!</hostname>"))
+}
+
+// hostileFiles plants, in the configuration directory, a symbolic link to a
+// file outside it whose first line must never reach the screen, a FIFO with
+// no writer (reading it would hang) and a directory.
+func hostileFiles(t *testing.T, env *Env) {
+	outside := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(outside, []byte("root:$6$never-shown:19000:0:99999:7:::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := env.Store.ConfigDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "link-out.xml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.xml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pendingHostname checks the session's pending host name.
+func pendingHostname(want string) func(t *testing.T, env *Env) {
+	return func(t *testing.T, env *Env) {
+		if got := env.Session.Config().System.Hostname; got != want {
+			t.Errorf("pending hostname %q, want %q", got, want)
+		}
+	}
 }

@@ -58,6 +58,18 @@ var transcripts = map[string]transcript{
 			t.Errorf("scp_push = %+v", scp)
 		}
 	}},
+	"logconfig_refused": {check: func(t *testing.T, env *Env) {
+		c := env.Session.Config()
+		if h := c.Logs.Headers; len(h) != 2 || h[0] != "Subject" || h[1] != "X-Mailer" {
+			t.Errorf("headers %q", h)
+		}
+		if s := findLog(t, c, "remote_sys"); s.Host != "2001:db8::514" || s.Protocol != "TCP" || s.Facility != "mail" {
+			t.Errorf("remote_sys = %+v", s)
+		}
+		if s := findLog(t, c, "hidden"); s.Filename != "mail.hidden" || s.MaxSize != 1<<20 || s.MaxFiles != 1000 {
+			t.Errorf("hidden = %+v", s)
+		}
+	}},
 	"logconfig_setup": {check: func(t *testing.T, env *Env) {
 		l := env.Store.Committed().Logs
 		if l.MetricsFrequency != 120 || l.LogMessageID || !l.LogSubject || l.LogRemoteReply {
