@@ -24,7 +24,7 @@ first) for lines matching the regular expression REGEX (Go RE2 syntax).
   -f PATTERN  search only the files whose names match the glob PATTERN
   -p          paginate (accepted; output is never paged)
   -t          search the end of the log and keep following new lines until
-              Ctrl-C
+              Ctrl-C (on a terminal; in a script grep searches and returns)
 Without arguments grep lists the logs and asks for the log, the expression,
 case sensitivity, tail, pagination and file pattern.`
 
@@ -110,8 +110,7 @@ func grepCommand(env *Env) shell.Command {
 		Run: func(io *shell.IO, args []string) error {
 			g, err := parseGrep(args)
 			if err != nil {
-				io.Printf("%v\n", err)
-				return nil
+				return err
 			}
 			interactive := len(args) == 0
 			if g.log == "" {
@@ -147,18 +146,22 @@ func grepCommand(env *Env) shell.Command {
 			}
 			re, err := regexp.Compile(expr)
 			if err != nil {
-				io.Printf("%v\n", regexError(err))
-				return nil
+				return regexError(err)
 			}
 			if g.files == "*" {
 				g.files = ""
+			}
+			if g.follow && !io.Interactive() {
+				// Following ends only with Ctrl-C, which a script cannot
+				// press: in batch use grep -t searches what is there and
+				// returns, so the rest of the script runs.
+				g.follow = false
 			}
 			n, err := env.Logs.Grep(io.Ctx, g.log, logs.GrepOptions{
 				Pattern: re, Follow: g.follow, FilePattern: g.files, Count: g.count, Context: g.context,
 			}, io.Out)
 			if errors.Is(err, logs.ErrNoSuchLog) {
-				io.Printf("Unable to grep: there is no log named %q.\n", g.log)
-				return nil
+				return fmt.Errorf("Unable to grep: there is no log named %q.", g.log)
 			}
 			if g.follow && errors.Is(err, context.Canceled) {
 				// Ctrl-C is how grep -t ends.
@@ -193,8 +196,12 @@ func regexError(err error) error {
 
 // chooseLog lists the log subscriptions and asks for one by number or name
 // (ESA-CLI §6.2, §6.3). "" means the user pressed Enter.
+//
+// The list is the committed one, as the log manager runs it: grep and tail
+// read files, and a subscription this session added or renamed but has not
+// committed has none yet (it would be listed and then not found).
 func chooseLog(io *shell.IO, env *Env, question string) (string, error) {
-	subs := env.Session.Config().Logs.Subscriptions
+	subs := env.Logs.Subscriptions()
 	io.Printf("\n")
 	printLogs(io, subs)
 	names := make([]string, len(subs))

@@ -44,7 +44,7 @@ func TestTailFollow(t *testing.T) {
 	in, inw := ioPipe()
 	go func() {
 		done <- shell.Run(context.Background(), shell.Config{
-			Editor: shell.NewPlainEditor(in, out), Out: out, Prompt: Prompt(env),
+			Editor: ttyEditor{shell.NewPlainEditor(in, out)}, Out: out, Prompt: Prompt(env),
 			Commands: Table(env), OnExit: OnExit(env), Interrupts: intr,
 		})
 	}()
@@ -59,6 +59,12 @@ func TestTailFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// ttyEditor is a plain editor that says a person is at a terminal
+// (shell.IO.Interactive): tail follows only there.
+type ttyEditor struct{ shell.Editor }
+
+func (ttyEditor) Interactive() bool { return true }
 
 func ioPipe() (*os.File, *os.File) {
 	r, w, err := os.Pipe()

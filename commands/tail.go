@@ -15,7 +15,8 @@ const tailHelp = `tail [-n N] [-f] LOG
 Print the last lines of log subscription LOG (10 unless -n N says otherwise).
 With -f, and in the interactive form (no arguments: the logs are listed and
 one is chosen by number or name), keep printing new lines as they are written
-until Ctrl-C, as the appliance's tail does.`
+until Ctrl-C, as the appliance's tail does. Following needs a terminal: in a
+script (input from a pipe) tail prints the last lines and returns.`
 
 func tailCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -30,22 +31,18 @@ func tailCommand(env *Env) shell.Command {
 					follow = true
 				case a == "-n":
 					if i+1 >= len(args) {
-						io.Printf("Invalid arguments when processing: -n needs a number.\n")
-						return nil
+						return errors.New("Invalid arguments when processing: -n needs a number.")
 					}
 					i++
 					n, err := strconv.Atoi(args[i])
 					if err != nil || n < 0 || n > 100000 {
-						io.Printf("Invalid arguments when processing: -n needs a number from 0 to 100000, not %q.\n", args[i])
-						return nil
+						return fmt.Errorf("Invalid arguments when processing: -n needs a number from 0 to 100000, not %q.", args[i])
 					}
 					lines = n
 				case len(a) > 1 && a[0] == '-':
-					io.Printf("Unknown option %q.\n", a)
-					return nil
+					return fmt.Errorf("Unknown option %q.", a)
 				case log != "":
-					io.Printf("Invalid arguments when processing: unexpected %q.\n", a)
-					return nil
+					return fmt.Errorf("Invalid arguments when processing: unexpected %q.", a)
 				default:
 					log = a
 				}
@@ -56,12 +53,18 @@ func tailCommand(env *Env) shell.Command {
 					return err
 				}
 				log, follow = name, true
+			}
+			// Following ends only with Ctrl-C: on a pipe nobody can press
+			// it, and the rest of the script would never run. In batch
+			// use tail prints the last lines and returns.
+			follow = follow && io.Interactive()
+			if follow {
 				io.Printf("\nPress Ctrl-C to stop.\n")
 			}
 			err := env.Logs.Tail(io.Ctx, log, lines, follow, io.Out)
 			switch {
 			case errors.Is(err, logs.ErrNoSuchLog):
-				io.Printf("Unable to tail: there is no log named %q.\n", log)
+				return fmt.Errorf("Unable to tail: there is no log named %q.", log)
 			case follow && errors.Is(err, context.Canceled):
 				// Ctrl-C is how tail ends.
 				return err

@@ -74,7 +74,7 @@ func TestCommitSurvivesRestart(t *testing.T) {
 		t.Errorf("no commit line in DATA/logs/config_history:\n%s", history)
 	}
 	out, errs, code = pipe(t, dir, "sethostname mail9.example.com\n")
-	if code != 0 || !strings.HasPrefix(out, "mail1.example.com> ") {
+	if code != shell.ExitUncommitted || !strings.HasPrefix(out, "mail1.example.com> ") {
 		t.Fatalf("second run: exit %d, want the committed prompt first\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	if !strings.Contains(out, "You have uncommitted changes.") {

@@ -198,6 +198,38 @@ func (m *Manager) Err(name string) error {
 	return fmt.Errorf("log %s: %d lines could not be written: %w", name, s.lost, s.werr)
 }
 
+// Loss counts the lines one subscription could not write.
+type Loss struct {
+	Name  string
+	Lines int64 // since the subscription started running in this process
+	Err   error // the last write error
+}
+
+// Losses lists the running subscriptions that have lost lines, in
+// configuration order. The counts only grow, so a session can compare
+// them before and after a command and tell its user at once that the
+// command's log lines (its CLI audit line, say) were lost, rather than
+// leave it to a Warning line in the file once the disk has room again.
+func (m *Manager) Losses() []Loss {
+	m.mu.Lock()
+	subs := make([]*sub, 0, len(m.config))
+	for _, c := range m.config {
+		if s := m.subs[c.Name]; s != nil {
+			subs = append(subs, s)
+		}
+	}
+	m.mu.Unlock()
+	var out []Loss
+	for _, s := range subs {
+		s.mu.Lock()
+		if s.lostTotal > 0 {
+			out = append(out, Loss{Name: s.cfg.Name, Lines: s.lostTotal, Err: s.lastErr})
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
 // Subscriptions returns the applied subscriptions in configuration order.
 func (m *Manager) Subscriptions() []store.LogSubscription {
 	m.mu.Lock()

@@ -49,6 +49,10 @@ type sub struct {
 	lost   int64
 	werr   error
 	broken bool
+	// Every line lost since the subscription started, and the last
+	// error: Manager.Losses, for the session that caused them.
+	lostTotal int64
+	lastErr   error
 
 	// Followers (tail -f, grep -t) wait on watchers; writers poke them
 	// without blocking.
@@ -251,8 +255,9 @@ func (s *sub) write(t time.Time, line []byte) {
 // large, the directory gone) and keeps the error for Manager.Err.
 func (s *sub) failed(err error) {
 	s.lost++
+	s.lostTotal++
 	if err != nil {
-		s.werr = err
+		s.werr, s.lastErr = err, err
 	}
 }
 
