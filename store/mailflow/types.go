@@ -45,8 +45,8 @@ type Policy struct {
 // Param is one policy parameter as the PRINT form shows it
 // (`max_rcpts_per_msg = 25`).
 type Param struct {
-	Key   string `xml:"key,attr"`
-	Value string `xml:",chardata"`
+	Key   string `xml:"key"`
+	Value string `xml:"value"`
 }
 
 // Entry is a line of the HAT: a named sender group, or (Group empty) a
