@@ -1,7 +1,6 @@
 package dmarc
 
 import (
-	"net/netip"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -52,7 +51,9 @@ func normalizeDomain(d string) (string, bool) {
 		d = a
 	}
 	d = strings.ToLower(d)
-	if _, err := netip.ParseAddr(d); err == nil || !hostnameChars(d) {
+	if !hostnameChars(d) || allDigits(d[strings.LastIndexByte(d, '.')+1:]) {
+		// An all-numeric last label is an IPv4 address, never a top-level
+		// domain (RFC 3696 §2); ':' (IPv6) fails hostnameChars.
 		return "", false
 	}
 	return d, true
