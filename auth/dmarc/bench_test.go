@@ -23,7 +23,7 @@ func (m mapDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
 // parsing, alignment, sampling), for the common shapes of inbound mail.
 func BenchmarkEvaluate(b *testing.B) {
 	zone := mapDNS{
-		"_dmarc.example.com": {"v=spf1 -all", "v=DMARC1; p=reject; sp=quarantine; adkim=r; aspf=r; pct=50; rua=mailto:dmarc@example.com!10m; ruf=mailto:f@example.com; fo=1"},
+		"_dmarc.example.com":   {"v=spf1 -all", "v=DMARC1; p=reject; sp=quarantine; adkim=r; aspf=r; pct=50; rua=mailto:dmarc@example.com!10m; ruf=mailto:f@example.com; fo=1"},
 		"_dmarc.example.co.uk": {"v=DMARC1; p=quarantine; rua=mailto:agg@example.co.uk"},
 	}
 	cases := []struct {
