@@ -130,6 +130,12 @@ func pasteConfig(io *shell.IO, limit int) (string, error) {
 		if errors.Is(err, goio.EOF) {
 			break
 		}
+		if errors.Is(err, shell.ErrLineTooLong) {
+			// No configuration line is that long: the paste is not a
+			// configuration file. Drain it all the same.
+			tooLarge = true
+			continue
+		}
 		if err != nil {
 			return "", err
 		}

@@ -238,7 +238,7 @@ func TestSaveConfigKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for round := 0; round < 12; round++ {
+	for round := 0; round < 20; round++ {
 		cmd := exec.Command(exe, "-test.run=^TestSaveLoopChild$")
 		cmd.Env = append(os.Environ(), saveLoopEnv+"="+dir)
 		out, err := cmd.StdoutPipe()
