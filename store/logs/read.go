@@ -198,12 +198,26 @@ func (g *grepper) emit(base string, line []byte) error {
 // saved files when the current one is shorter. With follow it then writes
 // every new line, across rollovers, until ctx is done, and returns ctx's
 // error.
+//
+// The work is linear in the bytes written and the memory constant: the
+// files are scanned backwards for line ends in fixed chunks, then the
+// chosen range is copied through. (Gathering the lines in memory took
+// minutes and a gigabyte for one 200 MB line.)
 func (m *Manager) Tail(ctx context.Context, name string, lines int, follow bool, w io.Writer) error {
 	files, err := m.files(name)
 	if err != nil {
 		return err
 	}
-	var chunks [][][]byte
+	type part struct {
+		f          *os.File
+		start, end int64
+	}
+	var parts []part
+	defer func() {
+		for _, p := range parts {
+			p.f.Close()
+		}
+	}()
 	need := max(lines, 0)
 	endOff := int64(-1) // where following resumes in the newest file
 	for i := len(files) - 1; i >= 0 && (need > 0 || i == len(files)-1); i-- {
@@ -214,22 +228,24 @@ func (m *Manager) Tail(ctx context.Context, name string, lines int, follow bool,
 		if err != nil {
 			return err
 		}
-		ls, end, err := lastLines(r, need)
-		r.Close()
+		start, end, n, err := lastLines(r, need)
 		if err != nil {
+			r.Close()
 			return err
 		}
 		if i == len(files)-1 {
 			endOff = end
 		}
-		chunks = append(chunks, ls)
-		need -= len(ls)
+		parts = append(parts, part{r, start, end})
+		need -= n
 	}
-	for i := len(chunks) - 1; i >= 0; i-- {
-		for _, l := range chunks[i] {
-			if _, err := w.Write(l); err != nil {
-				return err
-			}
+	for i := len(parts) - 1; i >= 0; i-- {
+		p := parts[i]
+		if _, err := io.Copy(w, io.NewSectionReader(p.f, p.start, p.end-p.start)); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 	}
 	if !follow {
@@ -241,41 +257,47 @@ func (m *Manager) Tail(ctx context.Context, name string, lines int, follow bool,
 	})
 }
 
-// lastLines returns the last n complete lines of r and the offset just
-// after the last complete line.
-func lastLines(r *os.File, n int) ([][]byte, int64, error) {
+// lastLines finds the last n complete lines of r: they are the bytes from
+// start to end, end being the offset just after the last complete line,
+// and there are count of them (fewer than n when the file is shorter). It
+// reads backwards in fixed chunks and keeps none of the data.
+func lastLines(r *os.File, n int) (start, end int64, count int, err error) {
 	st, err := r.Stat()
 	if err != nil {
-		return nil, 0, err
+		return 0, 0, 0, err
 	}
-	const chunk = 64 << 10
-	pos := st.Size()
-	var buf []byte
-	for pos > 0 && bytes.Count(buf, []byte("\n")) <= n {
-		size := int64(chunk)
-		if pos < size {
-			size = pos
-		}
+	buf := make([]byte, 64<<10)
+	end = -1
+	for pos := st.Size(); pos > 0; {
+		size := min(int64(len(buf)), pos)
 		pos -= size
-		b := make([]byte, size, int(size)+len(buf))
+		b := buf[:size]
 		if _, err := r.ReadAt(b, pos); err != nil && err != io.EOF {
-			return nil, 0, err
+			return 0, 0, 0, err
 		}
-		buf = append(b, buf...)
+		for i := len(b) - 1; i >= 0; i-- {
+			if b[i] != '\n' {
+				continue
+			}
+			at := pos + int64(i)
+			if end < 0 {
+				end = at + 1
+				if n == 0 {
+					return end, end, 0, nil
+				}
+				continue
+			}
+			// The line after this newline is complete.
+			count++
+			if count == n {
+				return at + 1, end, count, nil
+			}
+		}
 	}
-	last := bytes.LastIndexByte(buf, '\n')
-	end := pos + int64(last) + 1
-	buf = buf[:last+1]
-	var lines [][]byte
-	for len(buf) > 0 && len(lines) < n {
-		i := bytes.LastIndexByte(buf[:len(buf)-1], '\n')
-		lines = append(lines, buf[i+1:])
-		buf = buf[:i+1]
+	if end < 0 {
+		return 0, 0, 0, nil // no complete line
 	}
-	for i, j := 0, len(lines)-1; i < j; i, j = i+1, j-1 {
-		lines[i], lines[j] = lines[j], lines[i]
-	}
-	return lines, end, nil
+	return 0, end, count + 1, nil // the file's first line too
 }
 
 // follow calls fn for every complete line written to subscription name
@@ -287,7 +309,7 @@ func (m *Manager) follow(ctx context.Context, name string, files []logFile, off 
 		last := files[len(files)-1]
 		if r, err := openLogFile(last); err == nil {
 			if off < 0 {
-				_, off, err = lastLines(r, 0)
+				_, off, _, err = lastLines(r, 0)
 				if err != nil {
 					r.Close()
 					return err
@@ -322,7 +344,21 @@ func (fl *follower) close() {
 	}
 }
 
+// When ctx ends, the lines already written to the file being read are
+// still passed on before run returns ctx's error: what was logged before
+// the Ctrl-C is shown (and counted by grep -t -c), whatever point of its
+// loop the follower had reached.
 func (fl *follower) run(ctx context.Context, fn func(string, []byte) error) error {
+	err := fl.loop(ctx, fn)
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		if _, derr := fl.drain(context.Background(), fn); derr != nil {
+			return derr
+		}
+	}
+	return err
+}
+
+func (fl *follower) loop(ctx context.Context, fn func(string, []byte) error) error {
 	timer := time.NewTimer(pollEvery)
 	defer timer.Stop()
 	for {

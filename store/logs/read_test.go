@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -138,12 +139,9 @@ func TestGrepFollow(t *testing.T) {
 		done <- result{n, err}
 	}()
 	l := m.Logger(store.LogTypeMail)
-	// The grep may not have reached the end of the file yet: write until
-	// the first line shows, then check the rest exactly.
-	for i := 0; !strings.Contains(out.String(), "MATCH"); i++ {
-		l.Info("MATCH early")
-		time.Sleep(time.Millisecond)
-	}
+	waitFollowing(t, m, "mail_logs")
+	l.Info("MATCH early")
+	out.waitFor(t, "MATCH early")
 	before := out.String()
 	l.Info("skip me")
 	l.Info("match 1")
@@ -261,10 +259,7 @@ func TestConcurrent(t *testing.T) {
 	tailDone := make(chan error, 1)
 	go func() { tailDone <- m.Tail(ctx, "a", 0, true, out) }()
 	// Start writing once the follower has reached the end.
-	for !strings.Contains(out.String(), "ready") {
-		m.Logger(store.LogTypeMail).Info("ready")
-		time.Sleep(time.Millisecond)
-	}
+	waitFollowing(t, m, "a")
 
 	const writers, per = 8, 400
 	var wg sync.WaitGroup
@@ -398,17 +393,29 @@ func TestGrepFollowCount(t *testing.T) {
 		n, _ := m.Grep(ctx, "mail_logs", logs.GrepOptions{Pattern: regexp.MustCompile("hit"), Follow: true, Count: true}, out)
 		done <- n
 	}()
-	// Whether the grep follows yet is invisible until it prints the
-	// count, so the hits may or may not be counted: the count printed must
-	// be the one returned, and never more than the hits.
+	// Once the grep follows, every hit written before the cancellation
+	// is counted: exactly three.
+	waitFollowing(t, m, "mail_logs")
 	l := m.Logger(store.LogTypeMail)
 	for i := 0; i < 3; i++ {
 		l.Info("hit %d", i)
 	}
-	time.Sleep(50 * time.Millisecond)
 	cancel()
 	n := <-done
-	if out.String() != fmt.Sprintf("%d\n", n) || n > 3 {
-		t.Fatalf("count %d, screen %q", n, out.String())
+	if n != 3 || out.String() != "3\n" {
+		t.Fatalf("count %d, screen %q; want 3", n, out.String())
+	}
+}
+
+// waitFollowing waits until a follower of subscription name has fixed
+// where it reads from (Manager.Following, an event, not a delay).
+func waitFollowing(t *testing.T, m *logs.Manager, name string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Following(name) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no follower of %s registered", name)
+		}
+		runtime.Gosched()
 	}
 }
