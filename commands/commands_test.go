@@ -35,7 +35,8 @@ func newEnv(t testing.TB) *Env {
 	if err := lm.Apply(st.Committed().Logs); err != nil {
 		t.Fatal(err)
 	}
-	cancel := st.Subscribe(func(c store.Config) { lm.Apply(c.Logs) })
+	cancel := st.OnCommit(func(c store.Change) { lm.Apply(c.Config.Logs) })
+	st.SetHistoryLog(lm.Logger(store.LogTypeConfig))
 	t.Cleanup(func() {
 		cancel()
 		lm.Close()

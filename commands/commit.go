@@ -2,7 +2,6 @@ package commands
 
 import (
 	"errors"
-	"strings"
 
 	"esa/shell"
 	"esa/store"
@@ -36,7 +35,6 @@ func commitCommand(env *Env) shell.Command {
 			if err != nil {
 				return err
 			}
-			changed := env.Session.Changed()
 			at, err := env.Session.Commit(comment, keep)
 			io.Printf("\n")
 			var conflict *store.ConflictError
@@ -51,12 +49,8 @@ func commitCommand(env *Env) shell.Command {
 			case err != nil:
 				return err
 			}
-			// "A new configuration history log is created each time a user
-			// commits a change" (ESA-CLI §7.1).
-			if env.Logs != nil {
-				env.Logs.Logger(store.LogTypeConfig).Info("Configuration committed: tables %s; rollback point %v; comment: %q",
-					strings.Join(changed, ", "), keep, comment)
-			}
+			// The Configuration History line is written by the store's
+			// commit path (Store.SetHistoryLog), whatever commits.
 			io.Printf("Changes committed: %s\n", ctime(at))
 			return nil
 		},

@@ -345,7 +345,12 @@ func (s *Store) encodeTable(t table, c *Config) []byte {
 // decodeTable reads table t's stored text form into c. Secrets stored by
 // versions before the key file are plain text and are read as they are.
 func (s *Store) decodeTable(t table, data []byte, c *Config) error {
-	p := newDecoder(data, s.openStoredSecret)
+	return decodeTableWith(t, data, c, s.openStoredSecret)
+}
+
+// decodeTableWith is decodeTable with the secret opener as a parameter.
+func decodeTableWith(t table, data []byte, c *Config, open func(Secret) (Secret, error)) error {
+	p := newDecoder(data, open)
 	for {
 		tok, err := p.token()
 		if err == io.EOF {

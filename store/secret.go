@@ -91,15 +91,15 @@ func writeKeyFile(path string, key []byte) error {
 // an older version kept with plain-text secrets, so that config.db holds
 // passphrases only sealed. (bbolt may still hold the old bytes in free pages
 // until they are reused; the file's free pages are not scrubbed.)
-func (s *Store) sealStored(tx *bolt.Tx) error {
+func (s *Store) sealStored(tx *bolt.Tx, enc [][]byte) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta.Get(keySealedMark) != nil {
 		return nil
 	}
 	tb := tx.Bucket(bucketTables)
 	for i, t := range tables {
-		if old := tb.Get([]byte(t.name)); old != nil && !bytes.Equal(old, s.enc[i]) {
-			if err := tb.Put([]byte(t.name), s.enc[i]); err != nil {
+		if old := tb.Get([]byte(t.name)); old != nil && !bytes.Equal(old, enc[i]) {
+			if err := tb.Put([]byte(t.name), enc[i]); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -164,40 +165,68 @@ func (ss *Session) Clear() error {
 // if rollbackPoint, saves the resulting configuration as a new version. It
 // refuses with *ConflictError, changing nothing, when another session
 // committed one of those tables since this session read it; tables this
-// session did not change stay as others committed them. Subscribers get the
-// new configuration before Commit returns.
+// session did not change stay as others committed them.
+//
+// Commit returns once the commit is durable and installed (Snapshot). Its
+// OnCommit hooks and its Configuration History line have run by then;
+// Subscribe subscribers hear of it on their own goroutines, so a slow one
+// delays no commit. A panic or memory fault inside bbolt (a damaged page)
+// is returned as a *DamagedError naming the file; the session keeps its
+// changes and stays usable.
 func (ss *Session) Commit(comment string, rollbackPoint bool) (time.Time, error) {
+	c, mask, err := ss.commit(comment, rollbackPoint)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// commit returned holding notifyMu, taken before it let go of
+	// commitMu: announcements keep commit order without holding up the
+	// next commit's write.
+	defer ss.s.notifyMu.Unlock()
+	ss.s.announce(c, mask)
+	return c.Time, nil
+}
+
+// commit is Commit up to the announcement. On success it returns with
+// s.notifyMu held, for Commit to release.
+func (ss *Session) commit(comment string, rollbackPoint bool) (Change, uint64, error) {
 	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	if len(ss.changed) == 0 {
-		ss.mu.Unlock()
-		return time.Time{}, ErrNothingToCommit
+		return Change{}, 0, ErrNothingToCommit
 	}
 	s := ss.s
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 
-	next, ver, enc := s.snapshot()
+	cur := s.cur.Load()
 	var conflicts []string
+	var mask uint64
 	for i, t := range tables {
-		if m, ok := ss.changed[i]; ok && m.ver != ver[i] {
-			conflicts = append(conflicts, t.name)
+		if m, ok := ss.changed[i]; ok {
+			mask |= 1 << i
+			if m.ver != cur.ver[i] {
+				conflicts = append(conflicts, t.name)
+			}
 		}
 	}
 	if conflicts != nil {
-		ss.mu.Unlock()
-		return time.Time{}, &ConflictError{Tables: conflicts}
+		return Change{}, 0, &ConflictError{Tables: conflicts}
 	}
+	// The new snapshot shares the tables this commit leaves alone with the
+	// current one: neither is ever modified. Only changed tables are copied.
+	next := *cur.cfg
+	ver := append([]uint64(nil), cur.ver...)
+	enc := append([][]byte(nil), cur.enc...)
 	for i, m := range ss.changed {
 		tables[i].copyTable(&next, &ss.pending)
 		enc[i] = m.enc
 		ver[i]++
 	}
 	if err := Validate(next); err != nil {
-		ss.mu.Unlock()
-		return time.Time{}, err
+		return Change{}, 0, err
 	}
 	now := s.now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		tb, vb := tx.Bucket(bucketTables), tx.Bucket(bucketTableVer)
 		for i := range ss.changed {
 			name := []byte(tables[i].name)
@@ -213,17 +242,16 @@ func (ss *Session) Commit(comment string, rollbackPoint bool) (time.Time, error)
 		}
 		return nil
 	})
-	if err != nil {
-		ss.mu.Unlock()
-		return time.Time{}, fmt.Errorf("store: commit: %w", err)
+	var damaged *DamagedError
+	switch {
+	case errors.As(err, &damaged):
+		return Change{}, 0, err
+	case err != nil:
+		return Change{}, 0, fmt.Errorf("store: commit: %w", err)
 	}
-	s.mu.Lock()
-	s.committed, s.ver, s.enc = next, ver, enc
-	s.mu.Unlock()
+	s.cur.Store(&committedState{cfg: &next, ver: ver, enc: enc})
 	ss.changed = map[int]mark{}
 	ss.pending = Config{}
-	ss.mu.Unlock()
-
-	s.notify(next)
-	return now, nil
+	s.notifyMu.Lock() // released by Commit once announced
+	return Change{Config: &next, Tables: tableNames(mask), Time: now, User: ss.user, Comment: comment, RollbackPoint: rollbackPoint}, mask, nil
 }

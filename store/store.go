@@ -13,10 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 )
 
 // schemaVersion is the layout of config.db this binary writes. A data
@@ -71,16 +73,21 @@ type Store struct {
 	now func() time.Time
 	key []byte // AES-256 key for EncryptSecrets
 
-	mu        sync.RWMutex // guards committed, ver, enc
-	committed Config
-	ver       []uint64 // per table, parallel to tables
-	enc       [][]byte // per table: committed text form (never mutated)
+	// cur is the committed state. A commit installs a new one; none is
+	// ever modified, so readers need no lock (Snapshot).
+	cur atomic.Pointer[committedState]
 
-	commitMu sync.Mutex // serialises commits and their notifications
+	commitMu sync.Mutex // serialises commits
+	// notifyMu keeps commit announcements in commit order: a commit takes
+	// it before it lets go of commitMu, and announces holding only it.
+	notifyMu sync.Mutex
 
-	subMu   sync.Mutex
-	subs    map[int]func(Config)
-	nextSub int
+	hookMu   sync.Mutex // guards hooks, subs, history
+	hooks    []hook
+	nextHook int
+	subs     []*subscriber
+	history  HistoryLog
+	subWG    sync.WaitGroup // subscriber goroutines running
 }
 
 // Open opens (creating if needed) the data directory dir. The first open of
@@ -93,7 +100,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Store{dir: abs, now: o.Now, subs: map[int]func(Config){}}
+	s := &Store{dir: abs, now: o.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -151,11 +158,11 @@ func (s *Store) openDB(path string, timeout time.Duration) (err error) {
 				s.db.Close()
 				s.db = nil
 			}
-			err = &DamagedError{Path: path, Reason: fmt.Sprint(r)}
+			err = &DamagedError{Path: path, Reason: quoteFew(fmt.Sprint(r), 120)}
 		}
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bberrors.ErrTimeout) {
 		return &LockedError{Dir: s.dir, PID: readPID(filepath.Join(s.dir, "esa.pid"))}
 	}
 	var pe *fs.PathError
@@ -166,13 +173,23 @@ func (s *Store) openDB(path string, timeout time.Duration) (err error) {
 		// The system refused (permissions, a directory in the way, no
 		// space): the file itself may be fine.
 		return fmt.Errorf("store: open %s: %w", path, err)
-	case errors.Is(err, bolt.ErrInvalid):
+	case errors.Is(err, bberrors.ErrInvalid):
 		return &DamagedError{Path: path, Reason: "not a bbolt database"}
 	default:
 		// bbolt's own checks of the file: checksum, version, size.
 		return &DamagedError{Path: path, Reason: err.Error()}
 	}
 	s.db = db
+	if err := s.checkSize(); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
+	if err := s.checkDB(); err != nil {
+		db.Close()
+		s.db = nil
+		return err
+	}
 	if err := s.load(); err != nil {
 		db.Close()
 		s.db = nil
@@ -204,19 +221,33 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// load checks the schema, seeds a fresh store and reads the committed tables.
-func (s *Store) load() error {
-	s.ver = make([]uint64, len(tables))
-	s.enc = make([][]byte, len(tables))
+// checkSize refuses a file shorter than its pages reach: the meta page says
+// how far they go, and a file that lost its tail would fault when read.
+func (s *Store) checkSize() error {
 	st, err := os.Stat(s.db.Path())
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
-		// The meta page says how far the pages reach; a file shorter than
-		// that lost its tail, and reading those pages would fault.
+	return s.db.View(func(tx *bolt.Tx) error {
 		if tx.Size() > st.Size() {
-			return &DamagedError{Path: s.db.Path(), Reason: fmt.Sprintf("the file is truncated (%d bytes, its pages reach %d)", st.Size(), tx.Size())}
+			return s.damaged("the file is truncated (%d bytes, its pages reach %d)", st.Size(), tx.Size())
+		}
+		return nil
+	})
+}
+
+// load checks the schema, seeds a fresh store and reads the committed tables.
+// Factory defaults are written only into a new, empty file: a store that has
+// any of its buckets but lacks a table (a renamed or lost key) is damaged,
+// and writing defaults over it would reset the appliance silently.
+func (s *Store) load() error {
+	ver := make([]uint64, len(tables))
+	enc := make([][]byte, len(tables))
+	committed := Defaults()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		fresh, err := s.freshOrWhole(tx)
+		if err != nil {
+			return err
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
@@ -227,11 +258,11 @@ func (s *Store) load() error {
 				return err
 			}
 		}
-		fresh := meta.Get(keySchema) == nil
 		if !fresh {
-			v, err := strconv.Atoi(string(meta.Get(keySchema)))
-			if err != nil {
-				return fmt.Errorf("store: %s: unreadable schema version %q", s.dir, meta.Get(keySchema))
+			raw := meta.Get(keySchema)
+			v, err := strconv.Atoi(string(raw))
+			if err != nil || len(raw) > maxSchemaSize || v < 1 {
+				return s.damaged("the schema version is unreadable (%d bytes)", len(raw))
 			}
 			if v > schemaVersion {
 				return fmt.Errorf("store: data directory %s has configuration schema %d, newer than the %d this program knows; use a newer esa", s.dir, v, schemaVersion)
@@ -245,17 +276,12 @@ func (s *Store) load() error {
 		if err := s.loadKey(meta); err != nil {
 			return err
 		}
-		// Tables missing from the file (a fresh store, or a table added by
-		// a later version) start from their defaults at version 1.
-		def := Defaults()
-		s.committed = Defaults()
 		tb, vb := tx.Bucket(bucketTables), tx.Bucket(bucketTableVer)
 		for i, t := range tables {
-			data := tb.Get([]byte(t.name))
-			if data == nil {
-				s.enc[i] = s.encodeTable(t, &def)
-				s.ver[i] = 1
-				if err := tb.Put([]byte(t.name), s.enc[i]); err != nil {
+			if fresh {
+				enc[i] = s.encodeTable(t, &committed)
+				ver[i] = 1
+				if err := tb.Put([]byte(t.name), enc[i]); err != nil {
 					return err
 				}
 				if err := vb.Put([]byte(t.name), u64(1)); err != nil {
@@ -263,22 +289,85 @@ func (s *Store) load() error {
 				}
 				continue
 			}
-			if err := s.decodeTable(t, data, &s.committed); err != nil {
-				return fmt.Errorf("store: %s: %w", s.dir, err)
+			data := tb.Get([]byte(t.name))
+			if err := s.readStoredTable(t, data, &committed); err != nil {
+				return err
 			}
-			s.enc[i] = s.encodeTable(t, &s.committed)
-			if v := vb.Get([]byte(t.name)); len(v) == 8 {
-				s.ver[i] = binary.BigEndian.Uint64(v)
+			enc[i] = s.encodeTable(t, &committed)
+			v := vb.Get([]byte(t.name))
+			if len(v) != 8 {
+				return s.damaged("the version of table %q is missing or unreadable (%d bytes)", t.name, len(v))
 			}
+			ver[i] = binary.BigEndian.Uint64(v)
 		}
-		if err := s.sealStored(tx); err != nil {
+		if err := s.sealStored(tx, enc); err != nil {
 			return err
 		}
 		if fresh {
-			return s.putVersion(tx, "system", "Initial configuration", s.now(), s.enc)
+			return s.putVersion(tx, "system", "Initial configuration", s.now(), enc)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.cur.Store(&committedState{cfg: &committed, ver: ver, enc: enc})
+	return nil
+}
+
+// freshOrWhole tells a new, empty file (bbolt's own initial pages, no
+// bucket) from a store, and refuses a store missing a bucket or holding a
+// table this program does not know (a later schema would have said so in
+// its schema version).
+func (s *Store) freshOrWhole(tx *bolt.Tx) (fresh bool, err error) {
+	empty := true
+	tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
+	if empty {
+		return true, nil
+	}
+	for _, b := range [][]byte{bucketMeta, bucketTables, bucketTableVer, bucketHistory, bucketHistCfg, bucketState} {
+		if tx.Bucket(b) == nil {
+			return false, s.damaged("its %q bucket is missing", b)
+		}
+	}
+	if tx.Bucket(bucketMeta).Get(keySchema) == nil {
+		return false, s.damaged("the schema version is missing")
+	}
+	c := tx.Bucket(bucketTables).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if tableIndex(string(k)) < 0 {
+			return false, s.damaged("it holds an unknown table %q", quoteFew(string(k), 16))
+		}
+	}
+	return false, nil
+}
+
+// readStoredTable decodes table t's stored text form into c. A missing,
+// oversized or unreadable value is damage; the message gives its size and
+// the line only, never its bytes (they may be a passphrase, or a
+// neighbouring page's).
+func (s *Store) readStoredTable(t table, data []byte, c *Config) error {
+	switch {
+	case data == nil:
+		return s.damaged("table %q is missing", t.name)
+	case len(data) > maxTableSize:
+		return s.damaged("table %q has an impossible size (%d bytes)", t.name, len(data))
+	}
+	if err := s.decodeTable(t, data, c); err != nil {
+		// A passphrase this key file does not open is a key problem, not
+		// damage: with secrets set aside the table reads. That message is
+		// the store's own and quotes nothing.
+		var scratch Config
+		if decodeTableWith(t, data, &scratch, func(Secret) (Secret, error) { return "", nil }) == nil {
+			return fmt.Errorf("store: %s: %w", s.dir, err)
+		}
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			return s.damaged("table %q is unreadable at line %d of its stored form", t.name, pe.Line)
+		}
+		return s.damaged("table %q is unreadable", t.name)
+	}
+	return nil
 }
 
 func u64(v uint64) []byte {
@@ -347,8 +436,17 @@ func (s *Store) putVersion(tx *bolt.Tx, user, comment string, t time.Time, enc [
 // the last ten committed configurations).
 const MaxVersions = 10
 
-// Close releases the data directory.
+// Close releases the data directory. Subscribers hear of nothing after it;
+// Close waits for the calls already running.
 func (s *Store) Close() error {
+	s.hookMu.Lock()
+	subs := s.subs
+	s.subs, s.hooks = nil, nil
+	s.hookMu.Unlock()
+	for _, sub := range subs {
+		sub.close()
+	}
+	s.subWG.Wait()
 	pidFile := filepath.Join(s.dir, "esa.pid")
 	if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
 		os.Remove(pidFile)
@@ -358,50 +456,6 @@ func (s *Store) Close() error {
 
 // Dir is the data directory (absolute).
 func (s *Store) Dir() string { return s.dir }
-
-// Committed returns a deep copy of the committed configuration.
-func (s *Store) Committed() Config {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.committed.Clone()
-}
-
-// snapshot returns a copy of the committed config with its table versions
-// and text forms.
-func (s *Store) snapshot() (Config, []uint64, [][]byte) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.committed.Clone(), append([]uint64(nil), s.ver...), append([][]byte(nil), s.enc...)
-}
-
-// Subscribe registers fn to be called, in commit order, with a copy of the
-// new committed configuration after every commit. fn must not commit.
-func (s *Store) Subscribe(fn func(Config)) (cancel func()) {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	id := s.nextSub
-	s.nextSub++
-	s.subs[id] = fn
-	return func() {
-		s.subMu.Lock()
-		defer s.subMu.Unlock()
-		delete(s.subs, id)
-	}
-}
-
-func (s *Store) notify(c Config) {
-	s.subMu.Lock()
-	fns := make([]func(Config), 0, len(s.subs))
-	for id := 0; id < s.nextSub; id++ {
-		if fn, ok := s.subs[id]; ok {
-			fns = append(fns, fn)
-		}
-	}
-	s.subMu.Unlock()
-	for _, fn := range fns {
-		fn(c.Clone())
-	}
-}
 
 // Version is a rollback point.
 type Version struct {
@@ -414,12 +468,15 @@ type Version struct {
 // Versions lists the rollback points, newest first.
 func (s *Store) Versions() ([]Version, error) {
 	var out []Version
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHistory).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if len(k) != 8 || len(v) > maxRecordSize {
+				return s.damaged("a rollback point's record is unreadable (%d-byte key, %d bytes)", len(k), len(v))
+			}
 			var r versionRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("store: version %d: %w", binary.BigEndian.Uint64(k), err)
+				return s.damaged("the record of rollback point %d is unreadable", binary.BigEndian.Uint64(k))
 			}
 			out = append(out, Version{ID: int(binary.BigEndian.Uint64(k)), Time: r.Time, User: r.User, Comment: r.Comment})
 		}
@@ -431,7 +488,7 @@ func (s *Store) Versions() ([]Version, error) {
 // versionConfig returns the full configuration saved with version id.
 func (s *Store) versionConfig(id int) (Config, error) {
 	c := Defaults()
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if id <= 0 {
 			return fmt.Errorf("no configuration version %d", id)
 		}
@@ -439,14 +496,25 @@ func (s *Store) versionConfig(id int) (Config, error) {
 		if data == nil {
 			return fmt.Errorf("no configuration version %d", id)
 		}
+		if len(data) > maxHistCfgSize {
+			return s.damaged("rollback point %d has an impossible size (%d bytes)", id, len(data))
+		}
 		var m map[string]string
 		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("version %d: %w", id, err)
+			return s.damaged("rollback point %d is unreadable", id)
 		}
 		for _, t := range tables {
 			if text, ok := m[t.name]; ok {
+				if len(text) > maxTableSize {
+					return s.damaged("rollback point %d: table %q has an impossible size (%d bytes)", id, t.name, len(text))
+				}
 				if err := s.decodeTable(t, []byte(text), &c); err != nil {
-					return fmt.Errorf("version %d: %w", id, err)
+					line := 0
+					var pe *ParseError
+					if errors.As(err, &pe) {
+						line = pe.Line
+					}
+					return s.damaged("rollback point %d: table %q is unreadable at line %d of its stored form", id, t.name, line)
 				}
 			}
 		}
@@ -460,7 +528,7 @@ func (s *Store) versionConfig(id int) (Config, error) {
 // it is not versioned, not in sessions and not in configuration files.
 func (s *Store) GetState(key string) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if v := tx.Bucket(bucketState).Get([]byte(key)); v != nil {
 			out = bytes.Clone(v)
 		}
@@ -474,7 +542,7 @@ func (s *Store) PutState(key string, val []byte) error {
 	if key == "" {
 		return errors.New("store: empty state key")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketState).Put([]byte(key), bytes.Clone(val))
 	})
 }

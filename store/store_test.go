@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -246,37 +245,5 @@ func TestState(t *testing.T) {
 	b, _ := s.MarshalConfig(s.Committed(), PlainSecrets)
 	if strings.Contains(string(b), "anchors") {
 		t.Error("state leaked into the configuration file")
-	}
-}
-
-func TestSubscribe(t *testing.T) {
-	s := openTest(t)
-	var mu sync.Mutex
-	var got []string
-	cancel := s.Subscribe(func(c Config) {
-		mu.Lock()
-		got = append(got, c.System.Hostname)
-		mu.Unlock()
-		c.System.Hostname = "mutated.example" // must not reach the store
-	})
-	ss := s.NewSession("admin")
-	for _, h := range []string{"a.example.com", "b.example.com"} {
-		if err := ss.Update(func(c *Config) error { c.System.Hostname = h; return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ss.Commit("", false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cancel()
-	ss.Update(func(c *Config) error { c.System.Hostname = "c.example.com"; return nil })
-	ss.Commit("", false)
-	mu.Lock()
-	defer mu.Unlock()
-	if !reflect.DeepEqual(got, []string{"a.example.com", "b.example.com"}) {
-		t.Errorf("notifications %v", got)
-	}
-	if h := s.Committed().System.Hostname; h != "c.example.com" {
-		t.Errorf("committed hostname %q", h)
 	}
 }
