@@ -21,11 +21,25 @@ const (
 func canonHeaderRelaxed(dst, raw []byte) []byte {
 	i := bytes.IndexByte(raw, ':')
 	if i < 0 {
+		// A malformed line without a colon: all name, empty value.
 		i = len(raw)
 	}
-	for _, c := range bytes.TrimRight(raw[:i], " \t") {
-		if c >= 'A' && c <= 'Z' {
+	// The name is unfolded and its WSP runs reduced like the value's (a
+	// well-formed name has neither); WSP before the colon goes.
+	nameWSP := false
+	for _, c := range bytes.TrimRight(raw[:i], " \t\r\n") {
+		switch {
+		case c == '\r' || c == '\n':
+			continue
+		case c == ' ' || c == '\t':
+			nameWSP = true
+			continue
+		case c >= 'A' && c <= 'Z':
 			c += 'a' - 'A'
+		}
+		if nameWSP {
+			dst = append(dst, ' ')
+			nameWSP = false
 		}
 		dst = append(dst, c)
 	}
