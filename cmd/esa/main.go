@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"esa/commands"
@@ -61,6 +63,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if f.resolver != "" {
+		// Checked before anything is opened: a typo in a lab switch must
+		// stop esa at once, not surface at the first DNS command.
+		if err := checkResolverFlag(f.resolver); err != nil {
+			fmt.Fprintf(stderr, "esa: %v\n", err)
+			return 2
+		}
+	}
 
 	a, err := open(f, time.Now)
 	if err != nil {
@@ -70,7 +80,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	defer a.Close()
 
 	var ed shell.Editor
-	if shell.IsTerminal(stdin) {
+	interactive := shell.IsTerminal(stdin)
+	if interactive {
 		ed, err = shell.NewTerminalEditor(stdin, stdout, nil, filepath.Join(a.store.Dir(), "cli_history"))
 		if err != nil {
 			fmt.Fprintf(stderr, "esa: %v\n", err)
@@ -87,11 +98,79 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	signal.Notify(intr, os.Interrupt)
 	defer signal.Stop(intr)
 
-	if err := shell.Run(context.Background(), a.shellConfig(ed, stdout, intr)); err != nil {
+	outcome, err := shell.RunOutcome(context.Background(), a.shellConfig(ed, stdout, intr))
+	if err != nil {
 		fmt.Fprintf(stderr, "esa: %v\n", err)
 		return 1
 	}
-	return 0
+	if interactive {
+		// A person saw every message; the status is for scripts.
+		return 0
+	}
+	// Batch: scripts can trust the status (see shell.ExitFailed and the
+	// codes next to it).
+	return outcome.ExitCode()
+}
+
+// checkResolverFlag checks --resolver HOST[:PORT]: HOST an IP address (an
+// IPv6 one in brackets when a port follows) or a host name of letters,
+// digits and hyphens, PORT from 1 to 65535.
+func checkResolverFlag(s string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("--resolver %q: %s; want HOST or HOST:PORT, e.g. 127.0.0.1:5353 or [::1]:5353", s, why)
+	}
+	if net.ParseIP(s) != nil {
+		return nil
+	}
+	host, port := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+		if port == "" {
+			return bad("the port is empty")
+		}
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return bad("the port is not a number from 1 to 65535")
+		}
+		if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+			return bad("not an IPv6 address in brackets")
+		}
+		if net.ParseIP(host) != nil {
+			return nil
+		}
+	} else if strings.Count(s, ":") > 0 {
+		return bad("not an IP address or HOST:PORT")
+	}
+	if host == "" {
+		return bad("the host is empty")
+	}
+	if !validHostName(host) {
+		return bad("not an IP address or host name")
+	}
+	return nil
+}
+
+// validHostName: dot-separated labels of letters, digits and inner hyphens
+// (RFC 1123 §2.1), at most 253 characters, the last label not all-numeric
+// (so a mistyped address like 300.1.1.1 is not taken for a name).
+func validHostName(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != ""
 }
 
 // appliance is everything one esa process holds open.
@@ -169,6 +248,8 @@ func (a *appliance) shellConfig(ed shell.Editor, out io.Writer, intr <-chan os.S
 		OnExit:     commands.OnExit(a.env),
 		Interrupts: intr,
 		Audit:      commands.Audit(a.env),
+		Pending:    a.env.Session.Pending,
+		Notices:    commands.Notices(a.env),
 	}
 }
 
