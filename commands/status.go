@@ -93,6 +93,17 @@ var statusSections = []statusSection{
 	}},
 }
 
+// Column ends (the column just after a value's last digit) of the value
+// columns. The counters keep the appliance's layout (ESA-CLI §10.7: each
+// value ends two columns before the end of its head, "Reset", "Uptime",
+// "Lifetime"); the rates follow the same rule under their wider heads, and
+// every gauge ends in the "Current" column whatever its label's length.
+var (
+	counterEnds = []int{34, 47, 60}
+	rateEnds    = []int{37, 51, 65}
+	gaugeEnds   = []int{34}
+)
+
 // printStatusTables prints the sections of statusSections that the chosen
 // layout shows, every value 0.
 func printStatusTables(io *shell.IO, detail bool) {
@@ -101,6 +112,13 @@ func printStatusTables(io *shell.IO, detail bool) {
 			continue
 		}
 		io.Printf("\n%-31s%s\n", sec.title, sec.columns)
+		ends := counterEnds
+		switch {
+		case strings.HasPrefix(sec.title, "Rates"):
+			ends = rateEnds
+		case strings.HasPrefix(sec.title, "Gauges"):
+			ends = gaugeEnds
+		}
 		for _, r := range sec.rows {
 			if r.detail && !detail {
 				continue
@@ -109,14 +127,31 @@ func printStatusTables(io *shell.IO, detail bool) {
 			case heading:
 				io.Printf("%s\n", r.label)
 			case current:
-				io.Printf("%-29s%5d\n", r.label, 0)
+				io.Printf("%s\n", statusLine(r.label, ends[:1], "0"))
 			case id:
-				io.Printf("%-29s%18d\n", r.label, 0)
+				io.Printf("%s\n", statusLine(r.label, ends[1:2], "0"))
 			case counter:
-				io.Printf("%-29s%5d%13d%13d\n", r.label, 0, 0, 0)
+				io.Printf("%s\n", statusLine(r.label, ends, "0", "0", "0"))
 			}
 		}
 	}
+}
+
+// statusLine writes label and right-aligns each value to end at its column
+// end, with at least one space before it, so a long label ("Policy, Virus
+// and Outbreak") does not push its value out of the column.
+func statusLine(label string, ends []int, values ...string) string {
+	var b strings.Builder
+	b.WriteString(label)
+	for i, v := range values {
+		pad := ends[i] - b.Len() - len(v)
+		if pad < 1 {
+			pad = 1
+		}
+		b.WriteString(strings.Repeat(" ", pad))
+		b.WriteString(v)
+	}
+	return b.String()
 }
 
 func statusCommand(env *Env) shell.Command {
