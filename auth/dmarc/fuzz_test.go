@@ -1,6 +1,9 @@
 package dmarc
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -66,6 +69,46 @@ func FuzzParseRecord(f *testing.F) {
 				}
 				_ = u.Mailbox()
 			}
+		}
+	})
+}
+
+// FuzzReadReport feeds arbitrary bytes to the aggregate report reader (XML,
+// gzip, zip and mail framings). It must never panic, and what it accepts
+// must be sane.
+func FuzzReadReport(f *testing.F) {
+	small := `<?xml version="1.0"?><feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0"><report_metadata><org_name>x</org_name>` +
+		`<date_range><begin>1337270400.0</begin><end>1337356799</end></date_range></report_metadata>` +
+		`<policy_published><domain>Example.com</domain><p>reject</p></policy_published>` +
+		`<record><row><source_ip>192.0.2.1</source_ip><count>3</count><policy_evaluated><disposition>none</disposition>` +
+		`<dkim>Pass</dkim><spf>fail</spf><reason><type>local_policy</type></reason></policy_evaluated></row>` +
+		`<identifiers><header_from>example.com</header_from></identifiers><auth_results><spf><domain>example.com</domain>` +
+		`<result>pass</result></spf></auth_results></record></feedback>`
+	f.Add([]byte(small))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(small))
+	zw.Close()
+	f.Add(gz.Bytes())
+	f.Add(gz.Bytes()[:gz.Len()-6]) // trailer cut off
+	mail := "From: r@example.net\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+		"Content-Type: text/plain\r\n\r\nreport attached\r\n--b\r\nContent-Type: application/gzip\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(gz.Bytes()) + "\r\n--b--\r\n"
+	f.Add([]byte(mail))
+	f.Add([]byte("PK\x03\x04"))
+	f.Add([]byte("<xs:schema><feedback><record><row><count>-1</count></row></record>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fb, err := ReadReport(data)
+		if err != nil {
+			return
+		}
+		for _, r := range fb.Records {
+			if r.Count < 0 {
+				t.Fatalf("negative count accepted: %+v", r)
+			}
+		}
+		if fb.Policy.Domain != strings.ToLower(fb.Policy.Domain) {
+			t.Fatalf("domain not lower-cased: %q", fb.Policy.Domain)
 		}
 	})
 }
