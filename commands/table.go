@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"time"
 
 	"esa/shell"
@@ -24,7 +25,7 @@ func Table(env *Env) []shell.Command {
 		sethostnameCommand(env),
 		noArgs(versionCommand(env)),
 		statusCommand(env),
-		dnsconfigCommand(env),
+		noArgs(dnsconfigCommand(env)),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
 	}
@@ -32,13 +33,15 @@ func Table(env *Env) []shell.Command {
 
 // noArgs refuses arguments to a command that takes none, as sethostname,
 // loadconfig and status refuse extra ones, instead of silently ignoring
-// them (`rollbackconfig 2` must not look as if it rolled back to 2).
+// them (`rollbackconfig 2` must not look as if it rolled back to 2). The
+// refusal is the command's failure (a batch exit status), and Tab offers
+// nothing after the name: its menu keywords are offered at its menu.
 func noArgs(c shell.Command) shell.Command {
 	run := c.Run
+	c.Keywords = nil
 	c.Run = func(io *shell.IO, args []string) error {
 		if len(args) > 0 {
-			io.Printf("Invalid arguments when processing: %s takes no arguments.\n", c.Name)
-			return nil
+			return fmt.Errorf("Invalid arguments when processing: %s takes no arguments.", c.Name)
 		}
 		return run(io, args)
 	}
