@@ -1,9 +1,9 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -17,7 +17,7 @@ import (
 const dnsconfigHelp = `dnsconfig
 
 Configure the DNS resolvers the appliance's validating (DNSSEC) stub asks,
-and its trust anchor (SPEC.md §2). The main screen lists the resolvers with
+and its trust anchor. The main screen lists the resolvers with
 their priorities (lower is asked first; equal priorities in list order), the
 trust anchor in use and the query timeout, and offers:
   NEW    - add a resolver: its IP address (optionally IP:port) and priority
@@ -118,7 +118,7 @@ func describeAnchor(text string) string {
 	} else {
 		var err error
 		if rrs, err = dnssec.ParseAnchors(text); err != nil {
-			return "imported (unreadable: " + err.Error() + ")"
+			return "imported (unreadable: " + anchorError(err) + ")"
 		}
 	}
 	var parts []string
@@ -232,7 +232,7 @@ func dnsAnchor(io *shell.IO, env *Env, d store.DNS) (func(*store.DNS), error) {
 			rrs := dnssec.BuiltinAnchors()
 			if strings.TrimSpace(d.TrustAnchor) != "" {
 				if rrs, err = dnssec.ParseAnchors(d.TrustAnchor); err != nil {
-					io.Printf("%v\n", err)
+					io.Printf("%s\n", anchorError(err))
 					continue
 				}
 			}
@@ -245,14 +245,24 @@ func dnsAnchor(io *shell.IO, env *Env, d store.DNS) (func(*store.DNS), error) {
 			if err != nil {
 				return nil, err
 			}
-			data, err := os.ReadFile(filepath.Join(env.Store.ConfigDir(), name))
-			if err != nil {
-				io.Printf("Cannot read %s: %v\n", name, errText(err))
+			// The file commands' one reader: a plain name of a regular file
+			// in the configuration directory, no link or FIFO, bounded,
+			// interrupted by Ctrl-C.
+			data, err := env.Store.ReadConfigDirFile(io.Ctx, name, maxAnchorFile)
+			var fe *store.FileError
+			switch {
+			case errors.As(err, &fe):
+				io.Printf("Error: %v.\n", fe)
 				continue
+			case errors.Is(err, fs.ErrNotExist):
+				io.Printf("Cannot read %s: no such file\n", name)
+				continue
+			case err != nil:
+				return nil, err
 			}
 			rrs, err := dnssec.ParseAnchors(string(data))
 			if err != nil {
-				io.Printf("%s: %v\n", name, err)
+				io.Printf("%s: %s\n", name, anchorError(err))
 				continue
 			}
 			if len(rrs) == 0 {
@@ -273,13 +283,12 @@ func dnsAnchor(io *shell.IO, env *Env, d store.DNS) (func(*store.DNS), error) {
 	}
 }
 
-// errText is an OS error without the path (the user typed the name).
-func errText(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		if os.IsNotExist(pe.Err) {
-			return "no such file"
-		}
-		return pe.Err.Error()
-	}
-	return err.Error()
+// maxAnchorFile bounds a trust anchor file: a few DS or DNSKEY records are
+// a few KB.
+const maxAnchorFile = 1 << 20
+
+// anchorError is a trust anchor parse error as the user sees it: the line
+// and reason, without the parser's internal "anchors:" prefix.
+func anchorError(err error) string {
+	return strings.TrimPrefix(err.Error(), "anchors: ")
 }

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -50,6 +51,23 @@ var dnsconfigTranscripts = map[string]transcript{
 			t.Errorf("pending resolvers %+v, want %+v", got, want)
 		}
 	}},
+	"dnsconfig_anchor_refused": {
+		setup: func(t *testing.T, env *Env) {
+			outside := filepath.Join(t.TempDir(), "root.ds")
+			if err := os.WriteFile(outside, []byte(testAnchor), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(env.Store.ConfigDir(), "link.ds")); err != nil {
+				t.Fatal(err)
+			}
+			writeConfigFile(t, env, "bad.ds", "; not an anchor\nexample. 3600 IN A 192.0.2.1\n")
+		},
+		check: func(t *testing.T, env *Env) {
+			if env.Session.Pending() {
+				t.Errorf("refused imports left pending changes in %v", env.Session.Changed())
+			}
+		},
+	},
 	"dnsconfig_invalid": {check: func(t *testing.T, env *Env) {
 		if env.Session.Pending() {
 			t.Errorf("invalid answers left pending changes in %v", env.Session.Changed())

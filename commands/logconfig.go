@@ -13,7 +13,7 @@ import (
 
 const logconfigHelp = `logconfig
 
-Configure log subscriptions (ESA-CLI §5). The main screen lists the logs and
+Configure log subscriptions. The main screen lists the logs and
 offers:
   NEW        - create a log: type, name, level, retrieval method (manual
                download, FTP push, SCP push, syslog push) and its settings,

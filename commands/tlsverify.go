@@ -11,8 +11,8 @@ import (
 
 const tlsverifyHelp = `tlsverify [DOMAIN [HOST[:PORT]]]
 
-Check the TLS connection to a domain's mail server without DANE
-(ESA-CLI §10.3): connect to HOST (default: DOMAIN) on port 25 or PORT, say
+Check the TLS connection to a domain's mail server without DANE:
+connect to HOST (default: DOMAIN) on port 25 or PORT, say
 EHLO, STARTTLS, and verify the certificate chain against the system's
 certificate authorities and the certificate's names against DOMAIN. DNS
 answers are used whatever their DNSSEC status. Without arguments the command
