@@ -113,10 +113,17 @@ func (m *Manager) ticker(d time.Duration) {
 // file at once; subscriptions no longer listed finish their current file
 // (it is saved, and every file stays on disk) and stop being written;
 // changed ones take effect at once (a new Filename rolls the current file
-// over, a lower MaxFiles prunes). A name is the identity of a subscription:
-// a renamed one is a removal plus an addition. Errors for single
-// subscriptions (a directory that cannot be made) are joined; the others are
-// applied regardless.
+// over, a lower MaxFiles prunes). Errors for single subscriptions (a
+// directory that cannot be made) are joined; the others are applied
+// regardless.
+//
+// A name is the identity of a subscription, with one exception: a
+// subscription whose name changed while it kept its place in the list and
+// its type is renamed (logconfig EDIT changes one in place), and its files
+// move to the new name's directory, so that grep and tail of the new name
+// read its whole history. (Deleting the last subscription and adding one
+// of the same type in a single commit looks the same and is taken for a
+// rename too.)
 func (m *Manager) Apply(l store.Logs) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -124,6 +131,7 @@ func (m *Manager) Apply(l store.Logs) error {
 		return ErrClosed
 	}
 	var errs []error
+	errs = append(errs, m.renames(l.Subscriptions)...)
 	seen := map[string]bool{}
 	config := make([]store.LogSubscription, 0, len(l.Subscriptions))
 	for _, c := range l.Subscriptions {
@@ -158,6 +166,35 @@ func (m *Manager) Apply(l store.Logs) error {
 	m.routes.Store(&rt)
 	m.config = config
 	return errors.Join(errs...)
+}
+
+// renames moves the subscriptions renamed in place (see Apply) to their
+// new names. The caller holds m.mu.
+func (m *Manager) renames(next []store.LogSubscription) []error {
+	if len(next) != len(m.config) {
+		return nil
+	}
+	inOld, inNew := map[string]bool{}, map[string]bool{}
+	for i := range next {
+		inOld[m.config[i].Name], inNew[next[i].Name] = true, true
+	}
+	var errs []error
+	for i, o := range m.config {
+		n := next[i]
+		if o.Name == n.Name || o.Type != n.Type || inNew[o.Name] || inOld[n.Name] {
+			continue
+		}
+		s := m.subs[o.Name]
+		if s == nil || m.subs[n.Name] != nil || !store.ValidLogName(n.Name) {
+			continue
+		}
+		if err := s.moveTo(m.subDir(n.Name)); err != nil {
+			errs = append(errs, fmt.Errorf("log subscription %q renamed %q: %w", o.Name, n.Name, err))
+		}
+		delete(m.subs, o.Name)
+		m.subs[n.Name] = s
+	}
+	return errs
 }
 
 // Close closes every current file, leaving it current for the next process
@@ -280,7 +317,10 @@ func (m *Manager) files(name string) ([]logFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listDir(s.dir)
+	s.mu.Lock()
+	dir := s.dir // moved by a rename
+	s.mu.Unlock()
+	return listDir(dir)
 }
 
 // subDir is the directory of subscription name.

@@ -463,3 +463,39 @@ func escapeBreaks(b []byte, start int) []byte {
 	}
 	return b
 }
+
+// moveTo moves the subscription's files to dir (a renamed subscription):
+// the current file goes on being written where it now is, and grep and
+// tail find the whole history under the new name. Files already in dir (a
+// subscription of that name deleted earlier) stay; a name clash, which
+// would need the same file name and time stamp, leaves that one file
+// behind.
+func (s *sub) moveTo(dir string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := mkdir(dir); err != nil {
+		return err
+	}
+	files, err := listDir(s.dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		to := filepath.Join(dir, filepath.Base(f.path))
+		if _, err := os.Lstat(to); err == nil {
+			errs = append(errs, fmt.Errorf("log file %s not moved: %s exists", f.path, to))
+			continue
+		}
+		if err := os.Rename(f.path, to); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if f.path == s.path {
+			s.path = to
+		}
+	}
+	os.Remove(s.dir) // only if empty
+	s.dir = dir
+	return errors.Join(errs...)
+}

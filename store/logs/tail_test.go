@@ -2,6 +2,8 @@ package logs
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"esa/store"
 )
 
 // naiveLast is the obvious reading of "the last n complete lines".
@@ -90,5 +94,60 @@ func BenchmarkTailLongLine(b *testing.B) {
 		if _, err := io.Copy(io.Discard, io.NewSectionReader(f, start, end-start)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRenameKeepsFiles: a subscription renamed in place (logconfig EDIT)
+// keeps its files, saved and current, readable under the new name, and
+// goes on writing the same current file; the old name is gone.
+func TestRenameKeepsFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2019, 2, 4, 20, 8, 47, 0, time.UTC) }
+	m := New(dir, Options{Now: now, Tick: -1})
+	defer m.Close()
+	mk := func(name string) store.LogSubscription {
+		return store.LogSubscription{Name: name, Type: store.LogTypeMail, Level: store.LevelInfo,
+			Retrieval: store.RetrievalManual, Filename: "mail.log", MaxSize: 1 << 20, MaxFiles: 10}
+	}
+	other := store.LogSubscription{Name: "sys", Type: store.LogTypeSystem, Level: store.LevelInfo,
+		Retrieval: store.RetrievalManual, Filename: "system.log", MaxSize: 1 << 20, MaxFiles: 10}
+	if err := m.Apply(store.Logs{Subscriptions: []store.LogSubscription{mk("old_name"), other}}); err != nil {
+		t.Fatal(err)
+	}
+	l := m.Logger(store.LogTypeMail)
+	l.Info("before the rollover")
+	if err := m.RollOver("old_name"); err != nil {
+		t.Fatal(err)
+	}
+	l.Info("before the rename")
+	if err := m.Apply(store.Logs{Subscriptions: []store.LogSubscription{mk("new_name"), other}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Info("after the rename")
+	var b bytes.Buffer
+	if err := m.Tail(context.Background(), "new_name", 100, false, &b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"before the rollover", "before the rename", "after the rename"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("tail new_name lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Count(b.String(), "Begin Logfile") != 2 {
+		t.Errorf("the rename began a file of its own:\n%s", b.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "old_name")); !os.IsNotExist(err) {
+		t.Errorf("old directory still there: %v", err)
+	}
+	if err := m.Tail(context.Background(), "old_name", 1, false, &b); !errors.Is(err, ErrNoSuchLog) {
+		t.Errorf("old name still readable: %v", err)
+	}
+	// A real removal plus an addition elsewhere in the list is no rename.
+	if err := m.Apply(store.Logs{Subscriptions: []store.LogSubscription{other, mk("third")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new_name")); err != nil {
+		t.Errorf("a deleted subscription's files moved: %v", err)
 	}
 }
