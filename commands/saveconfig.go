@@ -1,6 +1,9 @@
 package commands
 
 import (
+	"errors"
+	"io/fs"
+
 	"esa/shell"
 	"esa/store"
 )
@@ -27,7 +30,9 @@ func saveconfigCommand(env *Env) shell.Command {
 Write the committed configuration, as one XML file, into the configuration
 directory (DATA/configuration/). Passphrases are masked, encrypted or written
 in plain text as you choose; a file with masked passphrases cannot be loaded
-back with loadconfig. Uncommitted changes are not saved.`,
+back with loadconfig, and one with encrypted passphrases only where the data
+directory holds this appliance's secret.key. Uncommitted changes are not
+saved. The file appears whole or not at all.`,
 		Run: func(io *shell.IO, args []string) error {
 			mode, err := askSecretMode(io)
 			if err != nil {
@@ -35,7 +40,14 @@ back with loadconfig. Uncommitted changes are not saved.`,
 			}
 			name, err := env.Store.SaveConfigFile(env.Store.Committed(), mode)
 			if err != nil {
-				return err
+				// The system's reason (no space, permissions), without the
+				// path of the hidden temporary file.
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				io.Printf("\nError: the configuration could not be saved: %v.\n", err)
+				return nil
 			}
 			io.Printf("\nThe file %s has been saved in the configuration directory.\n", name)
 			return nil

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/badconfig/*.err from the current errors")
@@ -68,7 +70,8 @@ func TestMarshalShape(t *testing.T) {
 		// Time:" on a line of its own that backup tools strip.
 		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!--\n  Current Time: Sat May 23 11:42:12 2026 UTC\n-->\n<config>\n  <system>\n    <hostname>mail1.example.com</hostname>\n  </system>\n  <logs>\n",
 		"<passphrase>p&amp;ss&lt;wo&gt;rd&#xD;\n\"'</passphrase>",
-		"</dns>\n</config>\n",
+		"</dns>\n  <listeners>\n",
+		"</users>\n</config>\n",
 	} {
 		if !strings.Contains(string(plain), want) {
 			t.Errorf("plain file lacks %q:\n%s", want, plain)
@@ -149,8 +152,8 @@ func TestUnmarshalIncomplete(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs> and <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
-		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs> and <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no dns", cut("  <dns>", "</dns>\n"), "line 5: the file is incomplete: <config> has no <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no subscriptions", cut("    <subscriptions>", "</subscriptions>\n"), "line 9: <logs> is incomplete: it has no <subscriptions>"},
 		{"no resolvers", cut("    <resolvers>", "</resolvers>\n"), "line 94: <dns> is incomplete: it has no <resolvers>"},
@@ -290,6 +293,8 @@ func TestUnmarshalAnyOrder(t *testing.T) {
   <logs><subscriptions/><headers/><log_remote_response>false</log_remote_response>
     <log_subject>false</log_subject><log_message_id>false</log_message_id><metrics_frequency>9</metrics_frequency></logs>
   <system><hostname>b.example.com</hostname></system>
+  <users/>
+  <listeners><max_connections>10</max_connections><data_timeout>60</data_timeout><command_timeout>30</command_timeout></listeners>
 </config>`
 	c, err := s.UnmarshalConfig([]byte(in))
 	if err != nil {
@@ -297,5 +302,39 @@ func TestUnmarshalAnyOrder(t *testing.T) {
 	}
 	if c.DNS.Timeout != 7 || len(c.DNS.Resolvers) != 1 || c.DNS.Resolvers[0] != (DNSResolver{"192.0.2.1", 2}) || c.System.Hostname != "b.example.com" {
 		t.Fatalf("got %+v %+v", c.DNS, c.System)
+	}
+}
+
+// TestCurrentTimeLine (issue 12 item 14): "Current Time:" is a line of its
+// own, as on the appliance (ESA-CLI.md §9.1), so that backup tools that drop
+// lines matching ^\s*Current Time: .* (Netshot) see two saves of an
+// unchanged configuration as the same file, and the file without that
+// line still loads.
+func TestCurrentTimeLine(t *testing.T) {
+	s := openTest(t)
+	c := richConfig()
+	a, err := s.MarshalConfig(c, EncryptSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return testTime.Add(49 * time.Hour) }
+	b, err := s.MarshalConfig(c, EncryptSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(a, b) {
+		t.Fatal("the time is not in the file")
+	}
+	strip := regexp.MustCompile(`(?m)^\s*Current Time: .*\n`)
+	sa, sb := strip.ReplaceAll(a, nil), strip.ReplaceAll(b, nil)
+	if !bytes.Equal(sa, sb) {
+		t.Fatalf("files differ beyond the Current Time line:\n%s\n---\n%s", sa, sb)
+	}
+	if len(sa) == len(a) {
+		t.Fatal("no Current Time line to strip")
+	}
+	got, err := s.UnmarshalConfig(sa)
+	if err != nil || !reflect.DeepEqual(got, c) {
+		t.Fatalf("stripped file: %v", err)
 	}
 }
