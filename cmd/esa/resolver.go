@@ -50,13 +50,22 @@ func buildResolver(st *store.Store, lm *logs.Manager, now func() time.Time, reso
 	var (
 		mu      sync.Mutex
 		current *dnssec.Resolver
-		builtOn store.DNS
+		builtOn store.DNS     // the table current was built from
+		seen    *store.Config // the snapshot current was last checked against
 	)
 	return func() (dnssec.Lookuper, error) {
-		table := st.Committed().DNS
+		// One lookup per message calls this: the shared snapshot costs an
+		// atomic load, and its pointer changes only with a commit, so the
+		// DNS table is compared only after one (issue 12 item 24).
+		snap := st.Snapshot()
 		mu.Lock()
 		defer mu.Unlock()
+		if current != nil && snap == seen {
+			return current, nil
+		}
+		table := snap.DNS
 		if current != nil && reflect.DeepEqual(table, builtOn) {
+			seen = snap // a commit of another table
 			return current, nil
 		}
 		c := dnssec.Config{
@@ -89,7 +98,7 @@ func buildResolver(st *store.Store, lm *logs.Manager, now func() time.Time, reso
 		if err != nil {
 			return nil, err
 		}
-		current, builtOn = r, table
+		current, builtOn, seen = r, table, snap
 		return r, nil
 	}, nil
 }
