@@ -143,3 +143,19 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// TestRenamedLogKeepsItsLines: after logconfig EDIT renames a
+// subscription and the change is committed, its earlier lines are found
+// under the new name.
+func TestRenamedLogKeepsItsLines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := "version\nlogconfig\nedit\n1\ncli_renamed\n" + strings.Repeat("\n", 10) + "commit\nrename\n\n"
+	if out, errs, code := pipe(t, dir, script); code != 0 {
+		t.Fatalf("rename: exit %d\n%s\n%s", code, out, errs)
+	}
+	out, errs, code := pipe(t, dir, "grep -e \"entered 'version'\" cli_renamed\n")
+	if code != 0 || !strings.Contains(out, "User admin entered 'version'") {
+		t.Fatalf("grep of the renamed log: exit %d\n%s\n%s", code, out, errs)
+	}
+}
