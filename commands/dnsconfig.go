@@ -90,6 +90,7 @@ func dnsconfigCommand(env *Env) shell.Command {
 					return nil
 				}); err != nil {
 					io.Printf("%v\n", err)
+					io.Fail()
 				}
 			}
 		},
@@ -253,9 +254,11 @@ func dnsAnchor(io *shell.IO, env *Env, d store.DNS) (func(*store.DNS), error) {
 			switch {
 			case errors.As(err, &fe):
 				io.Printf("Error: %v.\n", fe)
+				io.Fail()
 				continue
 			case errors.Is(err, fs.ErrNotExist):
 				io.Printf("Cannot read %s: no such file\n", name)
+				io.Fail()
 				continue
 			case err != nil:
 				return nil, err
@@ -263,10 +266,12 @@ func dnsAnchor(io *shell.IO, env *Env, d store.DNS) (func(*store.DNS), error) {
 			rrs, err := dnssec.ParseAnchors(string(data))
 			if err != nil {
 				io.Printf("%s: %s\n", name, anchorError(err))
+				io.Fail()
 				continue
 			}
 			if len(rrs) == 0 {
 				io.Printf("%s holds no DS or DNSKEY record.\n", name)
+				io.Fail()
 				continue
 			}
 			var b strings.Builder

@@ -33,6 +33,7 @@ func loadconfigCommand(env *Env) shell.Command {
 		Run: func(io *shell.IO, args []string) error {
 			if len(args) > 1 {
 				io.Printf("Invalid arguments when processing: loadconfig takes at most one file name.\n")
+				io.Fail()
 				return nil
 			}
 			if env.Session.Pending() {
@@ -56,6 +57,7 @@ func loadconfigCommand(env *Env) shell.Command {
 					text, perr := pasteConfig(io, store.MaxConfigSize)
 					if errors.Is(perr, errPasteTooLarge) {
 						io.Printf("\nError: the pasted configuration is larger than %d bytes, too large for a configuration file; nothing was loaded.\n", store.MaxConfigSize)
+						io.Fail()
 						return nil
 					}
 					if perr != nil {
@@ -90,6 +92,7 @@ func loadconfigCommand(env *Env) shell.Command {
 			switch {
 			case err == nil:
 				io.Printf("\nValues have been loaded.\n")
+				return nil
 			case errors.Is(err, context.Canceled) || errors.Is(err, shell.ErrInterrupt):
 				// Ctrl-C while the file was read: the shell says so.
 				return err
@@ -108,6 +111,9 @@ func loadconfigCommand(env *Env) shell.Command {
 				// the same form as the file errors above.
 				io.Printf("\nError: %v.\n", err)
 			}
+			// A refused file is a failed command: a batch script that
+			// loads a configuration must not go on as if it had.
+			io.Fail()
 			return nil
 		},
 	}

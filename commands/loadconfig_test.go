@@ -209,3 +209,31 @@ func atoi64(s string) int64 {
 	}
 	return n
 }
+
+// TestRefusalsFailTheScript: a refused loadconfig, sethostname or status
+// argument marks the session failed, so a batch esa exits non-zero; a
+// successful load does not.
+func TestRefusalsFailTheScript(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in     string
+		failed bool
+	}{
+		{"loadconfig ../x\n", true},
+		{"loadconfig absent.xml\n", true},
+		{"loadconfig\n\n<config/>\n.\n", true},
+		{"sethostname 192.0.2.1\n", true},
+		{"status everything\n", true},
+		{"loadconfig saved.xml\n", false},
+	} {
+		env := newEnv(t)
+		savedFile(t, env)
+		o, err := shell.RunOutcome(context.Background(), shell.Config{
+			Editor: shell.NewPlainEditor(strings.NewReader(tc.in), io.Discard), Out: io.Discard,
+			Prompt: Prompt(env), Commands: Table(env),
+		})
+		if err != nil || o.Failed != tc.failed {
+			t.Errorf("%q: failed = %v (%v), want %v", tc.in, o.Failed, err, tc.failed)
+		}
+	}
+}

@@ -103,6 +103,7 @@ func logconfigCommand(env *Env) shell.Command {
 					return nil
 				}); err != nil {
 					io.Printf("%v\n", err)
+					io.Fail()
 				}
 			}
 		},

@@ -47,6 +47,7 @@ saved. The file appears whole or not at all.`,
 					err = pe.Err
 				}
 				io.Printf("\nError: the configuration could not be saved: %v.\n", err)
+				io.Fail()
 				return nil
 			}
 			io.Printf("\nThe file %s has been saved in the configuration directory.\n", name)

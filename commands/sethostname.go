@@ -32,11 +32,13 @@ func sethostnameCommand(env *Env) shell.Command {
 				n, err := fqdn(args[0])
 				if err != nil {
 					io.Printf("%v\n", err)
+					io.Fail()
 					return nil
 				}
 				name = n
 			default:
 				io.Printf("Invalid arguments when processing: sethostname takes one host name.\n")
+				io.Fail()
 				return nil
 			}
 			return env.Session.Update(func(c *store.Config) error {

@@ -169,6 +169,7 @@ and gauge is zero.`,
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")
 			if len(args) > 0 && !detail {
 				io.Printf("Invalid arguments when processing: status takes no argument, or detail.\n")
+				io.Fail()
 				return nil
 			}
 			now := env.Now()
