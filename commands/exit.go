@@ -23,6 +23,9 @@ func OnExit(env *Env) func(io *shell.IO) bool {
 		case err != nil:
 			// Ctrl-C at the question: stay, the changes are still there;
 			// an empty line before the prompt, as after an abandoned wizard.
+			// Ctrl-D on a terminal arrives here too (shell.ErrInterrupt
+			// inside a question) and so takes the default, N: stay. Only
+			// the end of the input (io.EOF above) leaves.
 			io.Printf("\n")
 			return false
 		}
