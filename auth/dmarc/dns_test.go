@@ -41,9 +41,9 @@ func (m *memDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
 
 func (m *memDNS) DomainExists(_ context.Context, domain string) (bool, error) {
 	m.mu.Lock()
-	m.asked = append(m.asked, "exists? "+domain)
+	m.asked = append(m.asked, "exists?"+domain)
 	m.mu.Unlock()
-	if m.fail["exists? "+domain] {
+	if m.fail["exists?"+domain] {
 		return false, errors.New("timeout")
 	}
 	return m.exists[domain], nil

@@ -186,7 +186,7 @@ func TestNPPolicy(t *testing.T) {
 	opts.Exists = dns
 	eval(t, dns, opts, Input{FromDomains: []string{"ghost.example.com"}, DKIM: pass("example.com")})
 	for _, q := range dns.queries() {
-		if q == "exists? ghost.example.com" {
+		if q == "exists?ghost.example.com" {
 			t.Error("existence asked for a passing message")
 		}
 	}
@@ -196,7 +196,7 @@ func TestNPPolicy(t *testing.T) {
 		t.Errorf("RFC 7489 with np: %s=%s", res.PolicyTag, res.Requested)
 	}
 	// A failing existence check is a temporary failure.
-	dns = &memDNS{txt: zone, fail: map[string]bool{"exists? ghost.example.com": true}}
+	dns = &memDNS{txt: zone, fail: map[string]bool{"exists?ghost.example.com": true}}
 	opts.Exists = dns
 	if res := eval(t, dns, opts, Input{FromDomains: []string{"ghost.example.com"}}); res.Verdict != VerdictTempError || res.Disposition != PolicyUnset {
 		t.Errorf("existence failure: %s %s (%s)", res.Verdict, res.Disposition, res.Reason)
