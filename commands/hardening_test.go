@@ -9,6 +9,7 @@ import (
 
 	"esa/shell"
 	"esa/shell/shelltest"
+	"esa/store"
 )
 
 func init() {
@@ -17,6 +18,9 @@ func init() {
 		if c := env.Store.Committed(); !strings.Contains(c.System.Hostname, "mail1") {
 			t.Errorf("not committed: %+v", c.System)
 		}
+	}}
+	transcripts["tail_control_chars"] = transcript{setup: func(t *testing.T, env *Env) {
+		env.Logs.Logger(store.LogTypeMail).Info("MID 7 Subject: \x1b]0;owned\x07\x1b[2J\u009b31m")
 	}}
 	transcripts["tail_lists_committed"] = transcript{check: func(t *testing.T, env *Env) {
 		findLog(t, env.Session.Config(), "pending_logs")
