@@ -281,3 +281,49 @@ func TestSaveConfigKilled(t *testing.T) {
 		t.Fatalf("only %d files saved", files)
 	}
 }
+
+// FuzzConfigFileName: whatever name a user types, the file commands open
+// nothing outside the configuration directory and nothing but a regular
+// file: an accepted name is one path element naming a regular file inside
+// it, and no refusal quotes the planted foreign file.
+func FuzzConfigFileName(f *testing.F) {
+	s := openTest(f)
+	dir := s.ConfigDir()
+	outside := filepath.Join(f.TempDir(), "outside.xml")
+	if err := os.WriteFile(outside, []byte("foreign-content-never-shown\n"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	os.Symlink(outside, filepath.Join(dir, "link.xml"))
+	os.Symlink("../config.db", filepath.Join(dir, "up.xml"))
+	syscall.Mkfifo(filepath.Join(dir, "fifo.xml"), 0o600)
+	os.WriteFile(filepath.Join(dir, "ok.xml"), []byte("<config/>\n"), 0o600)
+	for _, seed := range []string{"ok.xml", "../x", "/etc/passwd", "link.xml", "up.xml", "fifo.xml", "..", ".", "", "a/b",
+		`a\b`, "ok.xml/", "./ok.xml", "ok.xml\x00", "\x1b[2J", outside, "ok.xml\n", strings.Repeat("a", 300)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		file, err := s.OpenConfigFile(name)
+		if err != nil {
+			if strings.Contains(err.Error(), "foreign-content") {
+				t.Fatalf("%q: error quotes content: %v", name, err)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%q: unexpected error %T %v", name, err, err)
+			}
+			return
+		}
+		defer file.Close()
+		if filepath.Base(name) != name || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+			t.Fatalf("%q accepted but is not one plain path element", name)
+		}
+		st, err := file.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			t.Fatalf("%q: opened a non-regular file %v", name, st.Mode())
+		}
+		in, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil || !os.SameFile(in, st) {
+			t.Fatalf("%q: opened a file that is not the folder's entry", name)
+		}
+	})
+}
