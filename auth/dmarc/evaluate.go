@@ -116,6 +116,16 @@ type Result struct {
 	Authors []Result
 }
 
+// PerAuthor lists the result of each author domain: Authors when the
+// message had several From domains, else the result itself. Each goes to its
+// own Domain Owner's aggregate report.
+func (r Result) PerAuthor() []Result {
+	if len(r.Authors) > 0 {
+		return r.Authors
+	}
+	return []Result{r}
+}
+
 // LogText is the text of the mail_logs line after "DMARC: " (ESA-CLI §11.5):
 // "Message from domain example.com, DMARC pass (SPF aligned True, DKIM
 // aligned True)", or "Verification skipped (No record found for the sending

@@ -289,6 +289,17 @@ func TestSeveralAuthors(t *testing.T) {
 				tc.from, res.Verdict, res.FromDomain, res.Disposition, len(res.Authors), tc.verdict, tc.decider, tc.disp, tc.authors)
 		}
 	}
+	res := eval(t, dns, Options{}, Input{FromDomains: []string{"a.example", "c.example"}, DKIM: pass("c.example")})
+	var per []string
+	for _, a := range res.PerAuthor() {
+		per = append(per, a.FromDomain+":"+string(a.Verdict))
+	}
+	if strings.Join(per, " ") != "a.example:fail c.example:pass" {
+		t.Errorf("PerAuthor = %q", per)
+	}
+	if one := eval(t, dns, Options{}, Input{FromDomains: []string{"c.example"}}).PerAuthor(); len(one) != 1 || one[0].FromDomain != "c.example" {
+		t.Errorf("PerAuthor of one author = %+v", one)
+	}
 	if res := eval(t, dns, Options{}, Input{}); res.Verdict != VerdictNone || res.Reason != "No RFC5322.From domain" {
 		t.Errorf("no From: %s (%s)", res.Verdict, res.Reason)
 	}
