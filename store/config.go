@@ -1,5 +1,12 @@
 package store
 
+import (
+	"time"
+
+	"esa/store/mailflow"
+	"esa/store/users"
+)
+
 // Config is the whole appliance configuration. Each field is one table: it
 // is versioned, conflict-checked and committed on its own, and it has one
 // text form shared by saveconfig, showconfig, loadconfig and the per-table
@@ -8,9 +15,35 @@ package store
 // Values are plain data: copying a Config (with Clone) gives an independent
 // pending copy for a shell session.
 type Config struct {
-	System System `xml:"system"`
-	Logs   Logs   `xml:"logs"`
-	DNS    DNS    `xml:"dns"`
+	System    System    `xml:"system"`
+	Logs      Logs      `xml:"logs"`
+	DNS       DNS       `xml:"dns"`
+	Listeners Listeners `xml:"listeners"`
+	Users     Users     `xml:"users"`
+}
+
+// Listeners is the table listenerconfig edits: the SMTP listeners, each
+// with its host access and recipient access tables, and the global settings
+// of listenerconfig SETUP.
+type Listeners struct {
+	// CommandTimeout is how long a client may take to send each command,
+	// DataTimeout the whole DATA phase, in seconds (RFC 5321 §4.5.3.2:
+	// 5 and 10 minutes).
+	CommandTimeout int `xml:"command_timeout"`
+	DataTimeout    int `xml:"data_timeout"`
+	// MaxConnections bounds the inbound connections of all listeners.
+	MaxConnections int                 `xml:"max_connections"`
+	Listeners      []mailflow.Listener `xml:"listener"`
+}
+
+// Timeouts returns the SETUP timeouts as durations.
+func (l Listeners) Timeouts() (command, data time.Duration) {
+	return time.Duration(l.CommandTimeout) * time.Second, time.Duration(l.DataTimeout) * time.Second
+}
+
+// Users is the table userconfig edits: the administrator accounts.
+type Users struct {
+	Users []users.User `xml:"user"`
 }
 
 // System is the table of appliance-wide identity settings.
@@ -162,7 +195,8 @@ func Defaults() Config {
 				defaultLog("config_history", LogTypeConfig, "config_history.log"),
 			},
 		},
-		DNS: DNS{Timeout: 5},
+		DNS:       DNS{Timeout: 5},
+		Listeners: Listeners{CommandTimeout: 300, DataTimeout: 600, MaxConnections: 5000},
 	}
 }
 

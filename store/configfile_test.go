@@ -71,7 +71,7 @@ func TestMarshalShape(t *testing.T) {
 		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!--\n  Current Time: Sat May 23 11:42:12 2026 UTC\n-->\n<config>\n  <system>\n    <hostname>mail1.example.com</hostname>\n  </system>\n  <logs>\n",
 		"<passphrase>p&amp;ss&lt;wo&gt;rd&#xD;\n\"'</passphrase>",
 		"</dns>\n  <listeners>\n",
-		"</users>\n</config>\n",
+		"  <users/>\n</config>\n",
 	} {
 		if !strings.Contains(string(plain), want) {
 			t.Errorf("plain file lacks %q:\n%s", want, plain)

@@ -1,6 +1,11 @@
 package store
 
 import (
+	"fmt"
+
+	"esa/store/mailflow"
+	"esa/store/users"
+
 	"reflect"
 	"sync"
 )
@@ -21,6 +26,10 @@ var tables = []table{
 	{name: "system", field: func(c *Config) any { return &c.System }, validate: validateSystem},
 	{name: "logs", field: func(c *Config) any { return &c.Logs }, validate: validateLogs},
 	{name: "dns", field: func(c *Config) any { return &c.DNS }, validate: validateDNS},
+	{name: "listeners", field: func(c *Config) any { return &c.Listeners }, validate: validateListeners},
+	{name: "users", field: func(c *Config) any { return &c.Users }, validate: func(c *Config) error {
+		return tableError("users", "user", users.Validate(c.Users.Users))
+	}},
 }
 
 // value is the addressable reflect.Value of table t inside c.
@@ -159,4 +168,32 @@ func canonical(v reflect.Value) {
 			canonical(v.Elem())
 		}
 	}
+}
+
+// tableError names the table in a leaf validator's error.
+func tableError(table, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ValidationError{table, key, err.Error()}
+}
+
+func validateListeners(c *Config) error {
+	l := &c.Listeners
+	bad := func(key string, v, lo, hi int) error {
+		if v < lo || v > hi {
+			return &ValidationError{"listeners", key, fmt.Sprintf("must be %d to %d, got %d", lo, hi, v)}
+		}
+		return nil
+	}
+	if err := bad("command_timeout", l.CommandTimeout, 10, 3600); err != nil {
+		return err
+	}
+	if err := bad("data_timeout", l.DataTimeout, 10, 7200); err != nil {
+		return err
+	}
+	if err := bad("max_connections", l.MaxConnections, 1, 100000); err != nil {
+		return err
+	}
+	return tableError("listeners", "listener", mailflow.ValidateListeners(l.Listeners))
 }

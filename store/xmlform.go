@@ -100,7 +100,9 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 	switch v.Kind() {
 	case reflect.Struct:
 		e.indent(depth)
+		start := e.buf.Len()
 		e.tag("<", name, ">\n")
+		mark := e.buf.Len()
 		for _, f := range fieldsOf(v.Type()) {
 			fname, wrapper := f.name, f.wrapper
 			fv := v.Field(f.index)
@@ -135,6 +137,13 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 			if err := e.element(depth+1, fname, fv); err != nil {
 				return err
 			}
+		}
+		if e.buf.Len() == mark {
+			// Nothing inside (an empty list without a wrapper): one
+			// self-closing element, as empty lists are written.
+			e.buf.Truncate(start)
+			e.tag("<", name, "/>\n")
+			return nil
 		}
 		e.indent(depth)
 		e.tag("</", name, ">\n")
