@@ -20,8 +20,6 @@ type pasteReader struct {
 	line      []byte
 	n         int
 	off       int
-	rest      string
-	restDone  bool
 	restBytes *strings.Reader
 }
 
