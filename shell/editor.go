@@ -139,7 +139,11 @@ func readLimited(r *bufio.Reader, limit int) (string, error) {
 	var b []byte
 	for {
 		chunk, err := r.ReadSlice('\n')
-		if len(b)+len(chunk) > limit+1 { // +1: the newline itself
+		n := len(b) + len(chunk)
+		if err == nil {
+			n-- // the newline itself
+		}
+		if n > limit {
 			for err == bufio.ErrBufferFull {
 				_, err = r.ReadSlice('\n')
 			}

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -415,4 +416,57 @@ type countingWriter struct{ n atomic.Int64 }
 func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n.Add(int64(len(p)))
 	return len(p), nil
+}
+
+// FuzzReadLimited: whatever a pipe or SSH channel sends, the plain
+// editor's reader returns each line of at most limit bytes as it is, and
+// drops each longer one whole (ErrLineTooLong), keeping in step with the
+// input's lines.
+func FuzzReadLimited(f *testing.F) {
+	f.Add([]byte("short\nline\n"), 4)
+	f.Add([]byte(strings.Repeat("x", 100)+"\nnext\n"), 16)
+	f.Add([]byte("no newline at the end"), 8)
+	f.Add([]byte("\n\n\r\n"), 1)
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+		limit = 1 + abs(limit)%64
+		r := bufio.NewReaderSize(bytes.NewReader(data), 16)
+		want := strings.SplitAfter(string(data), "\n")
+		if want[len(want)-1] == "" {
+			want = want[:len(want)-1]
+		}
+		for i := 0; ; i++ {
+			line, err := readLimited(r, limit)
+			if err == io.EOF && line == "" {
+				if i != len(want) {
+					t.Fatalf("ended after %d lines, want %d", i, len(want))
+				}
+				return
+			}
+			if i >= len(want) {
+				t.Fatalf("line %d %q beyond the input's %d lines", i, line, len(want))
+			}
+			switch {
+			case errors.Is(err, ErrLineTooLong):
+				if len(strings.TrimSuffix(want[i], "\n")) <= limit {
+					t.Fatalf("line %d %q refused with limit %d", i, want[i], limit)
+				}
+			case err != nil && err != io.EOF:
+				t.Fatal(err)
+			default:
+				if len(strings.TrimSuffix(line, "\n")) > limit {
+					t.Fatalf("line %d %q longer than %d accepted", i, line, limit)
+				}
+				if line != want[i] {
+					t.Fatalf("line %d = %q, want %q", i, line, want[i])
+				}
+			}
+		}
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
