@@ -158,6 +158,9 @@ type Report struct {
 	// RUA is where the report goes (not part of the XML).
 	RUA  []ReportURI
 	Rows []Row
+	// Format picks the document Build renders: RFC 7489 Appendix C (the
+	// zero value) or the DMARCbis aggregate format.
+	Format Mode
 
 	index map[string]int
 }
@@ -209,6 +212,9 @@ func (c *Collector) Add(res Result, row Row) bool {
 	}
 	rep.Policy = Published(res.PolicyDomain, res.Record, res.Discovery)
 	rep.RUA = res.Record.RUA
+	if res.Discovery == "treewalk" {
+		rep.Format = DMARCbis
+	}
 	rep.Add(row)
 	return true
 }
@@ -467,9 +473,13 @@ type Payload struct {
 	XMLSize  int
 }
 
-// Build renders, compresses and names the report.
+// Build renders (in r.Format), compresses and names the report.
 func (r *Report) Build(receiver string) (Payload, error) {
-	doc, err := r.XML()
+	render := r.XML
+	if r.Format == DMARCbis {
+		render = r.XMLDMARCbis
+	}
+	doc, err := render()
 	if err != nil {
 		return Payload{}, err
 	}

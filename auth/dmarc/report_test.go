@@ -310,3 +310,76 @@ func TestReportIP(t *testing.T) {
 		}
 	}
 }
+
+// TestDMARCbisReportValidates: under DMARCbis the report follows the
+// DMARCbis aggregate schema (draft 30 of the aggregate reporting document),
+// checked with xmllint; the draft's own sample validates with the same
+// command, so the check is live.
+func TestDMARCbisReportValidates(t *testing.T) {
+	dir := sharedDir(t, "rfc9990-draft30")
+	xsd := filepath.Join(dir, "dmarc-xml-0.2.xsd")
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (apt-get install -y libxml2-utils): skipping schema validation")
+	}
+	run := func(path string) (string, error) {
+		out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(filepath.Join(dir, "dmarc-xml-0.2.xml")); err != nil {
+		t.Fatalf("the draft's sample does not validate, so the check proves nothing: %v\n%s", err, out)
+	}
+
+	dns := &memDNS{txt: map[string][]string{
+		"_dmarc.example.com": {"v=DMARC1; p=reject; sp=quarantine; np=reject; t=y; rua=mailto:agg@example.com"},
+	}}
+	e := New(dns, Options{Mode: DMARCbis})
+	begin := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	c := &Collector{Begin: begin, End: begin.Add(24*time.Hour - time.Second)}
+	for _, m := range []struct {
+		ip string
+		in Input
+	}{
+		{"192.0.2.10", Input{FromDomains: []string{"example.com"}, SPF: spfPass("example.com"), DKIM: pass("example.com")}},
+		{"2001:db8::25", Input{FromDomains: []string{"news.example.com"}, SPF: SPFResult{Domain: "helo.example.net", Scope: ScopeHelo, Result: ResultNeutral}}},
+		{"198.51.100.7", Input{FromDomains: []string{"example.com"}, DKIM: []DKIMResult{{Domain: "example.com", Selector: "s1", Result: ResultFail}}}},
+	} {
+		res := e.Evaluate(context.Background(), m.in)
+		row, ok := NewRow(netip.MustParseAddr(m.ip), "", "example.com", m.in, res)
+		if !ok || !c.Add(res, row) {
+			t.Fatalf("not reportable: %+v", res)
+		}
+	}
+	rep := c.Reports["example.com"]
+	if rep.Format != DMARCbis {
+		t.Fatalf("a tree-walk evaluation must give a DMARCbis report, got %v", rep.Format)
+	}
+	rep.OrgName, rep.Email, rep.ReportID = "esa.example.net", "noreply-dmarc@esa.example.net", "42"
+	rep.Errors = []string{"a", "b"}
+	row := rep.Rows[2]
+	row.Applied(PolicyQuarantine, OverrideSampledOut, "") // not in the DMARCbis vocabulary: other
+	rep.Add(row)
+	p, err := rep.Build("esa.example.net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb, err := ReadReport(p.Gzip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fb.Policy.NP != "reject" || fb.Policy.Testing != "y" || fb.Policy.DiscoveryMethod != "treewalk" || fb.Policy.Pct != "" ||
+		fb.Records[0].Disposition != "pass" || fb.Records[1].Reasons[0].Type != OverridePolicyTestMode {
+		t.Errorf("DMARCbis report read back as %+v", fb)
+	}
+	doc, err := rep.XMLDMARCbis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "bis.xml")
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(path); err != nil {
+		t.Fatalf("xmllint rejects our DMARCbis report: %v\n%s\n%s", err, out, doc)
+	}
+}
