@@ -470,3 +470,31 @@ func abs(n int) int {
 	}
 	return n
 }
+
+// TestTerminalControlKeys: control characters readline has no binding for
+// never enter the line (nor the screen, nor the history), and a history
+// file line holding terminal controls (planted by someone else) is never
+// recalled.
+func TestTerminalControlKeys(t *testing.T) {
+	t.Parallel()
+	history := filepath.Join(t.TempDir(), "cli_history")
+	if err := os.WriteFile(history, []byte("echo \x1b[2Jplanted\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTerminalSession(t, history, func(*IO) bool { return true })
+	p := "esa.example.com> "
+	ts.step("", p, 1)
+	ts.step("echo a\x16b\x1cc\r", "[abc]", 1)
+	ts.step("", p, 2)
+	ts.step("\x1b[A\x1b[A\r", "[abc]", 2) // Up twice: only one line to recall
+	ts.step("", p, 3)
+	ts.step("\x04", "\n", 1)
+	ts.end()
+	if screen := ts.screen.String(); strings.ContainsAny(screen, "\x16\x1c") || strings.Contains(screen, "planted") {
+		t.Errorf("a control character or the planted line reached the screen:\n%q", screen)
+	}
+	data, _ := os.ReadFile(history)
+	if want := "echo \x1b[2Jplanted\necho abc\necho abc\n"; string(data) != want {
+		t.Errorf("history %q, want %q", data, want)
+	}
+}

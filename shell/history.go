@@ -39,7 +39,9 @@ func openHistory(path string) (*historyFile, error) {
 	sc.Buffer(make([]byte, 0, 4096), MaxLineLength)
 	for sc.Scan() {
 		h.n++
-		if l := strings.TrimSpace(sc.Text()); l != "" {
+		// A line with control characters would be drawn raw when
+		// recalled: it cannot have come from Run, skip it.
+		if l := strings.TrimSpace(sc.Text()); l != "" && !needsEscaping(l) {
 			h.lines = append(h.lines, sc.Text())
 			if len(h.lines) > 2*historyLimit {
 				h.lines = append(h.lines[:0:0], h.lines[len(h.lines)-historyLimit:]...)
@@ -58,7 +60,7 @@ func openHistory(path string) (*historyFile, error) {
 func (h *historyFile) add(line string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.f == nil || strings.ContainsAny(line, "\n\r") {
+	if h.f == nil || needsEscaping(line) {
 		return
 	}
 	h.lines = append(h.lines, line)

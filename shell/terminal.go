@@ -183,6 +183,12 @@ func (e *terminalEditor) filter(r rune) (rune, bool) {
 		}
 		return r, true
 	}
+	if insertsControl(r) {
+		// readline would insert the raw character into the line, draw it
+		// as it is and keep it in the history, where it would reach the
+		// next administrator's terminal: a no-op key instead.
+		return readline.CharBell, true
+	}
 	if e.secret {
 		// The secret never enters readline's buffer: nothing is drawn,
 		// not even its length, and nothing can reach the history.
@@ -205,6 +211,19 @@ func (e *terminalEditor) filter(r rune) (rune, bool) {
 		return readline.CharBell, true
 	}
 	return r, true
+}
+
+// insertsControl reports whether r is a control character readline has no
+// binding for, which it would insert into the line as text: Ctrl-O, Ctrl-Q,
+// Ctrl-V, Ctrl-X, Ctrl-\ to Ctrl-_ and the C1 controls.
+func insertsControl(r rune) bool {
+	switch {
+	case r == 15, r == 17, r == 22, r == 24, r >= 28 && r < 32:
+		return true
+	case r >= 0x80 && r <= 0x9f:
+		return true
+	}
+	return false
 }
 
 // OnChange implements readline.Listener: it learns the line's length after
@@ -271,7 +290,9 @@ func (e *terminalEditor) read(prompt string, limit int, secret bool) (string, er
 
 // AddHistory implements historian.
 func (e *terminalEditor) AddHistory(line string) {
-	if strings.TrimSpace(line) == "" {
+	// A line with control characters (pasted, since the keys are
+	// filtered) is not recalled: Up would draw it raw.
+	if strings.TrimSpace(line) == "" || needsEscaping(line) {
 		return
 	}
 	e.rl.SaveHistory(line)
