@@ -12,12 +12,18 @@
 //   - Parse reads one TXT record tolerantly (record.go);
 //   - Evaluator.Evaluate discovers the policy record (From domain, then the
 //     Organizational Domain from the public suffix list, or the DNS tree
-//     walk of DMARCbis), checks SPF and DKIM identifier alignment and picks
-//     p, sp or np, then applies pct or t (evaluate.go, discover.go,
-//     align.go, orgdomain.go);
-//   - Report collects the per-period rows and renders the Appendix C XML,
-//     the RFC file name and the gzip payload, and tells when a payload is
-//     over a rua size limit (report.go).
+//     walk of DMARCbis), checks SPF and DKIM identifier alignment, picks p,
+//     sp or np and applies pct or t; the Result carries the verdict, the
+//     disposition, the reason, the mail_logs text and the
+//     Authentication-Results clause (evaluate.go, discover.go,
+//     orgdomain.go);
+//   - NewRow, Report and Collector gather the per-period rows; a Report
+//     renders the Appendix C XML (or the DMARCbis format), its RFC file name
+//     and gzip payload, and PlanDelivery says which rua URIs can take it and
+//     when an error report is due (report.go, reportbis.go);
+//   - Evaluator.ReportDestinations applies the external destination check
+//     to rua URIs (destinations.go);
+//   - ReadReport reads other receivers' reports leniently (reportread.go).
 //
 // Nothing here sends mail or keeps state across restarts: the inbound flow,
 // the report store and the mailing job live in the packages that own mail

@@ -141,6 +141,28 @@ func (r Result) LogText() string {
 	return "Verification skipped (" + r.Reason + ")"
 }
 
+// AuthResults is the dmarc clause of an Authentication-Results header field
+// (RFC 8601 §2.2, the "dmarc" method and header.from property of RFC 7489
+// §11.2), with the policy and disposition as a comment the way OpenDMARC
+// writes them: "dmarc=fail (p=reject dis=quarantine) header.from=example.com".
+func (r Result) AuthResults() string {
+	var b strings.Builder
+	b.WriteString("dmarc=")
+	b.WriteString(string(r.Verdict))
+	if r.Record != nil && (r.Verdict == VerdictPass || r.Verdict == VerdictFail) {
+		fmt.Fprintf(&b, " (p=%s", r.Record.P)
+		if r.Record.SP != PolicyUnset {
+			fmt.Fprintf(&b, " sp=%s", r.Record.SP)
+		}
+		fmt.Fprintf(&b, " dis=%s)", policyOrNone(r.Disposition))
+	}
+	if r.FromDomain != "" {
+		b.WriteString(" header.from=")
+		b.WriteString(r.FromDomain)
+	}
+	return b.String()
+}
+
 func pyBool(b bool) string {
 	if b {
 		return "True"

@@ -330,6 +330,24 @@ func TestLogText(t *testing.T) {
 	}
 }
 
+// TestAuthResults pins the Authentication-Results clause.
+func TestAuthResults(t *testing.T) {
+	dns := &memDNS{txt: map[string][]string{"_dmarc.example.com": {"v=DMARC1; p=reject; sp=quarantine; pct=0"}}}
+	for _, tc := range []struct {
+		in   Input
+		want string
+	}{
+		{Input{FromDomains: []string{"example.com"}, DKIM: pass("example.com")}, "dmarc=pass (p=reject sp=quarantine dis=none) header.from=example.com"},
+		{Input{FromDomains: []string{"example.com"}}, "dmarc=fail (p=reject sp=quarantine dis=quarantine) header.from=example.com"},
+		{Input{FromDomains: []string{"example.org"}}, "dmarc=none header.from=example.org"},
+		{Input{}, "dmarc=none"},
+	} {
+		if got := eval(t, dns, Options{}, tc.in).AuthResults(); got != tc.want {
+			t.Errorf("AuthResults = %q, want %q", got, tc.want)
+		}
+	}
+}
+
 // TestUnicodeFrom: a U-label From domain is looked up and compared as its
 // A-label.
 func TestUnicodeFrom(t *testing.T) {
