@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,6 +40,8 @@ type Checker struct {
 	// order of queries to the implementation; results are still taken in
 	// term order and counted within the limits).
 	Sequential bool
+
+	records recordCache
 }
 
 // Verdict is the outcome of checking one identity.
@@ -53,9 +56,9 @@ type Verdict struct {
 	// Explanation is the expanded exp= text (or the default explanation)
 	// of a Fail (RFC 7208 §6.2), for the "The domain X explains:" reply.
 	Explanation string
-	// Reason says in a few words why: the matching term, the missing
-	// record, the syntax or DNS error. For logs and trace.
-	Reason string
+	// why says in a few words why (see Reason); kept unformatted because
+	// most verdicts are never explained to anyone.
+	why outcome
 	// Conformance is the level the identity was checked at.
 	Conformance Conformance
 	// Downgraded is set when a PRA Pass was reported as None because
@@ -78,6 +81,10 @@ const (
 	MailFrom
 	PRA
 )
+
+// Reason says in a few words why the result is what it is: the matching
+// term, the missing record, the syntax or DNS error. For logs and trace.
+func (v *Verdict) Reason() string { return v.why.why() }
 
 func (i Identity) String() string {
 	switch i {
@@ -126,6 +133,9 @@ func mailFromIdentity(mailFrom, helo string) (sender, domain string) {
 		// as the domain so that the domain checks of §4.3 reject it.
 		return "postmaster@" + mailFrom, mailFrom
 	}
+	if !strings.HasPrefix(mailFrom, "@") {
+		return mailFrom, domain
+	}
 	return local + "@" + domain, domain
 }
 
@@ -135,35 +145,62 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo, 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var cancel context.CancelFunc
 	if c.Timeout > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-	} else {
+		defer cancel()
+	} else if !c.Sequential {
+		// Speculative lookups still running when the verdict is known are
+		// cancelled with the check.
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	// RFC 7208 §5.6 note: an IPv4-mapped IPv6 client is an IPv4 client.
 	ip = ip.Unmap()
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
 	local, sdom := splitSender(sender)
-	ch := &check{
-		c: c, ctx: ctx, ip: ip, memo: newMemo(c.Resolver),
-		scope: scope, level: level,
-		env: macroEnv{sender: local + "@" + sdom, local: local, senderDomain: sdom, ip: ip,
-			helo: helo, receiver: c.Receiver, now: now().Unix()},
+	if strings.HasPrefix(sender, "@") || !strings.Contains(sender, "@") {
+		sender = local + "@" + sdom
 	}
-	ch.env.ptr = ch.validatedName
+	// Without speculative lookups nothing outlives the check, so its
+	// state (a couple of kilobytes with the memo's inline buffers) is
+	// recycled; with them, goroutines may still hold it.
+	var ch *check
+	if c.Sequential {
+		ch = checkPool.Get().(*check)
+	} else {
+		ch = new(check)
+	}
+	ch.c, ch.ctx, ch.ip, ch.scope, ch.level = c, ctx, ip, scope, level
+	ch.env = macroEnv{sender: sender, local: local, senderDomain: sdom, ip: ip,
+		helo: helo, receiver: c.Receiver, now: c.now}
+	ch.env.chk = ch
+	ch.memo.init(c.Resolver, !c.Sequential)
 	o := ch.checkHost(domain, true, true)
-	v := Verdict{Result: o.res, Sender: ch.env.sender, Domain: strings.TrimSuffix(domain, "."),
-		Explanation: o.exp, Reason: o.reason, Conformance: level,
+	if c.Sequential {
+		// Only what the next check reads needs resetting: memo.init
+		// forgets the answers, the counters restart.
+		ch.c, ch.ctx, ch.ptrName, ch.env = nil, nil, nil, macroEnv{}
+		ch.lookups, ch.voids = 0, 0
+		checkPool.Put(ch)
+	}
+	v := Verdict{Result: o.res, Sender: sender, Domain: strings.TrimSuffix(domain, "."),
+		Explanation: o.exp, why: o, Conformance: level,
 		ClientIP: ip, Receiver: c.Receiver, EnvelopeFrom: sender}
 	if o.res == TempError && ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		v.Reason = "SPF check timed out"
+		v.why = outcome{reason: "SPF check timed out"}
 	}
 	return v
+}
+
+var checkPool = sync.Pool{New: func() any { return new(check) }}
+
+// now is the %{t} clock, read only when an explanation uses it.
+func (c *Checker) now() int64 {
+	if c.Now != nil {
+		return c.Now().Unix()
+	}
+	return time.Now().Unix()
 }
 
 // check is the state of one identity check: the counters of RFC 7208
@@ -172,7 +209,7 @@ type check struct {
 	c       *Checker
 	ctx     context.Context
 	ip      netip.Addr
-	memo    *memo
+	memo    memo
 	lookups int
 	voids   int
 	scope   string
@@ -185,6 +222,20 @@ type outcome struct {
 	res    Result
 	exp    string
 	reason string
+	// A match is described lazily: only the outermost one is shown.
+	mech   *Mechanism
+	err    error
+	domain string
+}
+
+func (o *outcome) why() string {
+	switch {
+	case o.mech != nil:
+		return o.domain + " matched " + o.mech.String()
+	case o.err != nil:
+		return o.domain + ": " + o.err.Error()
+	}
+	return o.reason
 }
 
 func permErr(format string, a ...any) outcome {
@@ -200,15 +251,20 @@ func tempErr(format string, a ...any) outcome {
 // more than one label; RFC 1035 total length).
 func validDomain(d string) bool {
 	d = strings.TrimSuffix(d, ".")
-	if d == "" || len(d) > 253 || !strings.Contains(d, ".") {
+	if d == "" || len(d) > 253 {
 		return false
 	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 {
-			return false
+	labels, start := 1, 0
+	for i := 0; i < len(d); i++ {
+		if d[i] == '.' {
+			if i == start || i-start > 63 {
+				return false
+			}
+			labels++
+			start = i + 1
 		}
 	}
-	return true
+	return labels > 1 && start < len(d) && len(d)-start <= 63
 }
 
 // checkHost evaluates the policy of domain. top is true for the initial
@@ -237,9 +293,11 @@ func (ch *check) checkHost(domain string, top, wantExp bool) outcome {
 	if !ok {
 		return o
 	}
-	rec, err := ParseRecord(txt)
+	rec, err := ch.c.parse(txt)
 	if err != nil {
-		return permErr("%s: %v", domain, err)
+		// Formatted only if asked for (Verdict.Reason of the outermost
+		// outcome): inside include it is often thrown away.
+		return outcome{res: PermError, err: err, domain: domain}
 	}
 	return ch.evaluate(domain, rec, wantExp)
 }
@@ -353,7 +411,7 @@ func (ch *check) evaluate(domain string, rec *Record, wantExp bool) outcome {
 		}
 		if matched {
 			res := qualResult(m.Qualifier)
-			out := outcome{res: res, reason: fmt.Sprintf("%s matched %s", domain, m.String())}
+			out := outcome{res: res, mech: m, domain: domain}
 			if res == Fail && wantExp {
 				out.exp = ch.explanation(domain, rec)
 			}
@@ -582,7 +640,7 @@ func (ch *check) explanation(domain string, rec *Record) string {
 		if validDomain(t) {
 			txts, err := ch.memo.txt(ch.ctx, t)
 			if err == nil && len(txts) == 1 {
-				if ms, err := parseMacroString(txts[0], true); err == nil {
+				if ms, err := ch.c.explainMacro(txts[0]); err == nil {
 					return ms.expand(&env)
 				}
 			}
@@ -591,7 +649,7 @@ func (ch *check) explanation(domain string, rec *Record) string {
 	if ch.c.DefaultExplanation == "" {
 		return ""
 	}
-	ms, err := parseMacroString(ch.c.DefaultExplanation, true)
+	ms, err := ch.c.explainMacro(ch.c.DefaultExplanation)
 	if err != nil {
 		return ch.c.DefaultExplanation
 	}

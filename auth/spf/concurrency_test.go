@@ -60,7 +60,7 @@ func TestIncludesAreLookedUpConcurrently(t *testing.T) {
 	ck := &Checker{Resolver: g, Timeout: 10 * time.Second}
 	v := ck.CheckMailFrom(context.Background(), netip.MustParseAddr("192.0.2.1"), "a@example.com", "mx.example")
 	if v.Result != Pass {
-		t.Fatalf("got %s (%s), want Pass", v.Result, v.Reason)
+		t.Fatalf("got %s (%s), want Pass", v.Result, v.Reason())
 	}
 }
 
@@ -71,8 +71,8 @@ func TestSequentialTimesOut(t *testing.T) {
 		gate: map[string]bool{"one.example": true, "two.example": true, "three.example": true}}
 	ck := &Checker{Resolver: g, Timeout: 50 * time.Millisecond, Sequential: true}
 	v := ck.CheckMailFrom(context.Background(), netip.MustParseAddr("192.0.2.1"), "a@example.com", "mx.example")
-	if v.Result != TempError || v.Reason != "SPF check timed out" {
-		t.Fatalf("got %s (%s), want TempError by timeout", v.Result, v.Reason)
+	if v.Result != TempError || v.Reason() != "SPF check timed out" {
+		t.Fatalf("got %s (%s), want TempError by timeout", v.Result, v.Reason())
 	}
 }
 
@@ -109,7 +109,7 @@ func TestLookupLimitWithPrefetch(t *testing.T) {
 		ck := &Checker{Resolver: cz, Sequential: seq}
 		v := ck.CheckMailFrom(context.Background(), netip.MustParseAddr("192.0.2.1"), "a@example.com", "mx.example")
 		if v.Result != PermError {
-			t.Errorf("sequential=%v: got %s (%s), want PermError", seq, v.Result, v.Reason)
+			t.Errorf("sequential=%v: got %s (%s), want PermError", seq, v.Result, v.Reason())
 		}
 		cz.mu.Lock()
 		if cz.n["a11.example"] != 0 || cz.n["a12.example"] != 0 {

@@ -180,14 +180,17 @@ type macroEnv struct {
 	sender, local, senderDomain string // s, l, o
 	domain                      string // d
 	ip                          netip.Addr
-	helo                        string // h
-	receiver                    string // r
-	now                         int64  // t
-	ptr                         func(domain string) string
+	helo                        string       // h
+	receiver                    string       // r
+	now                         func() int64 // t, read only when used
+	chk                         *check       // for %{p}; nil expands it to "unknown"
 }
 
 // expand renders ms in env (RFC 7208 §7.3).
 func (ms *macroString) expand(env *macroEnv) string {
+	if len(ms.items) == 1 && ms.items[0].letter == 0 {
+		return ms.items[0].lit
+	}
 	var b strings.Builder
 	for _, it := range ms.items {
 		if it.letter == 0 {
@@ -217,10 +220,10 @@ func (e *macroEnv) value(l byte) string {
 	case 'i':
 		return dottedIP(e.ip)
 	case 'p':
-		if e.ptr == nil {
+		if e.chk == nil {
 			return "unknown"
 		}
-		return e.ptr(e.domain)
+		return e.chk.validatedName(e.domain)
 	case 'v':
 		if e.ip.Is4() {
 			return "in-addr"
@@ -236,7 +239,10 @@ func (e *macroEnv) value(l byte) string {
 		}
 		return e.receiver
 	case 't':
-		return strconv.FormatInt(e.now, 10)
+		if e.now == nil {
+			return "0"
+		}
+		return strconv.FormatInt(e.now(), 10)
 	}
 	return ""
 }
@@ -321,7 +327,8 @@ func ExpandMacro(s string, explain bool, ip netip.Addr, sender, domain, helo, re
 		return "", err
 	}
 	local, sdom := splitSender(sender)
-	env := &macroEnv{sender: sender, local: local, senderDomain: sdom, domain: domain, ip: ip, helo: helo, receiver: receiver, now: now}
+	env := &macroEnv{sender: sender, local: local, senderDomain: sdom, domain: domain, ip: ip, helo: helo, receiver: receiver,
+		now: func() int64 { return now }}
 	return ms.expand(env), nil
 }
 

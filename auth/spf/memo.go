@@ -11,9 +11,27 @@ import (
 // type. It lives for a single check; caching across checks is the
 // resolver's business.
 type memo struct {
-	r  Resolver
-	mu sync.Mutex
-	m  map[memoKey]*memoEntry
+	r          Resolver
+	concurrent bool // false: one goroutine only, no locking or channels
+	mu         sync.Mutex
+	// A check makes a few dozen queries at most (RFC 7208 §4.6.4), so a
+	// slice searched linearly beats a map.
+	keys    []memoKey
+	entries []*memoEntry
+	// Inline storage for the usual handful of queries, so that a check
+	// does not allocate per query.
+	kbuf [8]memoKey
+	pbuf [8]*memoEntry
+	ebuf [8]memoEntry
+}
+
+func (m *memo) find(k memoKey) *memoEntry {
+	for i := range m.keys {
+		if m.keys[i] == k {
+			return m.entries[i]
+		}
+	}
+	return nil
 }
 
 type qtype uint8
@@ -39,14 +57,35 @@ type memoEntry struct {
 	err   error
 }
 
-func newMemo(r Resolver) *memo { return &memo{r: r, m: make(map[memoKey]*memoEntry, 16)} }
+func (m *memo) init(r Resolver, concurrent bool) {
+	m.r, m.concurrent = r, concurrent
+	m.keys, m.entries = m.kbuf[:0], m.pbuf[:0]
+}
+
+func (m *memo) newEntry() *memoEntry {
+	if n := len(m.entries); n < len(m.ebuf) {
+		m.ebuf[n] = memoEntry{}
+		return &m.ebuf[n]
+	}
+	return &memoEntry{}
+}
 
 // get returns the answer for k, querying the resolver once however many
 // goroutines ask.
 func (m *memo) get(ctx context.Context, k memoKey) *memoEntry {
+	if !m.concurrent {
+		if e := m.find(k); e != nil {
+			return e
+		}
+		e := m.newEntry()
+		m.query(ctx, k, e)
+		m.keys = append(m.keys, k)
+		m.entries = append(m.entries, e)
+		return e
+	}
 	m.mu.Lock()
-	e, ok := m.m[k]
-	if ok {
+	e := m.find(k)
+	if e != nil {
 		m.mu.Unlock()
 		select {
 		case <-e.done:
@@ -55,9 +94,17 @@ func (m *memo) get(ctx context.Context, k memoKey) *memoEntry {
 		}
 		return e
 	}
-	e = &memoEntry{done: make(chan struct{})}
-	m.m[k] = e
+	e = m.newEntry()
+	e.done = make(chan struct{})
+	m.keys = append(m.keys, k)
+	m.entries = append(m.entries, e)
 	m.mu.Unlock()
+	m.query(ctx, k, e)
+	close(e.done)
+	return e
+}
+
+func (m *memo) query(ctx context.Context, k memoKey, e *memoEntry) {
 	switch k.t {
 	case qTXT:
 		e.strs, e.err = m.r.LookupTXT(ctx, k.name)
@@ -70,8 +117,6 @@ func (m *memo) get(ctx context.Context, k memoKey) *memoEntry {
 	case qPTR:
 		e.strs, e.err = m.r.LookupPTR(ctx, k.addr)
 	}
-	close(e.done)
-	return e
 }
 
 func (m *memo) txt(ctx context.Context, name string) ([]string, error) {

@@ -45,7 +45,7 @@ func TestSenderIDSuites(t *testing.T) {
 						v := ck.VerifyMailFrom(context.Background(), p, ip, tc.Helo, tc.MailFrom)
 						got := strings.ToLower(v.Result.String())
 						if !contains(want, got) {
-							t.Fatalf("got %s (%s), want %v", got, v.Reason, want)
+							t.Fatalf("got %s (%s), want %v", got, v.Reason(), want)
 						}
 						if tc.Explanation != nil && got == "fail" && v.Explanation != *tc.Explanation {
 							t.Errorf("explanation %q, want %q", v.Explanation, *tc.Explanation)
@@ -211,8 +211,8 @@ func TestConformanceLevels(t *testing.T) {
 				if v.Conformance != tc.p.Level {
 					t.Errorf("%s: conformance %s, want %s", v.Identity, v.Conformance, tc.p.Level)
 				}
-				if v.Identity == PRA && v.Downgraded != (tc.p.DowngradePRA && tc.p.Level == SIDFCompatible && v.Result == None && strings.Contains(v.Reason, "downgraded")) {
-					t.Errorf("Downgraded = %v (%s)", v.Downgraded, v.Reason)
+				if v.Identity == PRA && v.Downgraded != (tc.p.DowngradePRA && tc.p.Level == SIDFCompatible && v.Result == None && strings.Contains(v.Reason(), "downgraded")) {
+					t.Errorf("Downgraded = %v (%s)", v.Downgraded, v.Reason())
 				}
 			}
 			if len(got) != len(tc.want) {

@@ -76,7 +76,7 @@ func (c *Checker) VerifyPRA(ctx context.Context, p Policy, ip netip.Addr, helo, 
 	}
 	pra, err := ExtractPRA(header)
 	if err != nil {
-		v = Verdict{Identity: PRA, Result: None, Reason: err.Error(), Conformance: p.Level}
+		v = Verdict{Identity: PRA, Result: None, why: outcome{reason: err.Error()}, Conformance: p.Level}
 		if p.Level == SIDFStrict {
 			v.Result = Fail
 		}
@@ -90,7 +90,7 @@ func (c *Checker) VerifyPRA(ctx context.Context, p Policy, ip netip.Addr, helo, 
 	if p.Level == SIDFCompatible && p.DowngradePRA && v.Result == Pass && hasResent(header) {
 		v.Result = None
 		v.Downgraded = true
-		v.Reason = "Pass downgraded to None: the message has Resent-Sender: or Resent-From:"
+		v.why = outcome{reason: "Pass downgraded to None: the message has Resent-Sender: or Resent-From:"}
 	}
 	return v, true
 }
