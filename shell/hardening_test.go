@@ -498,3 +498,23 @@ func TestTerminalControlKeys(t *testing.T) {
 		t.Errorf("history %q, want %q", data, want)
 	}
 }
+
+// TestPromptEscaped: a question whose default is stored text with terminal
+// controls shows it escaped; Enter still takes the stored value.
+func TestPromptEscaped(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	var got string
+	cmds := []Command{{Name: "ask", Run: func(io *IO, _ []string) error {
+		var err error
+		got, err = io.Ask("Directory:", "/var/\x1b[2Jlog", nil)
+		return err
+	}}}
+	Run(context.Background(), Config{Editor: NewPlainEditor(strings.NewReader("ask\n\n"), &out), Out: &out, Commands: cmds})
+	if want := "> ask\n\nDirectory:\n[/var/\\x1b[2Jlog]> \n> \n"; out.String() != want {
+		t.Errorf("screen %q, want %q", out.String(), want)
+	}
+	if got != "/var/\x1b[2Jlog" {
+		t.Errorf("Enter took %q", got)
+	}
+}

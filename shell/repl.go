@@ -79,8 +79,10 @@ type eofEditor struct {
 	eof bool
 }
 
+// Prompts are escaped like the output: a question's default can be
+// stored text (a directory, a name).
 func (e *eofEditor) ReadLine(prompt string) (string, error) {
-	return e.note(e.Editor.ReadLine(prompt))
+	return e.note(e.Editor.ReadLine(Escape(prompt)))
 }
 
 func (e *eofEditor) note(line string, err error) (string, error) {
@@ -95,7 +97,7 @@ func (e *eofEditor) note(line string, err error) (string, error) {
 // secret as a line.
 func (e *eofEditor) ReadSecret(prompt string) (string, error) {
 	if s, ok := e.Editor.(SecretReader); ok {
-		return e.note(s.ReadSecret(prompt))
+		return e.note(s.ReadSecret(Escape(prompt)))
 	}
 	return e.ReadLine(prompt)
 }
@@ -104,7 +106,7 @@ func (e *eofEditor) ReadSecret(prompt string) (string, error) {
 // longer than a command line.
 func (e *eofEditor) ReadData(prompt string) (string, error) {
 	if d, ok := e.Editor.(interface{ ReadData(string) (string, error) }); ok {
-		return e.note(d.ReadData(prompt))
+		return e.note(d.ReadData(Escape(prompt)))
 	}
 	return e.ReadLine(prompt)
 }
