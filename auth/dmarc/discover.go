@@ -21,7 +21,8 @@ type Resolver interface {
 
 // DomainChecker tells whether a domain exists, for the DMARCbis np tag: a
 // domain is non-existent when A, AAAA and MX all answer NXDOMAIN or NODATA
-// (RFC 9091 §2.1, kept by RFC 9989). Without one, np is never applied.
+// (the definition of RFC 9091, kept by RFC 9989). Without one, np is never
+// applied.
 type DomainChecker interface {
 	DomainExists(ctx context.Context, domain string) (bool, error)
 }
@@ -100,7 +101,8 @@ type found struct {
 }
 
 // at reads _dmarc.<domain> and applies the "exactly one record" rule (RFC
-// 7489 §6.6.3 steps 2 and 5; RFC 9989 tree walk steps 2 and 7).
+// 7489 §6.6.3 steps 2 and 5; the RFC 9989 DNS Tree Walk likewise discards
+// several records at one name).
 func (l *lookup) at(domain string) (found, error) {
 	recs, err := l.dmarcTXT(domain)
 	if err != nil {

@@ -24,8 +24,9 @@ const (
 	ResultPermError AuthResult = "permerror"
 )
 
-// SPFScope is the identity SPF checked: the MAIL FROM domain, or the HELO
-// name when MAIL FROM was null (RFC 7489 §3.1.2, §4.1 note).
+// SPFScope is the identity SPF checked. DMARC uses the MAIL FROM identity
+// (RFC 7489 §4.1), which for a null reverse-path is the HELO name (RFC 7208
+// §2.4).
 type SPFScope string
 
 const (
@@ -354,7 +355,7 @@ func (a Alignment) long() string {
 // choosePolicy picks p, sp or np. The author domain's own record gives p
 // (RFC 7489 §6.3). A record found above it is a subdomain policy: sp when
 // given, else p; under DMARCbis np comes first when the author domain does
-// not exist (RFC 9989 np tag, RFC 9091 §4). Existence is only asked when it
+// not exist (RFC 9989 np tag, from RFC 9091). Existence is only asked when it
 // matters: np is set and the message failed.
 func (e *Evaluator) choosePolicy(l *lookup, res *Result) error {
 	rec := res.Record
