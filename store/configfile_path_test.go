@@ -230,6 +230,7 @@ func TestSaveConfigKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills a child process repeatedly")
 	}
+	t.Parallel() // mostly waiting for child processes
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
