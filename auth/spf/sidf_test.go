@@ -234,3 +234,12 @@ func TestNullSenderIdentity(t *testing.T) {
 		t.Fatalf("got %+v", v)
 	}
 }
+
+func TestStrictHELORejects(t *testing.T) {
+	want := map[Result]bool{None: false, Neutral: false, Pass: false, Fail: true, SoftFail: true, TempError: true, PermError: true}
+	for r, rej := range want {
+		if StrictHELORejects(r) != rej {
+			t.Errorf("StrictHELORejects(%s) = %v, want %v", r, !rej, rej)
+		}
+	}
+}

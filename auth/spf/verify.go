@@ -150,3 +150,17 @@ func (c *Checker) Verify(ctx context.Context, p Policy, tx Transaction) []Verdic
 func IsNoPRA(err error) bool {
 	return errors.Is(err, ErrNoPRA) || errors.Is(err, ErrMalformedPRA)
 }
+
+// StrictHELORejects is the fixed HELO action of SIDF strict (seed 004:
+// the HELO identity is checked, None and Neutral are accepted, the other
+// results rejected; no per-result choice is offered). Pass is accepted as
+// well: "the others" are the results that deny or cannot confirm the
+// client's right to its name, and rejecting an authorised HELO would make
+// the stricter level refuse the best-behaved senders.
+func StrictHELORejects(r Result) bool {
+	switch r {
+	case None, Neutral, Pass:
+		return false
+	}
+	return true
+}
