@@ -91,6 +91,11 @@ func TestSecretsNotPlainInDB(t *testing.T) {
 	if strings.Contains(err.Error(), testPass) {
 		t.Fatal("error quotes the passphrase")
 	}
+	// config.db restored without its key file: the same clear refusal.
+	os.Remove(filepath.Join(dir, KeyFileName))
+	if _, err := Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), "restore the secret.key that was backed up with config.db") {
+		t.Fatalf("open without the key file: %v", err)
+	}
 }
 
 func findSub(c Config, name string) LogSubscription {
