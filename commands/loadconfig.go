@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 	goio "io"
 	"io/fs"
 	"reflect"
@@ -69,7 +70,7 @@ func loadconfigCommand(env *Env) shell.Command {
 					}
 					c, err = env.Store.UnmarshalConfig([]byte(text))
 				} else {
-					name, aerr := io.Ask("Enter the name of the file to import:", "", shell.NonEmpty)
+					name, aerr := io.Ask("Enter the name of the file to import:", "", configFileName)
 					if aerr != nil {
 						return aerr
 					}
@@ -162,4 +163,17 @@ func pasteConfig(io *shell.IO, limit int) (string, error) {
 		return "", errPasteTooLarge
 	}
 	return b.String(), nil
+}
+
+// configFileName refuses, at the question, a name the configuration
+// directory rules refuse (store.CheckConfigFileName), with the reason.
+func configFileName(a string) (string, error) {
+	a, err := shell.NonEmpty(a)
+	if err != nil {
+		return "", err
+	}
+	if err := store.CheckConfigFileName(a); err != nil {
+		return "", fmt.Errorf("The file %s.", strings.TrimPrefix(err.Error(), "the file "))
+	}
+	return a, nil
 }
