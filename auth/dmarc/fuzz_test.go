@@ -67,6 +67,9 @@ func FuzzParseRecord(f *testing.F) {
 				if u.URI == "" || strings.ContainsAny(u.URI, ",! \t") {
 					t.Fatalf("%v: bad report URI %q kept", mode, u.URI)
 				}
+				if mode == DMARCbis && u.MaxSize != 0 {
+					t.Fatalf("DMARCbis kept a size limit: %+v", u)
+				}
 				_ = u.Mailbox()
 			}
 		}

@@ -307,6 +307,16 @@ func Parse(txt string, mode Mode) (*Record, error) {
 			for _, b := range bad {
 				r.note("%s URI %q ignored", name, b)
 			}
+			if mode == DMARCbis {
+				// RFC 9989 made the "!size" suffix obsolete: reporters
+				// ignore it.
+				for i := range uris {
+					if uris[i].MaxSize != 0 {
+						r.note("%s size limit on %s ignored", name, uris[i].URI)
+						uris[i].MaxSize = 0
+					}
+				}
+			}
 			if name == "rua" {
 				r.RUA = uris
 			} else {

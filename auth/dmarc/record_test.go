@@ -255,6 +255,10 @@ func TestReportURIs(t *testing.T) {
 			t.Errorf("Mailbox(%q) = %q, want none", u, got)
 		}
 	}
+	r, err = Parse("v=DMARC1; p=none; rua=mailto:a@example.com!10m", DMARCbis)
+	if err != nil || len(r.RUA) != 1 || r.RUA[0].MaxSize != 0 {
+		t.Errorf("DMARCbis must ignore the obsolete size suffix: %+v, %v", r, err)
+	}
 	if _, err := Parse("v=DMARC1; rua=mailto:a@example.com!99999999999999999999", RFC7489); !errors.Is(err, ErrNoPolicy) {
 		t.Errorf("an overflowing size makes the URI invalid and leaves no rua: err = %v", err)
 	}
