@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Command is one entry of the command table. The table is data: dispatch,
@@ -181,7 +182,7 @@ func run(ctx context.Context, c Config) (*repl, error) {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		if len(line) > MaxCommandLine {
+		if len(line) > MaxCommandLine && utf8.RuneCountInString(line) > MaxCommandLine {
 			r.st.Failed = true
 			fmt.Fprintf(c.Out, "Error: the command line is longer than %d characters; nothing was run.\n", MaxCommandLine)
 			continue
