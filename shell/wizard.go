@@ -18,8 +18,10 @@ import (
 // Every widget prints an empty line and then the question, as the appliance
 // does before each question block. An invalid answer prints exactly one
 // reason line and asks the same question again; it never reaches the command.
-// Ctrl-C returns ErrInterrupt and the end of input io.EOF: the command must
-// return that error at once, leaving the configuration untouched.
+// Ctrl-C (and Ctrl-D on a terminal) returns ErrInterrupt and the end of
+// input io.EOF: the command must return that error at once, leaving the
+// configuration untouched. A refused answer marks the session as failed
+// for a batch exit status, as does IO.Fail.
 type IO struct {
 	Out io.Writer
 	Ctx context.Context
