@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SecretMode says how the whole-configuration file writes secrets
@@ -286,6 +287,7 @@ func (s *Store) SaveConfigFile(c Config, m SecretMode) (string, error) {
 	if err := os.MkdirAll(s.ConfigDir(), 0o700); err != nil {
 		return "", err
 	}
+	removeStaleTemps(s.ConfigDir(), time.Now().Add(-staleTempAge))
 	base := c.System.Hostname + "-" + s.now().Format("20060102T150405")
 	for n := 1; ; n++ {
 		name := base + ".xml"

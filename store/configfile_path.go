@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // The file commands (saveconfig, loadconfig, dnsconfig's trust-anchor IMPORT
@@ -237,4 +239,28 @@ func syncDir(dir string) error {
 		return err
 	}
 	return nil
+}
+
+// staleTempAge is how old a temporary file of WriteFileAtomic must be before
+// removeStaleTemps takes it for the leftover of a killed process: a write in
+// progress lasts far less.
+const staleTempAge = time.Hour
+
+// removeStaleTemps deletes the ".NAME.tmp-*" files WriteFileAtomic left in
+// dir when the process died mid-write and that were last written before
+// cutoff. Errors are ignored: it is housekeeping.
+func removeStaleTemps(dir string, cutoff time.Time) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, ".") || !strings.Contains(n, ".tmp-") || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
 }

@@ -328,3 +328,30 @@ func FuzzConfigFileName(f *testing.F) {
 		}
 	})
 }
+
+// TestStaleTempsRemoved: saveconfig removes the temporary files a killed
+// save left behind, once they are old enough not to be a save in progress.
+func TestStaleTempsRemoved(t *testing.T) {
+	s := openTest(t)
+	dir := s.ConfigDir()
+	old := filepath.Join(dir, ".esa.example.com-x.xml.tmp-123")
+	fresh := filepath.Join(dir, ".esa.example.com-y.xml.tmp-456")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, []byte("<con"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * staleTempAge)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveConfigFile(Defaults(), PlainSecrets); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("recent temporary file removed: %v", err)
+	}
+}
