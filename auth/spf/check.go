@@ -267,12 +267,23 @@ func validDomain(d string) bool {
 	return labels > 1 && start < len(d) && len(d)-start <= 63
 }
 
+// isLiteral reports an address literal ("[192.0.2.1]", "192.0.2.1") given
+// as HELO name or MAIL FROM domain: not a domain name, so no policy
+// (RFC 7208 §4.3, §2.3).
+func isLiteral(d string) bool {
+	if strings.HasPrefix(d, "[") {
+		return true
+	}
+	_, err := netip.ParseAddr(d)
+	return err == nil
+}
+
 // checkHost evaluates the policy of domain. top is true for the initial
 // domain of the identity (whose malformed or non-existent name gives None,
 // RFC 7208 §4.3, or Fail under SIDF strict, RFC 4406 §4.3); wantExp is false
 // inside include, whose explanations are never used (RFC 7208 §6.2).
 func (ch *check) checkHost(domain string, top, wantExp bool) outcome {
-	if !validDomain(domain) {
+	if !validDomain(domain) || top && isLiteral(domain) {
 		if top && ch.level == SIDFStrict && ch.scope != "" {
 			return outcome{res: Fail, reason: "malformed identity domain " + domain}
 		}

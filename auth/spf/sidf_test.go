@@ -243,3 +243,25 @@ func TestStrictHELORejects(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressLiteralIdentity: an address literal as HELO or MAIL FROM
+// domain is not a domain name and has no policy (RFC 7208 §2.3, §4.3),
+// even where a resolver would answer for the dotted quad as a name.
+func TestAddressLiteralIdentity(t *testing.T) {
+	z := zone{}
+	for _, n := range []string{"192.0.2.1", "[192.0.2.1]"} {
+		if err := z.addName(n, []any{map[string]any{"TXT": "v=spf1 +all"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ck := &Checker{Resolver: z}
+	ip := netip.MustParseAddr("192.0.2.1")
+	for _, h := range []string{"192.0.2.1", "[192.0.2.1]"} {
+		if v := ck.CheckHELO(context.Background(), ip, h); v.Result != None {
+			t.Errorf("HELO %s: got %s, want None", h, v.Result)
+		}
+		if v := ck.CheckMailFrom(context.Background(), ip, "a@"+h, "x.example"); v.Result != None {
+			t.Errorf("MAIL FROM a@%s: got %s, want None", h, v.Result)
+		}
+	}
+}

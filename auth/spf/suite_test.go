@@ -41,7 +41,6 @@ type rawScenario struct {
 	Description string             `yaml:"description"`
 	Tests       map[string]rawCase `yaml:"tests"`
 	Zonedata    map[string][]any   `yaml:"zonedata"`
-	order       []string
 }
 
 type rawCase struct {
