@@ -101,6 +101,12 @@ func regularOnly(name string, st fs.FileInfo) error {
 	case !st.Mode().IsRegular():
 		return &FileError{Name: name, Reason: "is not a regular file; only regular files in the configuration directory are read"}
 	}
+	// A hard link is another name of a file that may live anywhere on the
+	// file system (/etc/shadow linked in by someone who could): files the
+	// commands write have exactly one name.
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+		return &FileError{Name: name, Reason: "has other names (hard links); only files with one name in the configuration directory are read"}
+	}
 	return nil
 }
 

@@ -48,7 +48,11 @@ func TestConfigFileConfinement(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Link(outside, filepath.Join(dir, "hard.xml")); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ name, want string }{
+		{"hard.xml", `the file "hard.xml" has other names (hard links)`},
 		{"../x", `the file "../x" is not a plain file name`},
 		{"../config.db", `the file "../config.db" is not a plain file name`},
 		{"/etc/passwd", `the file "/etc/passwd" is not a plain file name`},
