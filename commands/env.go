@@ -6,6 +6,8 @@ import (
 	"net"
 	"time"
 
+	"esa/delivery/queue"
+	"esa/delivery/smtpd"
 	"esa/dnssec"
 	"esa/store"
 	"esa/store/logs"
@@ -29,4 +31,41 @@ type Env struct {
 	Dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	SMTPPort int            // 25, tests inject another
 	RootCAs  *x509.CertPool // nil = system pool (tlsverify)
+
+	// Role is the session user's role (users.Administrator for the local
+	// console); commands that change the configuration refuse the roles
+	// that may only look. SessionID and RemoteAddr identify the session
+	// (who, the CLI audit log); RemoteAddr is "" on the local console.
+	Role       string
+	SessionID  uint64
+	RemoteAddr string
+
+	// The daemon's parts, nil in a shell that owns the store itself (no
+	// `esa serve` running): commands that need them say so.
+	Queue     *queue.Queue
+	Listeners func() smtpd.Stats // inbound counters
+	Sessions  func() []SessionInfo
+	Logins    LoginLog
+}
+
+// SessionInfo is one logged-in session, for who.
+type SessionInfo struct {
+	ID         uint64
+	User       string
+	RemoteAddr string // "" for the local console
+	Since      time.Time
+	Idle       time.Duration
+}
+
+// LoginLog records logins and logouts for last.
+type LoginLog interface {
+	Record(l Login) error
+	Recent(n int) ([]Login, error)
+}
+
+// Login is one entry of the login history.
+type Login struct {
+	User       string
+	RemoteAddr string
+	In, Out    time.Time // Out is zero while the session is open
 }
