@@ -126,6 +126,30 @@ type Config struct {
 	Anchors []dns.RR
 	Now     func() time.Time
 	Log     Logger // may be nil
+	// Exchanger sends the queries; nil sends them on the network (UDP,
+	// then TCP for a truncated reply) with Timeout per attempt.
+	Exchanger Exchanger
+	// Observer, if set, sees the work of every validation.
+	Observer Observer
+	// MaxZones bounds the zone key cache (0: DefaultMaxZones) and
+	// MaxAnswers the answer cache (0: DefaultMaxAnswers).
+	MaxZones, MaxAnswers int
+}
+
+// Exchanger sends one query to one server over network ("udp" or "tcp")
+// and returns the server's reply. It must return as soon as ctx ends (an
+// interrupted lookup must not wait for a silent server). The resolver
+// checks the reply itself (RFC 5452 §9.1: ID, question, RCODE), so an
+// Exchanger is the network and nothing else: tests and benchmarks replay
+// recorded replies through it.
+type Exchanger interface {
+	Exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, error)
+}
+
+// Observer receives, for monitoring, the work Budget of every validation
+// once it is done (the KeyTrap tests count verifications through it).
+type Observer interface {
+	Validated(name string, qtype uint16, work *Budget)
 }
 
 // Lookuper is what consumers (delivery/dane, auth) depend on.

@@ -30,12 +30,13 @@ type cacheEntry struct {
 // what the validator produced, with its Security, so nothing unvalidated can
 // ever come out of it (DANE.md §2.5 item 10).
 type answerCache struct {
-	mu sync.RWMutex
-	m  map[cacheKey]cacheEntry
+	mu  sync.RWMutex
+	max int
+	m   map[cacheKey]cacheEntry
 }
 
-func newAnswerCache() *answerCache {
-	return &answerCache{m: make(map[cacheKey]cacheEntry)}
+func newAnswerCache(max int) *answerCache {
+	return &answerCache{max: max, m: make(map[cacheKey]cacheEntry)}
 }
 
 // get returns the live entry for k. The *Answer is shared: callers must not
@@ -71,34 +72,16 @@ func (c *answerCache) put(k cacheKey, a *Answer, now, expires time.Time) {
 		old.ans.Security != Bogus && old.ans.Security != Indeterminate {
 		return
 	}
-	if len(c.m) >= maxEntries {
-		c.evict(now)
+	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {
+		evict(c.m, c.max, now, func(e cacheEntry) time.Time { return e.expires })
 	}
 	c.m[k] = cacheEntry{ans: a, expires: expires}
 }
 
-// maxEntries bounds memory; on overflow expired entries go first, then an
-// arbitrary half (map order), which is enough for a mail gateway's stub.
-const maxEntries = 100000
-
-func (c *answerCache) evict(now time.Time) {
-	for k, e := range c.m {
-		if !now.Before(e.expires) {
-			delete(c.m, k)
-		}
-	}
-	if len(c.m) < maxEntries {
-		return
-	}
-	n := len(c.m) / 2
-	for k := range c.m {
-		if n == 0 {
-			break
-		}
-		delete(c.m, k)
-		n--
-	}
-}
+// DefaultMaxAnswers bounds the answer cache: its names come from the
+// network (every domain a message names), so a flood of distinct names
+// must not grow memory without limit.
+const DefaultMaxAnswers = 100000
 
 // flight is one in-progress lookup that concurrent callers for the same key
 // wait on instead of sending their own queries.

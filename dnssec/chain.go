@@ -19,18 +19,31 @@ type zoneState struct {
 	reason  string
 	keys    []*dns.DNSKEY
 	expires time.Time
+	// err is the resolver failure that left the zone undecided
+	// (Indeterminate): a lookup that needed the zone reports it as a
+	// lookup failure, not as a verdict on the data.
+	err *LookupError
 }
 
 // zoneCache keeps zone states (so a warm lookup does no crypto) and the
-// names found not to be zone cuts, each until its records expire.
+// names found not to be zone cuts, each until its records expire. Both
+// maps are bounded: the names come from the network (every MX target a
+// message names), so a flood of distinct zones must not grow memory
+// without limit (issue 12 item 25).
 type zoneCache struct {
 	mu     sync.RWMutex
+	max    int
 	zones  map[string]*zoneState
 	notCut map[string]time.Time
 }
 
-func newZoneCache() *zoneCache {
-	return &zoneCache{zones: map[string]*zoneState{}, notCut: map[string]time.Time{}}
+// DefaultMaxZones bounds the zone cache: each entry is a validated key set
+// (a few hundred bytes to a few KB), so 10,000 zones stay within tens of
+// MB, far more zones than a gateway's working set.
+const DefaultMaxZones = 10000
+
+func newZoneCache(max int) *zoneCache {
+	return &zoneCache{max: max, zones: map[string]*zoneState{}, notCut: map[string]time.Time{}}
 }
 
 func (c *zoneCache) get(zone string, now time.Time) *zoneState {
@@ -53,8 +66,12 @@ func (c *zoneCache) put(z *zoneState, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old := c.zones[z.zone]; old != nil && now.Before(old.expires) && old.sec == Secure && z.sec != Secure {
+	old := c.zones[z.zone]
+	if old != nil && now.Before(old.expires) && old.sec == Secure && z.sec != Secure {
 		return // a failed refetch never hides a live validated key set
+	}
+	if old == nil && len(c.zones) >= c.max {
+		evict(c.zones, c.max, now, func(z *zoneState) time.Time { return z.expires })
 	}
 	c.zones[z.zone] = z
 }
@@ -66,10 +83,42 @@ func (c *zoneCache) isNotCut(name string, now time.Time) bool {
 	return ok && now.Before(exp)
 }
 
-func (c *zoneCache) setNotCut(name string, exp time.Time) {
+func (c *zoneCache) setNotCut(name string, exp time.Time, now time.Time) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.notCut[name]; !ok && len(c.notCut) >= c.max {
+		evict(c.notCut, c.max, now, func(t time.Time) time.Time { return t })
+	}
 	c.notCut[name] = exp
-	c.mu.Unlock()
+}
+
+// len reports the entries held (tests).
+func (c *zoneCache) len() (zones, notCut int) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.zones), len(c.notCut)
+}
+
+// evict makes room in a full map: expired entries go first; if that is
+// not enough, entries in map order (arbitrary) until a quarter of the room
+// is free, so a full cache pays one sweep per max/4 insertions, not one
+// per insertion. Losing a live entry costs a refetch, never correctness.
+func evict[K comparable, V any](m map[K]V, max int, now time.Time, expires func(V) time.Time) {
+	for k, v := range m {
+		if !now.Before(expires(v)) {
+			delete(m, k)
+		}
+	}
+	target := max - max/4
+	if target >= max {
+		target = max - 1
+	}
+	for k := range m {
+		if len(m) <= target {
+			break
+		}
+		delete(m, k)
+	}
 }
 
 // validation is the work of one lookup: its clock reading and its share of
@@ -79,6 +128,7 @@ type validation struct {
 	ctx    context.Context
 	now    time.Time
 	budget *Budget
+	failed *LookupError // see note
 }
 
 // result is the security of one piece of an answer.
@@ -131,7 +181,25 @@ func (v *validation) fetch(name string, qtype uint16) (*dns.Msg, error) {
 }
 
 func indeterminate(zone, format string, err error) *zoneState {
-	return &zoneState{zone: zone, sec: Indeterminate, reason: format + ": " + err.Error()}
+	le, ok := err.(*LookupError)
+	if !ok {
+		// Waiting on another lookup's key fetch ended with our context.
+		le = &LookupError{Name: zone, Qtype: dns.TypeDNSKEY, Kind: ErrTimeout, Err: err}
+	}
+	return &zoneState{zone: zone, sec: Indeterminate, reason: format + ": " + err.Error(), err: le}
+}
+
+// note remembers the first resolver failure behind a zone state this
+// validation used, so that an Indeterminate answer caused by a resolver
+// that did not answer (a DS or DNSKEY query timed out or failed) is
+// reported as the lookup failure it is, never as a verdict on the data
+// (issue 12 item 8; RFC 7672 §2.1.2 treats both as unusable, but only one
+// is an attack).
+func (v *validation) note(z *zoneState) *zoneState {
+	if z != nil && z.err != nil && v.failed == nil {
+		v.failed = z.err
+	}
+	return z
 }
 
 // zoneKeys returns the state of zone, an apex named by an RRSIG signer or
@@ -139,7 +207,7 @@ func indeterminate(zone, format string, err error) *zoneState {
 // (RFC 4035 §5). ds, when not nil, is an already fetched DS reply for zone.
 func (v *validation) zoneKeys(zone string, ds *dns.Msg) *zoneState {
 	if z := v.r.zones.get(zone, v.now); z != nil {
-		return z
+		return v.note(z)
 	}
 	val, err, _ := v.r.zflights.do(v.ctx, zone, func() (any, error) {
 		if z := v.r.zones.get(zone, v.now); z != nil {
@@ -152,9 +220,9 @@ func (v *validation) zoneKeys(zone string, ds *dns.Msg) *zoneState {
 		return z, nil
 	})
 	if err != nil {
-		return indeterminate(zone, "waiting for keys of "+zone, err)
+		return v.note(indeterminate(zone, "waiting for keys of "+zone, err))
 	}
-	return val.(*zoneState)
+	return v.note(val.(*zoneState))
 }
 
 func (v *validation) buildZone(zone string, ds *dns.Msg) *zoneState {
@@ -311,7 +379,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 	for n := dns.CountLabel(tp.Zone) + 1; n <= len(labels) && cur.sec == Secure; n++ {
 		c := dns.Fqdn(joinLabels(labels[len(labels)-n:]))
 		if z := v.r.zones.get(c, v.now); z != nil {
-			cur = z
+			cur = v.note(z)
 			continue
 		}
 		if v.r.zones.isNotCut(c, v.now) {
@@ -324,7 +392,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 		}
 		m, err := v.fetch(c, dns.TypeDS)
 		if err != nil {
-			return indeterminate(c, "no DS answer for "+trimDot(c), err)
+			return v.note(indeterminate(c, "no DS answer for "+trimDot(c), err))
 		}
 		if set, _ := rrsetOf(m.Answer, c, dns.TypeDS); len(set) > 0 {
 			cur = v.zoneKeys(c, m) // a signed delegation: validate it
@@ -364,7 +432,7 @@ func (v *validation) zoneFor(name string) *zoneState {
 		if err := v.proveNoData(c, dns.TypeDS, denial, cur); err != nil {
 			return &zoneState{zone: c, sec: Bogus, reason: denialReason(trimDot(c)+"/DS", err)}
 		}
-		v.r.zones.setNotCut(c, exp) // c lives inside cur: no cut here
+		v.r.zones.setNotCut(c, exp, v.now) // c lives inside cur: no cut here
 	}
 	return cur
 }

@@ -27,13 +27,10 @@ type exchanger struct {
 	sent    atomic.Int64 // queries put on the wire (benchmarks report it)
 	now     func() time.Time
 
+	x Exchanger
+
 	mu   sync.Mutex
 	down map[string]time.Time // server -> until when it is asked last
-	// Test hooks at the network boundary: tap sees every usable reply,
-	// replay (when set) answers instead of the network, so benchmarks can
-	// measure validation alone.
-	tap    func(name string, qtype uint16, m *dns.Msg)
-	replay func(name string, qtype uint16) *dns.Msg
 }
 
 // downFor is how long a server that timed out or was unreachable goes to
@@ -41,7 +38,7 @@ type exchanger struct {
 // every query of a chain. It is still asked when all others fail.
 const downFor = 30 * time.Second
 
-func newExchanger(servers []Server, timeout time.Duration, log dlog, now func() time.Time) *exchanger {
+func newExchanger(servers []Server, x Exchanger, timeout time.Duration, log dlog, now func() time.Time) *exchanger {
 	s := append([]Server(nil), servers...)
 	sort.SliceStable(s, func(i, j int) bool { return s[i].Priority < s[j].Priority })
 	var groups [][]Server
@@ -51,7 +48,7 @@ func newExchanger(servers []Server, timeout time.Duration, log dlog, now func() 
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], sv)
 	}
-	return &exchanger{groups: groups, timeout: timeout, log: log, now: now, down: map[string]time.Time{}}
+	return &exchanger{groups: groups, x: x, timeout: timeout, log: log, now: now, down: map[string]time.Time{}}
 }
 
 // xfail is one server's unusable outcome.
@@ -68,12 +65,6 @@ type xfail struct {
 // error's Kind is the most informative failure seen (failRank), not the
 // last one.
 func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, error) {
-	if e.replay != nil {
-		if m := e.replay(name, qtype); m != nil {
-			return m, "replay", nil
-		}
-		return nil, "", &LookupError{Name: name, Qtype: qtype, Kind: ErrNetwork, Err: errors.New("not recorded")}
-	}
 	var last xfail // the most informative failure so far (failRank)
 	type later struct {
 		group int
@@ -85,10 +76,12 @@ func (e *exchanger) query(ctx context.Context, name string, qtype uint16) (*dns.
 		m, f := e.ask(ctx, sv.Addr, name, qtype)
 		if f.kind == 0 {
 			e.setDown(sv.Addr, false)
-			if e.tap != nil {
-				e.tap(name, qtype, m)
-			}
 			return m, true
+		}
+		if ctx.Err() != nil {
+			// Interrupted: the server did nothing wrong.
+			last = f
+			return nil, false
 		}
 		e.log.invalid(xfailWords(f), sv.Addr, name)
 		if f.kind == ErrTimeout || f.kind == ErrNetwork {
@@ -207,9 +200,14 @@ func (e *exchanger) ask(ctx context.Context, addr, name string, qtype uint16) (*
 
 func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, xfail) {
 	e.sent.Add(1)
-	c := &dns.Client{Net: network, Timeout: e.timeout, UDPSize: ednsSize}
-	m, _, err := c.ExchangeContext(ctx, q, addr)
+	m, err := e.x.Exchange(ctx, network, addr, q)
+	if err == nil && m == nil {
+		err = errors.New("no reply")
+	}
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, xfail{ErrTimeout, cerr}
+		}
 		var ne net.Error
 		switch {
 		case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
@@ -222,6 +220,26 @@ func (e *exchanger) exchange(ctx context.Context, network, addr string, q *dns.M
 		return nil, xfail{ErrNetwork, err}
 	}
 	return checkReply(q, m)
+}
+
+// netExchanger is the network: miekg/dns over UDP or TCP, timeout per
+// attempt.
+type netExchanger struct{ timeout time.Duration }
+
+func (n netExchanger) Exchange(ctx context.Context, network, addr string, q *dns.Msg) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, Timeout: n.timeout, UDPSize: ednsSize}
+	conn, err := c.DialContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	// miekg/dns sets socket deadlines from the context's deadline only and
+	// does not watch its cancellation: Ctrl-C must end a read from a
+	// silent server at once, not after the timeout.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	m, _, err := c.ExchangeWithConnContext(ctx, q, conn)
+	return m, err
 }
 
 // isUnpackError tells a malformed reply (a broken or hostile resolver) from a

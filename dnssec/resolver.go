@@ -43,10 +43,7 @@ type Resolver struct {
 	state  *AnchorState
 	astore AnchorStore
 
-	// budgetTap, a test hook, sees the work Budget of every validation
-	// once it is done, so tests can count the verifications a hostile
-	// zone cost.
-	budgetTap func(*Budget)
+	observer Observer // may be nil
 }
 
 // New builds a resolver. Without Anchors the built-in IANA root anchors are
@@ -104,14 +101,26 @@ func NewWithState(c Config, st AnchorStore) (*Resolver, error) {
 		timeout = defaultTimeout
 	}
 	log := newDlog(c.Log)
+	x := c.Exchanger
+	if x == nil {
+		x = netExchanger{timeout: timeout}
+	}
+	maxZones, maxAnswers := c.MaxZones, c.MaxAnswers
+	if maxZones <= 0 {
+		maxZones = DefaultMaxZones
+	}
+	if maxAnswers <= 0 {
+		maxAnswers = DefaultMaxAnswers
+	}
 	return &Resolver{
-		ex:     newExchanger(servers, timeout, log, now),
-		now:    now,
-		log:    log,
-		cache:  newAnswerCache(),
-		zones:  newZoneCache(),
-		state:  state,
-		astore: st,
+		ex:       newExchanger(servers, x, timeout, log, now),
+		now:      now,
+		log:      log,
+		cache:    newAnswerCache(maxAnswers),
+		zones:    newZoneCache(maxZones),
+		state:    state,
+		astore:   st,
+		observer: c.Observer,
 	}, nil
 }
 
@@ -217,11 +226,16 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16, depth
 	}
 	v := &validation{r: r, ctx: ctx, now: r.now(), budget: newBudget()}
 	a, exp, err := v.reply(name, qtype, m, depth)
-	if r.budgetTap != nil {
-		r.budgetTap(v.budget)
+	if r.observer != nil {
+		r.observer.Validated(name, qtype, v.budget)
 	}
 	if err != nil {
 		return nil, time.Time{}, err
+	}
+	if a.Security == Indeterminate && v.failed != nil {
+		// A resolver did not answer a query the chain of trust needed:
+		// a lookup failure (timeout, SERVFAIL), not a verdict (see note).
+		return nil, time.Time{}, &LookupError{Name: name, Qtype: qtype, Kind: v.failed.Kind, Err: v.failed}
 	}
 	if v.budget.Exhausted() {
 		// KeyTrap-style work (CVE-2023-50387/50868): an error, never an

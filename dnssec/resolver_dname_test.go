@@ -39,11 +39,7 @@ func TestDNAME(t *testing.T) {
 	reply.SetQuestion("a.example.", dns.TypeA)
 	reply.Answer = []dns.RR{dname, signSet(t, root, now, dname), cname, a, signSet(t, root, now, a)}
 
-	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.ex.replay = func(n string, qt uint16) *dns.Msg {
+	rep := replay(func(n string, qt uint16) *dns.Msg {
 		switch {
 		case n == "." && qt == dns.TypeDNSKEY:
 			return keys
@@ -51,6 +47,10 @@ func TestDNAME(t *testing.T) {
 			return reply
 		}
 		return nil
+	})
+	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }, Exchanger: rep})
+	if err != nil {
+		t.Fatal(err)
 	}
 	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
 	if err != nil {
@@ -82,12 +82,8 @@ func TestCNAMETargetAskedWhenMissing(t *testing.T) {
 	second.SetQuestion("b.example.", dns.TypeA)
 	second.Answer = []dns.RR{a, signSet(t, root, now, a)}
 
-	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	asked := map[string]int{}
-	r.ex.replay = func(n string, qt uint16) *dns.Msg {
+	rep := replay(func(n string, qt uint16) *dns.Msg {
 		asked[n]++
 		switch {
 		case n == "." && qt == dns.TypeDNSKEY:
@@ -98,6 +94,10 @@ func TestCNAMETargetAskedWhenMissing(t *testing.T) {
 			return second
 		}
 		return nil
+	})
+	r, err := New(Config{Servers: []Server{{Addr: "replay:53"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }, Exchanger: rep})
+	if err != nil {
+		t.Fatal(err)
 	}
 	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
 	if err != nil {
@@ -125,18 +125,18 @@ func TestCNAMELoopIsBogus(t *testing.T) {
 	m := new(dns.Msg)
 	m.SetQuestion("a.example.", dns.TypeA)
 	m.Answer = []dns.RR{c1, signSet(t, root, now, c1), c2, signSet(t, root, now, c2)}
-	r, err := New(Config{Servers: []Server{{Addr: "127.0.0.1"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }})
+	rep := replay(func(n string, qt uint16) *dns.Msg {
+		if qt == dns.TypeDNSKEY {
+			return keys
+		}
+		return m
+	})
+	r, err := New(Config{Servers: []Server{{Addr: "127.0.0.1"}}, Anchors: []dns.RR{root.k}, Now: func() time.Time { return now }, Exchanger: rep})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.ex.groups[0][0].Addr != "127.0.0.1:53" {
 		t.Fatalf("bare IP not given port 53: %s", r.ex.groups[0][0].Addr)
-	}
-	r.ex.replay = func(n string, qt uint16) *dns.Msg {
-		if qt == dns.TypeDNSKEY {
-			return keys
-		}
-		return m
 	}
 	ans, err := r.Lookup(context.Background(), "a.example.", dns.TypeA)
 	if err != nil {

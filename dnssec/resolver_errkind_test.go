@@ -52,3 +52,31 @@ func TestErrorKindMostInformative(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupCancelInFlight: cancelling the context (Ctrl-C) ends a query
+// waiting on a silent resolver at once, although the per-query timeout is
+// an hour (miekg/dns alone waits for the socket deadline), and does not
+// mark the resolver down: it did nothing wrong.
+func TestLookupCancelInFlight(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.h.Break("mail.example.test.", dns.TypeA, dnstest.Timeout)
+	r, err := New(Config{Servers: []Server{{Addr: b.front.Addr}}, Timeout: time.Hour, Anchors: b.h.Anchors(), Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	asked := b.front.Asked("mail.example.test.", dns.TypeA)
+	go func() {
+		<-asked
+		cancel()
+	}()
+	_, err = r.Lookup(ctx, "mail.example.test.", dns.TypeA)
+	var le *LookupError
+	if !errors.As(err, &le) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want a LookupError wrapping context.Canceled", err)
+	}
+	if r.ex.isDown(b.front.Addr) {
+		t.Error("the resolver was marked down for a query we cancelled")
+	}
+}

@@ -18,14 +18,13 @@ func TestKeyTrapVerificationsBounded(t *testing.T) {
 	t.Parallel()
 	b := newBed(t)
 	b.h.KeyTrap("example.test.", 40, 40)
-	r := b.resolver(t, nil)
 	var mu sync.Mutex
 	var budgets []*Budget
-	r.budgetTap = func(bd *Budget) {
+	r := b.resolverWith(t, nil, observerFunc(func(_ string, _ uint16, bd *Budget) {
 		mu.Lock()
 		budgets = append(budgets, bd)
 		mu.Unlock()
-	}
+	}))
 	for _, q := range []struct {
 		name  string
 		qtype uint16

@@ -239,7 +239,6 @@ func TestBreakageKnobs(t *testing.T) {
 		{"nsec3-iterations", func(b *bed) {
 			b.h.SetDenial("n3.test.", dnstest.Denial{NSEC3: true, Iterations: 500})
 		}, "mx.n3.test.", dns.TypeTLSA, Insecure, NoData, ""},
-		{"dnskey-servfail", func(b *bed) { b.h.Break("example.test.", dns.TypeDNSKEY, dnstest.ServFail) }, "mail.example.test.", dns.TypeA, Indeterminate, Data, "DNSKEY"},
 	}
 	for _, k := range knobs {
 		t.Run(k.name, func(t *testing.T) {
@@ -265,6 +264,45 @@ func TestHugeExponentIsInsecure(t *testing.T) {
 	b := &bed{h: h, front: h.Serve(t), clock: c}
 	a := lookup(t, b.resolver(t, nil), "mail.lv.", dns.TypeA)
 	want(t, a, Insecure, Data)
+}
+
+// TestKeyFetchFailureIsLookupError: when a resolver does not answer a DS or
+// DNSKEY query the chain of trust needs, the lookup fails with that
+// failure's kind; it is not an answer (Indeterminate, shown as BOGUS by
+// daneverify). Issue 12 item 8.
+func TestKeyFetchFailureIsLookupError(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		qtype uint16
+		f     dnstest.Fault
+		kind  ErrorKind
+	}{
+		{"dnskey-servfail", dns.TypeDNSKEY, dnstest.ServFail, ErrServFail},
+		{"dnskey-timeout", dns.TypeDNSKEY, dnstest.Timeout, ErrTimeout},
+		{"ds-timeout", dns.TypeDS, dnstest.Timeout, ErrTimeout},
+		{"ds-refused", dns.TypeDS, dnstest.Refused, ErrRefused},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBed(t)
+			b.h.Break("example.test.", c.qtype, c.f)
+			r, err := New(Config{Servers: []Server{{Addr: b.front.Addr}}, Timeout: time.Second, Anchors: b.h.Anchors(), Now: b.clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := r.Lookup(context.Background(), "mail.example.test.", dns.TypeA)
+			var le *LookupError
+			if !errors.As(err, &le) || le.Kind != c.kind {
+				t.Fatalf("Lookup = %+v, %v; want a LookupError of kind %d", a, err, c.kind)
+			}
+			// Once the resolver answers again, so does the lookup (a
+			// failure is not cached as an answer beyond bogusTTL).
+			b.h.Fix()
+			b.clock.Advance(bogusTTL + time.Second)
+			want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
+		})
+	}
 }
 
 func TestLookupErrors(t *testing.T) {
@@ -423,7 +461,7 @@ func TestBogusNeverServedAsSecure(t *testing.T) {
 	want(t, lookup(t, r, "mail.example.test.", dns.TypeA), Secure, Data)
 
 	// A bogus answer never replaces a live secure one.
-	c := newAnswerCache()
+	c := newAnswerCache(DefaultMaxAnswers)
 	now := b.clock.Now()
 	k := cacheKey{"x.", dns.TypeA}
 	c.put(k, &Answer{Security: Secure}, now, now.Add(time.Hour))

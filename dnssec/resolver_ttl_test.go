@@ -14,17 +14,15 @@ import (
 // the RRSIG's Original TTL is signed, the record TTL is not, and
 // RRSIG.Verify puts the Original TTL into the signed data, so the
 // signatures still verify.
-func inflateTTLs(r *Resolver) {
-	r.ex.tap = func(_ string, _ uint16, m *dns.Msg) {
-		for _, sec := range [][]dns.RR{m.Answer, m.Ns} {
-			for _, rr := range sec {
-				if rr.Header().Rrtype != dns.TypeRRSIG {
-					rr.Header().Ttl = 7 * 86400
-				}
+var inflateTTLs = tap{timeout: time.Second, fn: func(_, m *dns.Msg) {
+	for _, sec := range [][]dns.RR{m.Answer, m.Ns} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype != dns.TypeRRSIG {
+				rr.Header().Ttl = 7 * 86400
 			}
 		}
 	}
-}
+}}
 
 // TestOriginalTTLCapsCache: RFC 4035 §5.3.3 — a validator must not keep a
 // validated RRset longer than the RRSIG's Original TTL, whatever TTL the
@@ -32,8 +30,7 @@ func inflateTTLs(r *Resolver) {
 func TestOriginalTTLCapsCache(t *testing.T) {
 	t.Parallel()
 	b := newBed(t)
-	r := b.resolver(t, nil)
-	inflateTTLs(r)
+	r := b.resolverWith(t, inflateTTLs, nil)
 	a := lookup(t, r, "mail.example.test.", dns.TypeA)
 	want(t, a, Secure, Data)
 	if a.TTL != 300 {

@@ -48,6 +48,12 @@ type ChainOptions struct {
 	Now time.Time
 	// SelfSigned makes a lone self-signed leaf.
 	SelfSigned bool
+	// LeafCA marks the leaf as a CA (basic constraints CA:TRUE), as
+	// `openssl req -x509` makes self-signed certificates: such a leaf
+	// verifies its own signature, so only the rule that DANE-TA never
+	// matches at depth 0 keeps a "2 0 0" record of it from authenticating
+	// it (RFC 7671 §5.2.2).
+	LeafCA bool
 	// Expired makes the leaf valid from Now-2y to Now-1y (DANE-EE must
 	// still accept it, RFC 7671 §5.1; DANE-TA must not).
 	Expired bool
@@ -79,6 +85,10 @@ func NewChain(t testing.TB, o ChainOptions) *Chain {
 	}
 	for _, n := range o.Names {
 		leafTmpl.DNSNames = append(leafTmpl.DNSNames, strings.TrimSuffix(n, "."))
+	}
+	if o.LeafCA {
+		leafTmpl.BasicConstraintsValid, leafTmpl.IsCA = true, true
+		leafTmpl.KeyUsage |= x509.KeyUsageCertSign
 	}
 	if o.Expired {
 		leafTmpl.NotBefore, leafTmpl.NotAfter = now.AddDate(-2, 0, 0), now.AddDate(-1, 0, 0)

@@ -421,3 +421,31 @@ func TestUnsignedNXDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestAsked: the channel closes at the first query for its question, and
+// at once for a question already asked.
+func TestAsked(t *testing.T) {
+	t.Parallel()
+	h := New(t, Options{Deterministic: true})
+	h.AddZone("example.test.", ZoneConfig{})
+	h.Add("mail.example.test. 300 IN A 127.0.0.2")
+	f := h.Serve(t)
+	ch := f.Asked("Mail.Example.Test", dns.TypeA)
+	select {
+	case <-ch:
+		t.Fatal("closed before any query")
+	default:
+	}
+	c := new(dns.Client)
+	m := new(dns.Msg)
+	m.SetQuestion("mail.example.test.", dns.TypeA)
+	if _, _, err := c.Exchange(m, f.Addr); err != nil {
+		t.Fatal(err)
+	}
+	<-ch // closed by the query (the test hangs otherwise)
+	select {
+	case <-f.Asked("mail.example.test.", dns.TypeA):
+	default:
+		t.Fatal("Asked for a question already asked is not closed")
+	}
+}

@@ -22,6 +22,9 @@ type Front struct {
 	log   []Query
 	count map[QueryKey]int
 	fault Fault
+	// asked holds, per question, the channels Asked handed out that
+	// close at its next query.
+	asked map[QueryKey][]chan struct{}
 }
 
 // QueryKey identifies a question in the query log.
@@ -99,6 +102,25 @@ func (f *Front) Queries(name string, qtype uint16) int {
 	return f.count[QueryKey{canon(name), qtype}]
 }
 
+// Asked returns a channel closed when the front receives a query for
+// (name, qtype), at once if it already has: tests synchronise on it (say,
+// to press Ctrl-C while that query is in flight) instead of sleeping.
+func (f *Front) Asked(name string, qtype uint16) <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan struct{})
+	k := QueryKey{canon(name), qtype}
+	if f.count[k] > 0 {
+		close(ch)
+		return ch
+	}
+	if f.asked == nil {
+		f.asked = map[QueryKey][]chan struct{}{}
+	}
+	f.asked[k] = append(f.asked[k], ch)
+	return ch
+}
+
 // Total returns the number of queries received.
 func (f *Front) Total() int {
 	f.mu.Lock()
@@ -170,6 +192,10 @@ func (f *Front) serveDNS(w dns.ResponseWriter, r *dns.Msg) {
 	f.mu.Lock()
 	f.log = append(f.log, Query{QueryKey: key, Net: netw, DO: do, CD: r.CheckingDisabled})
 	f.count[key]++
+	for _, ch := range f.asked[key] {
+		close(ch)
+	}
+	delete(f.asked, key)
 	fl := f.fault
 	f.mu.Unlock()
 	if fl == Truncate && netw == "tcp" {
