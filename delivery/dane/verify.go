@@ -102,6 +102,9 @@ type Report struct {
 	MXSecurity dnssec.Security
 	Hosts      []*Host
 	Success    bool
+	// Interrupted: the caller's context ended (Ctrl-C) before the walk
+	// did; the report holds no verdict and no event was emitted after.
+	Interrupted bool
 }
 
 // MXOutcome is what the MX lookup said (DANE.md §2.2 MX rows).
@@ -142,6 +145,11 @@ type walk struct {
 }
 
 func (w *walk) emit(step Step, failed bool, format string, args ...any) {
+	if w.ctx.Err() != nil {
+		// Interrupted: whatever failed after that failed because of
+		// it, and says nothing about the domain.
+		return
+	}
 	line := fmt.Sprintf(format, args...)
 	if step >= StepNext && step != StepTLSA {
 		w.v.debug("DANE %s: %s", w.domain, line)
@@ -195,6 +203,10 @@ func (v *Verifier) Verify(ctx context.Context, domain string, sink func(Event)) 
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		rep.Success, rep.Interrupted = false, true
+		return rep
+	}
 	if rep.Success {
 		w.emit(StepResult, false, "DANE SUCCESS for %s", w.domain)
 	} else {
@@ -220,15 +232,21 @@ func (v *Verifier) Plan(ctx context.Context, domain string, sink func(Event)) *R
 		w.host(h, sec, false)
 		rep.Hosts = append(rep.Hosts, h)
 	}
+	rep.Interrupted = ctx.Err() != nil
 	return rep
 }
 
 // mx looks up the MX RRset and lists the hosts to try.
 func (w *walk) mx() ([]*Host, dnssec.Security, MXOutcome) {
 	ans, err := w.v.Resolver.Lookup(w.ctx, dns.Fqdn(w.domain), dns.TypeMX)
-	if err != nil || ans.Security == dnssec.Bogus || ans.Security == dnssec.Indeterminate {
-		// RFC 7672 §2.2.1: a failed or bogus MX lookup defers the message;
-		// no other name may be tried. The seeds print both as BOGUS.
+	// RFC 7672 §2.2.1: a failed or bogus MX lookup defers the message; no
+	// other name may be tried. A resolver that did not answer is a lookup
+	// failure, not evidence of an attack: say which (issue 12 item 8).
+	if err != nil {
+		w.emit(StepMX, true, "MX lookup failed (%s) for %s", errorWord(err), w.domain)
+		return nil, dnssec.Indeterminate, MXFailed
+	}
+	if ans.Security == dnssec.Bogus || ans.Security == dnssec.Indeterminate {
 		w.emit(StepMX, true, "BOGUS MX record found for %s", w.domain)
 		return nil, dnssec.Bogus, MXFailed
 	}

@@ -318,6 +318,46 @@ TLS successfully connected to mx.dane-ta.test.
 	run("nowhere.test", "nowhere.test", false, "No address found for nowhere.test.\nTLS failed to connect to nowhere.test.\n")
 }
 
+// TestCheckTLSMailHosts: tlsverify with a domain and no host connects to
+// the domain's mail hosts as delivery would (issue 12 item 12): the MX
+// hosts in preference order, never the domain's own A record; the domain
+// itself when it has no MX; nothing for a null MX.
+func TestCheckTLSMailHosts(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	ta := b.s.SMTP["mx.dane-ta.test."]
+	// An address of the domain itself, which must not be used.
+	b.s.H.Add("dane-ta.test. 300 IN A 127.0.0.2", "mixed.dane-ta.test. 300 IN MX 0 .",
+		"mixed.dane-ta.test. 300 IN MX 10 mx.dane-ta.test.")
+	run := func(domain string) (bool, string) {
+		var lines []string
+		ok := b.v.CheckTLS(context.Background(), domain, "", b.s.Port, ta.Chain.Pool(), func(e Event) { lines = append(lines, e.Line) })
+		return ok, strings.ReplaceAll(strings.Join(lines, "\n")+"\n", fmt.Sprintf(" on port %d.", b.s.Port), " on port 25.")
+	}
+	ok, out := run("dane-ta.test")
+	if !strings.HasPrefix(out, "Connecting to 127.0.0.3 on port 25.\n") || strings.Contains(out, "127.0.0.2") ||
+		!strings.Contains(out, "TLS certificate does not match dane-ta.test.") || ok {
+		t.Errorf("dane-ta.test (MX mx.dane-ta.test):\n%s", out)
+	}
+	want := "Connecting to 127.0.0.11 on port 25.\nConnection to 127.0.0.11 failed: connection refused.\n" +
+		"Trying next MX record in unsigned.test\n" +
+		"Connecting to 127.0.0.12 on port 25.\nConnection to 127.0.0.12 failed: connection refused.\n" +
+		"Trying next MX record in unsigned.test\n" +
+		"Connecting to 127.0.0.13 on port 25.\nConnection to 127.0.0.13 failed: connection refused.\n" +
+		"TLS failed to connect to unsigned.test.\n"
+	if _, out := run("unsigned.test"); out != want {
+		t.Errorf("three MX hosts:\n%s\nwant:\n%s", out, want)
+	}
+	if _, out := run("no-mx.test"); !strings.HasPrefix(out, "Connecting to 127.0.0.10 on port 25.\n") {
+		t.Errorf("no MX, the domain is its own host:\n%s", out)
+	}
+	for _, d := range []string{"null-mx.test", "mixed.dane-ta.test"} {
+		if ok, out := run(d); ok || out != "Null MX record found for "+d+": the domain accepts no mail\nTLS failed to connect to "+d+".\n" {
+			t.Errorf("%s:\n%s", d, out)
+		}
+	}
+}
+
 // TestPlan: the DNS-only walk for delivery decides each host without
 // connecting.
 func TestPlan(t *testing.T) {
@@ -363,7 +403,9 @@ func TestPlan(t *testing.T) {
 	}
 }
 
-// TestVerifyInterrupted: a cancelled context stops the walk.
+// TestVerifyInterrupted: a cancelled context (Ctrl-C) stops the walk at
+// once: no event after the cancellation, no verdict, Interrupted set
+// (issue 12 item 8).
 func TestVerifyInterrupted(t *testing.T) {
 	t.Parallel()
 	b := newBed(t)
@@ -375,8 +417,58 @@ func TestVerifyInterrupted(t *testing.T) {
 			cancel()
 		}
 	})
-	if rep.Success || len(rep.Hosts) != 1 || lines[len(lines)-1] != "DANE FAILED for unsigned.test" {
-		t.Errorf("interrupted walk: %d hosts\n%s", len(rep.Hosts), strings.Join(lines, "\n"))
+	want := "INSECURE MX record(mx1.unsigned.test) found for unsigned.test\n" +
+		"INSECURE MX record(mx1.unsigned.test) found. The command will still proceed.\n" +
+		"INSECURE A record (127.0.0.11) found for MX(mx1.unsigned.test) in unsigned.test"
+	if got := strings.Join(lines, "\n"); rep.Success || !rep.Interrupted || len(rep.Hosts) != 1 || got != want {
+		t.Errorf("interrupted walk: %d hosts, interrupted %v\n%s", len(rep.Hosts), rep.Interrupted, got)
+	}
+}
+
+// TestVerifyInterruptedLookup: Ctrl-C while the MX query is in flight on a
+// resolver that never answers ends the lookup at once (the resolver's
+// timeout is an hour: the test would hang otherwise) with no line at all,
+// neither a lookup failure nor BOGUS.
+func TestVerifyInterruptedLookup(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.s.H.Break(dnstest.DomainGood, dns.TypeMX, dnstest.Timeout)
+	r, err := dnssec.New(dnssec.Config{Servers: []dnssec.Server{{Addr: b.s.DNS.Addr}}, Anchors: b.s.H.Anchors(),
+		Now: b.v.Now, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := *b.v
+	v.Resolver = r
+	ctx, cancel := context.WithCancel(context.Background())
+	asked := b.s.DNS.Asked(dnstest.DomainGood, dns.TypeMX)
+	go func() {
+		<-asked
+		cancel()
+	}()
+	var lines []string
+	rep := v.Verify(ctx, dnstest.DomainGood, func(e Event) { lines = append(lines, e.Line) })
+	if !rep.Interrupted || rep.Success || len(lines) != 0 {
+		t.Errorf("interrupted %v, lines %q", rep.Interrupted, lines)
+	}
+}
+
+// TestVerifyMXLookupFailure: a resolver that does not answer the MX query
+// is a lookup failure on the screen, never BOGUS (issue 12 item 8), and
+// the walk stops there (RFC 7672 §2.2.1).
+func TestVerifyMXLookupFailure(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		f    dnstest.Fault
+		word string
+	}{{dnstest.Timeout, "timeout"}, {dnstest.ServFail, "SERVFAIL"}} {
+		b := newBed(t)
+		b.s.H.Break(dnstest.DomainGood, dns.TypeMX, tc.f)
+		rep, out := b.run(dnstest.DomainGood)
+		want := "MX lookup failed (" + tc.word + ") for dane-good.test\nDANE FAILED for dane-good.test\n"
+		if rep.MX != MXFailed || out != want {
+			t.Errorf("%v:\n%s\nwant:\n%s", tc.f, out, want)
+		}
 	}
 }
 
