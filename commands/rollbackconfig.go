@@ -1,10 +1,12 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
 	"esa/shell"
+	"esa/store"
 )
 
 const rollbackHelp = `rollbackconfig
@@ -47,7 +49,17 @@ func rollbackconfigCommand(env *Env) shell.Command {
 			}
 			id, _ := strconv.Atoi(answer)
 			if err := env.Session.Rollback(id); err != nil {
-				return err
+				// A rollback point that today's rules refuse (saved before
+				// they were tightened), or one that cannot be read: say
+				// which and why, as loadconfig does for a file.
+				var ve *store.ValidationError
+				if errors.As(err, &ve) {
+					io.Printf("\nError: configuration %d cannot be loaded: %s: %s.\n", id, ve.Key, ve.Reason)
+				} else {
+					io.Printf("\nError: configuration %d cannot be loaded: %v.\n", id, err)
+				}
+				io.Fail()
+				return nil
 			}
 			io.Printf("\nConfiguration %d has been loaded as a pending change. Use the commit command to apply it.\n", id)
 			return nil
