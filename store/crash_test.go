@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math/rand"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,10 +31,12 @@ func TestChild(t *testing.T) {
 	if !ok {
 		t.Skip("only runs as a child of TestCrashAtomicCommit / TestLockOtherProcess")
 	}
-	switch role {
-	case "commit":
-		childCommitLoop(dir)
-	case "hold":
+	switch {
+	case role == "commit":
+		childCommitLoop(dir, "")
+	case strings.HasPrefix(role, "commit-self"):
+		childCommitLoop(dir, "self:"+strings.TrimPrefix(role, "commit-self"))
+	case role == "hold":
 		s, err := Open(dir, Options{})
 		if err != nil {
 			fmt.Println("error", err)
@@ -62,16 +69,100 @@ func crashGen(c Config) (host, logs, dns int) {
 }
 
 // crashPayload is a large value that differs in every generation, so that
-// each commit rewrites a few hundred KB of pages: the bbolt write and its
-// fsync then take most of the loop's time, and most kills land inside them.
+// each commit rewrites some fifty KB of pages.
 func crashPayload(gen int) string {
-	return strings.Repeat("; generation "+strconv.Itoa(gen)+" filler\n", 8000)
+	return strings.Repeat("; generation "+strconv.Itoa(gen)+" filler\n", 2000)
+}
+
+// txMarker is the bbolt logger of the commit child: it prints "tx start"
+// when bbolt's Tx.Commit begins and "tx end" when it has written and synced
+// everything, so the parent knows whether a kill landed inside. Armed, it
+// kills its own process (SIGKILL, as the parent would) inside the next
+// Tx.Commit: after a random part of the time the quickest earlier one took,
+// at the moment a thread is seen inside a page write or an fsync (Linux
+// /proc/self/task/*/syscall), or at once where that cannot be read. (A kill
+// sent by the parent on reading "tx start" would arrive a pipe round trip
+// late, after many a commit had finished.)
+type txMarker struct {
+	*bolt.DefaultLogger
+	rng      *rand.Rand
+	started  time.Time
+	measure  bool          // the loop's commits are running: time them
+	shortest time.Duration // quickest Tx.Commit of the loop so far
+	armed    atomic.Bool // kill inside the next Tx.Commit
+	ended    atomic.Bool // the armed Tx.Commit finished
+}
+
+func (m *txMarker) Debugf(format string, v ...any) {
+	switch {
+	case strings.HasPrefix(format, "Committing transaction") && strings.HasSuffix(format, "successfully"):
+		m.ended.Store(true)
+		fmt.Println("tx end")
+		if d := time.Since(m.started); m.measure && (m.shortest == 0 || d < m.shortest) {
+			m.shortest = d
+		}
+	case strings.HasPrefix(format, "Committing transaction"):
+		fmt.Println("tx start")
+		m.started = time.Now()
+		if m.shortest > 0 && m.armed.Swap(false) {
+			m.ended.Store(false)
+			d := time.Duration(m.rng.Int63n(int64(m.shortest) * 3 / 4))
+			go m.kill(d)
+		}
+	}
+}
+
+// writeSyscalls are the system calls of bbolt's write and sync, by
+// architecture: pwrite64, fsync, fdatasync.
+var writeSyscalls = map[string][]string{
+	"amd64": {"18", "74", "75"},
+	"arm64": {"68", "82", "83"},
+}
+
+// kill waits d, then until a thread is inside a write or sync system call,
+// says which and kills the process. If the Tx.Commit ends first, the child
+// is armed again for the next one.
+func (m *txMarker) kill(d time.Duration) {
+	time.Sleep(d)
+	want := writeSyscalls[runtime.GOARCH]
+	for !m.ended.Load() {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil || want == nil {
+			break
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile("/proc/self/task/" + task.Name() + "/syscall")
+			if err != nil {
+				continue
+			}
+			nr, _, _ := strings.Cut(string(b), " ")
+			if slices.Contains(want, nr) {
+				fmt.Println("kill in syscall", nr)
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+	}
+	if m.ended.Load() {
+		m.armed.Store(true) // missed: the next Tx.Commit
+		return
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 }
 
 // childCommitLoop commits, forever, changes to three tables carrying the
 // same generation number, printing each generation once Commit returned.
-func childCommitLoop(dir string) {
-	s, err := Open(dir, Options{LockTimeout: 5 * time.Second})
+// With a seed ("self:SEED") it kills itself inside the Tx.Commit of a
+// commit chosen from the seed, after at least one finished.
+func childCommitLoop(dir, arg string) {
+	m := &txMarker{DefaultLogger: &bolt.DefaultLogger{Logger: log.New(io.Discard, "", 0)}}
+	m.EnableDebug()
+	selfKillAt := -1
+	if seed, ok := strings.CutPrefix(arg, "self:"); ok {
+		n, _ := strconv.ParseInt(seed, 10, 64)
+		m.rng = rand.New(rand.NewSource(n))
+		selfKillAt = 1 + m.rng.Intn(3)
+	}
+	s, err := Open(dir, Options{LockTimeout: 5 * time.Second, BoltLogger: m})
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
@@ -93,6 +184,10 @@ func childCommitLoop(dir string) {
 			// The parent tells from this line whether its kill landed
 			// inside a commit.
 			fmt.Println("commit", g)
+			m.measure = true
+			if i == selfKillAt {
+				m.armed.Store(true)
+			}
 			_, err = ss.Commit(fmt.Sprintf("generation %d", g), i%3 == 0)
 		}
 		if err != nil {
@@ -112,16 +207,29 @@ func child(t *testing.T, role, dir string) *exec.Cmd {
 // TestCrashAtomicCommit kills a committing process at random moments and
 // checks that every reopened store holds whole commits only: all tables of
 // one generation, never a mix, and never older than a commit that returned.
+// Three rounds in four the child kills itself inside bbolt's Tx.Commit (the
+// page writes and fsyncs, where atomicity is at stake); the fourth, the
+// parent kills it at a random moment of the loop.
 func TestCrashAtomicCommit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test re-executes the test binary")
 	}
 	dir := t.TempDir()
-	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewSource(seed))
+	const rounds = 16
 	last := 0      // newest generation a child reported committed
 	midCommit := 0 // rounds whose kill landed between "commit g" and "g"
-	for round := 0; round < 25; round++ {
-		cmd := child(t, "commit", dir)
+	inTx := 0      // rounds whose kill landed between "tx start" and "tx end"
+	inSyscall := 0 // rounds whose kill landed in a write or sync system call
+	for round := 0; round < rounds; round++ {
+		selfKill := round%4 != 3
+		role := "commit"
+		if selfKill {
+			role = "commit-self" + strconv.FormatInt(rng.Int63(), 10)
+		}
+		cmd := child(t, role, dir)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -142,7 +250,7 @@ func TestCrashAtomicCommit(t *testing.T) {
 		var first string
 		for l := range lines {
 			first = l
-			if !strings.HasPrefix(l, "commit ") {
+			if !strings.HasPrefix(l, "commit ") && !strings.HasPrefix(l, "tx ") {
 				break
 			}
 		}
@@ -151,19 +259,35 @@ func TestCrashAtomicCommit(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("round %d: child: %q", round, first)
 		}
-		time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond)
-		cmd.Process.Kill() // SIGKILL: no deferred code, no Close
-		cmd.Wait()
-		inCommit := false
-		for l := range lines {
-			if strings.HasPrefix(l, "commit ") {
-				inCommit = true
-				continue
-			}
-			first, inCommit = l, false
+		if !selfKill {
+			time.Sleep(time.Duration(rng.Intn(60)) * time.Millisecond)
+			cmd.Process.Kill() // SIGKILL: no deferred code, no Close
 		}
+		// A self-killing child ends within a few commits; the bound is a
+		// hang guard, not a timing requirement.
+		timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+		inCommit, inTxNow := false, false
+		for l := range lines {
+			switch {
+			case strings.HasPrefix(l, "commit "):
+				inCommit = true
+			case l == "tx start":
+				inTxNow = true
+			case l == "tx end":
+				inTxNow = false
+			case strings.HasPrefix(l, "kill in syscall "):
+				inSyscall++
+			default:
+				first, inCommit = l, false
+			}
+		}
+		timer.Stop()
+		cmd.Wait()
 		if inCommit {
 			midCommit++
+		}
+		if inTxNow {
+			inTx++
 		}
 		reported, err := strconv.Atoi(first)
 		if err != nil {
@@ -210,15 +334,18 @@ func TestCrashAtomicCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if last < 25 {
-		t.Fatalf("only %d generations committed in 25 rounds", last)
+	t.Logf("%d of %d kills landed inside a commit, %d inside bbolt's Tx.Commit, %d of them in a pwrite or fsync; %d generations", midCommit, rounds, inTx, inSyscall, last)
+	if last < rounds {
+		t.Fatalf("only %d generations committed in %d rounds", last, rounds)
 	}
-	// The point of the test is kills inside the bbolt write; with the
-	// large payload nearly every kill lands there.
-	if midCommit < 5 {
-		t.Fatalf("only %d of 25 kills landed inside a commit", midCommit)
+	// The point of the test is kills inside the bbolt write and its fsyncs:
+	// at least half the rounds must have landed there.
+	if inTx < rounds/2 {
+		t.Fatalf("only %d of %d kills landed inside bbolt's Tx.Commit", inTx, rounds)
 	}
-	t.Logf("%d of 25 kills landed inside a commit; %d generations", midCommit, last)
+	if writeSyscalls[runtime.GOARCH] != nil && inSyscall < rounds/2 {
+		t.Fatalf("only %d of %d kills landed inside a pwrite or fsync", inSyscall, rounds)
+	}
 }
 
 // TestLockOtherProcess: while a child owns the directory, Open fails at once

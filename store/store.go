@@ -45,6 +45,11 @@ type Options struct {
 	// the data directory; 0 means 50ms, i.e. one try: a second esa must
 	// stop at once, never hang (ARCHITECTURE.md "one owner of the store file").
 	LockTimeout time.Duration
+	// BoltLogger receives bbolt's own messages; nil discards them. Its
+	// debug lines "Committing transaction N" and "Committing transaction N
+	// successfully" bracket the durable part of every commit (page writes
+	// and fdatasync): the crash test kills a process between them.
+	BoltLogger bolt.Logger
 }
 
 // LockedError is returned by Open when another live process owns the data
@@ -108,7 +113,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 50 * time.Millisecond
 	}
-	if err := s.openDB(filepath.Join(abs, "config.db"), timeout); err != nil {
+	if err := s.openDB(filepath.Join(abs, "config.db"), timeout, o.BoltLogger); err != nil {
 		return nil, err
 	}
 	db := s.db
@@ -143,7 +148,7 @@ func (e *DamagedError) Error() string {
 // or branch page of the wrong type) or touches memory past the end of the
 // file (SIGBUS). Both are turned into a *DamagedError here, in this
 // goroutine, instead of taking the process down.
-func (s *Store) openDB(path string, timeout time.Duration) (err error) {
+func (s *Store) openDB(path string, timeout time.Duration, lg bolt.Logger) (err error) {
 	// A zero-length file is what bbolt would silently initialise as a new,
 	// empty store; an existing store truncated to nothing must not come
 	// back as factory defaults. (A file bbolt itself creates is never left
@@ -161,7 +166,7 @@ func (s *Store) openDB(path string, timeout time.Duration) (err error) {
 			err = &DamagedError{Path: path, Reason: quoteFew(fmt.Sprint(r), 120)}
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, Logger: lg})
 	if errors.Is(err, bberrors.ErrTimeout) {
 		return &LockedError{Dir: s.dir, PID: readPID(filepath.Join(s.dir, "esa.pid"))}
 	}
