@@ -89,8 +89,8 @@ type txMarker struct {
 	started  time.Time
 	measure  bool          // the loop's commits are running: time them
 	shortest time.Duration // quickest Tx.Commit of the loop so far
-	armed    atomic.Bool // kill inside the next Tx.Commit
-	ended    atomic.Bool // the armed Tx.Commit finished
+	armed    atomic.Bool   // kill inside the next Tx.Commit
+	ended    atomic.Bool   // the armed Tx.Commit finished
 }
 
 func (m *txMarker) Debugf(format string, v ...any) {
