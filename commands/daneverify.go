@@ -20,9 +20,12 @@ certificate against the TLSA records. Each line appears as the step finishes.
 Every lookup is validated with DNSSEC by the appliance itself (see
 dnsconfig): SECURE, INSECURE or BOGUS. The result is "DANE SUCCESS" when an
 MX host of a secure MX RRset was authenticated, else "DANE FAILED". A
-BOGUS or failed MX lookup stops at once; a BOGUS or failed TLSA lookup skips
-that MX host. Without an argument the command asks for the domain. The
-connection and TLS steps are also written to the mail logs at Debug level.`
+BOGUS or failed MX lookup stops at once (a resolver that does not answer is
+a lookup failure, not BOGUS); a BOGUS or failed TLSA lookup skips that MX
+host. A null MX, alone or among other MX records, means the domain accepts
+no mail. Without an argument the command asks for the domain. Ctrl-C stops
+the walk at once, without a verdict. The connection and TLS steps are also
+written to the mail logs at Debug level.`
 
 func daneverifyCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -54,9 +57,15 @@ func daneverifyCommand(env *Env) shell.Command {
 				io.Printf("%v\n", err)
 				return nil
 			}
-			v.Verify(io.Ctx, domain, func(e dane.Event) { io.Printf("%s\n", e.Line) })
+			rep := v.Verify(io.Ctx, domain, func(e dane.Event) { io.Printf("%s\n", e.Line) })
+			if rep.Interrupted {
+				// Ctrl-C: the lookups in flight were cancelled; whatever
+				// the walk saw so far is no verdict.
+				io.Printf("DANE verification interrupted.\n")
+				return io.Ctx.Err()
+			}
 			io.Printf("DANE verification completed.\n")
-			return io.Ctx.Err()
+			return nil
 		},
 	}
 }

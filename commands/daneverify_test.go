@@ -113,9 +113,53 @@ var daneTranscripts = map[string]daneTranscript{
 		check: noTLSAQuery("mx.two-insecure.unsigned.test"),
 	},
 	"daneverify_unusable":   {},
+	// RFC 7505: a null MX beside a real one still refuses mail (issue 12
+	// item 20); the real host is not even looked up.
+	"daneverify_null_mx_mixed": {
+		setup: func(t *testing.T, b *bedEnv) {
+			b.s.H.Add("mixed.dane-good.test. 300 IN MX 0 .", "mixed.dane-good.test. 300 IN MX 10 mx.dane-good.test.")
+		},
+		check: func(t *testing.T, b *bedEnv) {
+			if n := b.s.DNS.Queries("mx.dane-good.test.", dns.TypeA); n != 0 {
+				t.Errorf("the real MX host was looked up %d times", n)
+			}
+		},
+	},
+	// A server presenting only its self-signed leaf (CA:TRUE, as openssl
+	// req -x509 makes it), published as "2 0 0": DANE-TA never matches the
+	// leaf (RFC 7671 §5.2.2; issue 12 item 19).
+	"daneverify_ta_selfsigned": {setup: func(t *testing.T, b *bedEnv) {
+		srv := b.extraServer(t, "127.0.0.17", dnstest.ChainOptions{Names: []string{"mx.ss-ta.dane-good.test"},
+			SelfSigned: true, LeafCA: true, Now: clock})
+		b.s.H.Add("ss-ta.dane-good.test. 300 IN MX 10 mx.ss-ta.dane-good.test.",
+			"mx.ss-ta.dane-good.test. 300 IN A 127.0.0.17",
+			dnstest.TLSAFor(dnstest.TLSAName("mx.ss-ta.dane-good.test"), 2, 0, 0, srv.Chain.Leaf.Cert).String())
+	}},
+	// tlsverify DOMAIN connects to the domain's MX host, not to the
+	// domain's own A record (issue 12 item 12).
+	"tlsverify_mx": {setup: func(t *testing.T, b *bedEnv) {
+		srv := b.extraServer(t, "127.0.0.18", dnstest.ChainOptions{Names: []string{"mail.tlsmx.dane-ta.test", "tlsmx.dane-ta.test"}, Now: clock})
+		b.RootCAs = srv.Chain.Pool()
+		b.s.H.Add("tlsmx.dane-ta.test. 300 IN MX 10 mail.tlsmx.dane-ta.test.",
+			"tlsmx.dane-ta.test. 300 IN A 127.0.0.2", // the domain's own address: not a mail host
+			"mail.tlsmx.dane-ta.test. 300 IN A 127.0.0.18")
+	}},
+	// A resolver that fails the MX query is a lookup failure, not BOGUS
+	// (issue 12 item 8).
+	"daneverify_mx_servfail": {setup: func(t *testing.T, b *bedEnv) {
+		b.s.H.Break(dnstest.DomainGood, dns.TypeMX, dnstest.ServFail)
+	}},
 	"tlsverify_ok":          {setup: taRoots},
 	"tlsverify_interactive": {setup: taRoots},
 	"tlsverify_fail":        {setup: taRoots},
+}
+
+// extraServer starts one more STARTTLS server on ip at the bed's SMTP port
+// (every 127/8 address is local on Linux), presenting a chain made with o.
+func (b *bedEnv) extraServer(t *testing.T, ip string, o dnstest.ChainOptions) *dnstest.SMTPServer {
+	t.Helper()
+	return dnstest.StartSMTP(t, dnstest.SMTPOptions{Addr: net.JoinHostPort(ip, fmt.Sprint(b.s.Port)),
+		Hostname: o.Names[0], Chain: dnstest.NewChain(t, o)})
 }
 
 // taRoots trusts the private root of the DANE-TA host's chain, in place of
@@ -242,5 +286,47 @@ func TestDaneverifyStreams(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "DANE SUCCESS for dane-good.test\nDANE verification completed.\n") {
 		t.Errorf("screen:\n%s", out.String())
+	}
+}
+
+// TestDaneverifyInterrupt: Ctrl-C while the MX query waits on a resolver
+// that never answers cancels it at once (the resolver's timeout is an
+// hour: the test would hang otherwise), prints that the verification was
+// interrupted and no verdict, and the shell goes on (issue 12 item 8).
+func TestDaneverifyInterrupt(t *testing.T) {
+	t.Parallel()
+	b := newBedEnv(t)
+	b.s.H.Break(dnstest.DomainGood, dns.TypeMX, dnstest.Timeout)
+	r, err := dnssec.New(dnssec.Config{Servers: []dnssec.Server{{Addr: b.s.DNS.Addr}}, Anchors: b.s.H.Anchors(),
+		Now: b.Now, Timeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Resolver = func() (dnssec.Lookuper, error) { return r, nil }
+	sigs := make(chan os.Signal, 1)
+	asked := b.s.DNS.Asked(dnstest.DomainGood, dns.TypeMX)
+	go func() {
+		<-asked
+		sigs <- os.Interrupt
+	}()
+	var out bytes.Buffer
+	in := strings.NewReader("daneverify dane-good.test\nversion\n")
+	shell.Run(context.Background(), shell.Config{
+		Editor:     shell.NewPlainEditor(in, &out),
+		Out:        &out,
+		Prompt:     Prompt(b.Env),
+		Commands:   Table(b.Env),
+		OnExit:     OnExit(b.Env),
+		Interrupts: sigs,
+	})
+	got := out.String()
+	want := "esa.example.com> daneverify dane-good.test\nDANE verification interrupted.\n\nesa.example.com> version\n"
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("screen:\n%s\nwant it to start with:\n%s", got, want)
+	}
+	for _, verdict := range []string{"BOGUS", "DANE FAILED", "DANE SUCCESS", "completed", "lookup failed"} {
+		if strings.Contains(got, verdict) {
+			t.Errorf("an interrupted walk printed %q:\n%s", verdict, got)
+		}
 	}
 }

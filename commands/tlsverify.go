@@ -43,7 +43,7 @@ func tlsverifyCommand(env *Env) shell.Command {
 					io.Printf("%v\n", err)
 					return nil
 				}
-				domain, dest = d, d
+				domain, dest = d, ""
 				if len(args) == 2 {
 					if dest, err = checkDest(args[1]); err != nil {
 						io.Printf("%v\n", err)
@@ -59,9 +59,19 @@ func tlsverifyCommand(env *Env) shell.Command {
 				io.Printf("%v\n", err)
 				return nil
 			}
-			host, port, _ := splitDest(dest, v.Port)
+			// The domain itself as the host (the interactive default)
+			// means its mail hosts: the MX records, as delivery uses
+			// them, not the domain's own address.
+			host, port := "", v.Port
+			if dest != domain {
+				host, port, _ = splitDest(dest, v.Port)
+			}
 			v.CheckTLS(io.Ctx, domain, host, port, env.RootCAs, func(e dane.Event) { io.Printf("%s\n", e.Line) })
-			return io.Ctx.Err()
+			if err := io.Ctx.Err(); err != nil {
+				io.Printf("TLS verification interrupted.\n")
+				return err
+			}
+			return nil
 		},
 	}
 }
