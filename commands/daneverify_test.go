@@ -112,7 +112,7 @@ var daneTranscripts = map[string]daneTranscript{
 		},
 		check: noTLSAQuery("mx.two-insecure.unsigned.test"),
 	},
-	"daneverify_unusable":   {},
+	"daneverify_unusable": {},
 	// RFC 7505: a null MX beside a real one still refuses mail (issue 12
 	// item 20); the real host is not even looked up.
 	"daneverify_null_mx_mixed": {
