@@ -16,5 +16,12 @@
 // gives a new table storage, versioning, conflict checks, copying and its
 // XML text form. Validate is the one place configuration rules live.
 //
+// The committed configuration is an immutable snapshot (Snapshot): a commit
+// installs a new one and never changes an old one, so readers on hot paths
+// share it without copying. OnCommit hooks run before Commit returns, in
+// commit order; Subscribe subscribers on goroutines of their own, so a slow
+// one holds up no commit. Open runs bbolt's consistency check; a damaged
+// file gives a *DamagedError, never the factory defaults.
+//
 // It must not import shell, commands, delivery or cmd.
 package store
