@@ -2,6 +2,7 @@ package dane
 
 import (
 	"crypto/x509"
+	"encoding/hex"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -13,11 +14,15 @@ import (
 func FuzzParseTLSA(f *testing.F) {
 	p := newPKI(f, certSpec{cn: "mx.example.test", dnsNames: []string{"mx.example.test"}, pathLen: -1})
 	chain := p.chain(true)
+	roots := x509.NewCertPool()
+	roots.AddCert(p.root.c)
 	f.Add("3 1 1 "+tlsa(f, 3, 1, 1, p.leaf.c).Certificate, []byte{3, 1, 1, 0xab})
 	f.Add("2 0 0 "+tlsa(f, 2, 0, 0, p.root.c).Certificate, []byte{2, 0, 0})
 	f.Add("2 1 2 "+tlsa(f, 2, 1, 2, p.inter.c).Certificate, []byte{2, 1, 2, 0x30, 0x82})
 	f.Add("3 1 0 "+tlsa(f, 3, 1, 0, p.leaf.c).Certificate, []byte{})
 	f.Add("0 0 1 00", []byte{0, 0, 1})
+	f.Add("2 1 0 "+hex.EncodeToString(p.inter.c.RawSubjectPublicKeyInfo), []byte{2, 1, 0})
+	f.Add("1 1 1 "+tlsa(f, 1, 1, 1, p.leaf.c).Certificate, []byte{1, 1, 1})
 	f.Add("3 1 255 abcd", []byte{255, 255, 255, 1, 2, 3})
 	f.Fuzz(func(t *testing.T, text string, rdata []byte) {
 		var rrs []*dns.TLSA
@@ -49,5 +54,20 @@ func FuzzParseTLSA(f *testing.F) {
 		}
 		_, _ = Match(rrs, chain, mxNames, testNow)
 		_, _ = Match(rrs, []*x509.Certificate{p.leaf.c}, nil, testNow)
+		// The general profile (PKIX usages, bare keys, names after
+		// DANE-EE) on the same records.
+		var all []Record
+		for _, r := range rrs {
+			if rec, err := DecodeTLSA(r); err == nil {
+				all = append(all, rec)
+			}
+		}
+		gen := Policy{Roots: roots, EENames: true}
+		for _, c := range [][]*x509.Certificate{chain, {p.leaf.c}, {p.root.c}} {
+			res, err := gen.Match(all, c, mxNames, testNow)
+			if err == nil && (res.Depth < 0 || res.Depth > len(c)) {
+				t.Fatalf("match at depth %d of a chain of %d", res.Depth, len(c))
+			}
+		}
 	})
 }
