@@ -96,3 +96,20 @@ func TestParseEHLO(t *testing.T) {
 		t.Error("Has is not case-insensitive")
 	}
 }
+
+// BenchmarkReadEHLO: reading and parsing a typical ten-line EHLO reply.
+func BenchmarkReadEHLO(b *testing.B) {
+	in := "250-mx.example.test Hello\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-ETRN\r\n250-STARTTLS\r\n" +
+		"250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
+	r := strings.NewReader(in)
+	br := bufio.NewReader(r)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(in)
+		br.Reset(r)
+		rep, err := ReadReply(br)
+		if err != nil || !ParseEHLO(rep).Has("STARTTLS") {
+			b.Fatal(rep, err)
+		}
+	}
+}
