@@ -394,6 +394,15 @@ func TestOpenNeverResets(t *testing.T) {
 		{"tables bucket deleted", func(tx *bolt.Tx) error {
 			return tx.DeleteBucket(bucketTables)
 		}, `its "tables" bucket is missing`},
+		{"dns deleted though listed", func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketMeta).Put(keyTableList, []byte(strings.Join(tableNames(allTables), "\n"))); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketTables).Delete([]byte("dns"))
+		}, `table "dns" is missing`},
+		{"table list names an unknown table", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketMeta).Put(keyTableList, []byte(strings.Join(tableNames(allTables), "\n")+"\nfuture"))
+		}, `its table list names an unknown table "future"`},
 		{"schema deleted", func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMeta).Delete(keySchema)
 		}, `the schema version is missing`},
@@ -414,6 +423,56 @@ func TestOpenNeverResets(t *testing.T) {
 			}
 		})
 	}
+	// A table this version adds (here: dns, absent from the store's table
+	// list) starts from its defaults; the others keep their values.
+	t.Run("table added by a later version", func(t *testing.T) {
+		dir := copyDir(t, tmpl)
+		rawEdit(t, dir, func(tx *bolt.Tx) error {
+			list := strings.Join(tableNames(allTables&^(1<<tableIndex("dns"))), "\n")
+			if err := tx.Bucket(bucketMeta).Put(keyTableList, []byte(list)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketTables).Delete([]byte("dns")); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketTableVer).Delete([]byte("dns"))
+		})
+		s, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if c := s.Snapshot(); c.System.Hostname != "kept.example.com" || c.DNS.Timeout != Defaults().DNS.Timeout {
+			t.Fatalf("hostname %q, dns timeout %d", c.System.Hostname, c.DNS.Timeout)
+		}
+	})
+	// A store written before config.db listed its tables holds the first
+	// three; the tables added since start from their defaults.
+	t.Run("store without a table list", func(t *testing.T) {
+		dir := copyDir(t, tmpl)
+		rawEdit(t, dir, func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketMeta).Delete(keyTableList); err != nil {
+				return err
+			}
+			for _, name := range tableNames(allTables)[len(legacyTables):] {
+				if err := tx.Bucket(bucketTables).Delete([]byte(name)); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bucketTableVer).Delete([]byte(name)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		s, err := Open(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if c := s.Snapshot(); c.System.Hostname != "kept.example.com" {
+			t.Fatalf("hostname %q", c.System.Hostname)
+		}
+	})
 	// The untouched store still has its host name.
 	s, err = Open(copyDir(t, tmpl), Options{})
 	if err != nil {

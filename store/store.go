@@ -34,6 +34,7 @@ var (
 	bucketHistCfg  = []byte("histcfg")  // id -> historyConfig (JSON)
 	bucketState    = []byte("state")    // runtime state, not configuration
 	keySchema      = []byte("schema")
+	keyTableList   = []byte("tables") // names of the tables the store holds
 	keySecret      = []byte("secret_key")
 )
 
@@ -281,9 +282,17 @@ func (s *Store) load() error {
 		if err := s.loadKey(meta); err != nil {
 			return err
 		}
+		held, err := s.heldTables(meta, fresh)
+		if err != nil {
+			return err
+		}
 		tb, vb := tx.Bucket(bucketTables), tx.Bucket(bucketTableVer)
 		for i, t := range tables {
-			if fresh {
+			if !held[t.name] {
+				// New in this version (or a new store): its defaults.
+				if !fresh && tb.Get([]byte(t.name)) != nil {
+					return s.damaged("table %q is stored but not in its table list", t.name)
+				}
 				enc[i] = s.encodeTable(t, &committed)
 				ver[i] = 1
 				if err := tb.Put([]byte(t.name), enc[i]); err != nil {
@@ -305,6 +314,9 @@ func (s *Store) load() error {
 			}
 			ver[i] = binary.BigEndian.Uint64(v)
 		}
+		if err := meta.Put(keyTableList, []byte(strings.Join(tableNames(allTables), "\n"))); err != nil {
+			return err
+		}
 		if err := s.sealStored(tx, enc); err != nil {
 			return err
 		}
@@ -318,6 +330,38 @@ func (s *Store) load() error {
 	}
 	s.cur.Store(&committedState{cfg: &committed, ver: ver, enc: enc})
 	return nil
+}
+
+// legacyTables are the tables of stores written before config.db listed
+// its tables (keyTableList).
+var legacyTables = []string{"system", "logs", "dns"}
+
+// allTables is the mask of every table (tableNames).
+var allTables = uint64(1)<<len(tables) - 1
+
+// heldTables is the set of tables the store says it holds. A table of this
+// version that the store does not list was added after the store was
+// written and starts from its defaults; a listed table that is missing is
+// damage.
+func (s *Store) heldTables(meta *bolt.Bucket, fresh bool) (map[string]bool, error) {
+	held := map[string]bool{}
+	if fresh {
+		return held, nil
+	}
+	names := legacyTables
+	if raw := meta.Get(keyTableList); raw != nil {
+		if len(raw) > 4096 {
+			return nil, s.damaged("its table list has an impossible size (%d bytes)", len(raw))
+		}
+		names = strings.Split(string(raw), "\n")
+	}
+	for _, n := range names {
+		if tableIndex(n) < 0 {
+			return nil, s.damaged("its table list names an unknown table %q", quoteFew(n, 16))
+		}
+		held[n] = true
+	}
+	return held, nil
 }
 
 // freshOrWhole tells a new, empty file (bbolt's own initial pages, no
