@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,9 +37,11 @@ type Checker struct {
 	// has no usable exp= (RFC 7208 §6.2). Empty: no explanation.
 	DefaultExplanation string
 	// Sequential turns off the speculative concurrent lookups of one
-	// record's include, a, mx and exists targets (RFC 7208 §4.6.4 leaves the
-	// order of queries to the implementation; results are still taken in
-	// term order and counted within the limits).
+	// record's include, a, mx and exists targets, which otherwise start
+	// when an answer keeps the evaluation waiting (prefetch.go). RFC 7208
+	// §4.6.4 counts terms and leaves the order of queries to the
+	// implementation; results are still taken in term order and counted
+	// within the limits.
 	Sequential bool
 
 	records recordCache
@@ -149,12 +152,6 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo, 
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
-	} else if !c.Sequential {
-		// Speculative lookups still running when the verdict is known are
-		// cancelled with the check.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
 	}
 	// RFC 7208 §5.6 note: an IPv4-mapped IPv6 client is an IPv4 client.
 	ip = ip.Unmap()
@@ -162,28 +159,19 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo, 
 	if strings.HasPrefix(sender, "@") || !strings.Contains(sender, "@") {
 		sender = local + "@" + sdom
 	}
-	// Without speculative lookups nothing outlives the check, so its
-	// state (a couple of kilobytes with the memo's inline buffers) is
-	// recycled; with them, goroutines may still hold it.
-	var ch *check
-	if c.Sequential {
-		ch = checkPool.Get().(*check)
-	} else {
-		ch = new(check)
-	}
+	// The check state (a couple of kilobytes with the memo's inline
+	// buffers) is recycled once nobody holds it: the evaluation and any
+	// speculative lookups still running (see release).
+	ch := checkPool.Get().(*check)
+	ch.refs.Store(1)
 	ch.c, ch.ctx, ch.ip, ch.scope, ch.level = c, ctx, ip, scope, level
 	ch.env = macroEnv{sender: sender, local: local, senderDomain: sdom, ip: ip,
-		helo: helo, receiver: c.Receiver, now: c.now}
+		helo: helo, receiver: c.Receiver, clock: c}
 	ch.env.chk = ch
-	ch.memo.init(c.Resolver, !c.Sequential)
+	ch.memo.init(c.Resolver)
 	o := ch.checkHost(domain, true, true)
-	if c.Sequential {
-		// Only what the next check reads needs resetting: memo.init
-		// forgets the answers, the counters restart.
-		ch.c, ch.ctx, ch.ptrName, ch.env = nil, nil, nil, macroEnv{}
-		ch.lookups, ch.voids = 0, 0
-		checkPool.Put(ch)
-	}
+	ch.finish()
+	ch.release()
 	v := Verdict{Result: o.res, Sender: sender, Domain: strings.TrimSuffix(domain, "."),
 		Explanation: o.exp, why: o, Conformance: level,
 		ClientIP: ip, Receiver: c.Receiver, EnvelopeFrom: sender}
@@ -194,6 +182,19 @@ func (c *Checker) run(ctx context.Context, ip netip.Addr, domain, sender, helo, 
 }
 
 var checkPool = sync.Pool{New: func() any { return new(check) }}
+
+// release drops one hold on the check; the last one recycles it. Only what
+// the next check reads needs resetting: memo.init forgets the answers and
+// the counters restart.
+func (ch *check) release() {
+	if ch.refs.Add(-1) != 0 {
+		return
+	}
+	ch.c, ch.ctx, ch.ptrName, ch.env = nil, nil, nil, macroEnv{}
+	ch.finished, ch.pctx, ch.pcancel = false, nil, nil
+	ch.lookups, ch.voids = 0, 0
+	checkPool.Put(ch)
+}
 
 // now is the %{t} clock, read only when an explanation uses it.
 func (c *Checker) now() int64 {
@@ -206,6 +207,13 @@ func (c *Checker) now() int64 {
 // check is the state of one identity check: the counters of RFC 7208
 // §4.6.4 span every record visited through include and redirect.
 type check struct {
+	refs atomic.Int32 // the evaluation, armed timers, running lookups
+	// mu guards finished and the speculative lookups' context.
+	mu       sync.Mutex
+	finished bool
+	pctx     context.Context
+	pcancel  context.CancelFunc
+
 	c       *Checker
 	ctx     context.Context
 	ip      netip.Addr
@@ -273,6 +281,9 @@ func validDomain(d string) bool {
 func isLiteral(d string) bool {
 	if strings.HasPrefix(d, "[") {
 		return true
+	}
+	if strings.IndexFunc(d, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }) >= 0 && !strings.Contains(d, ":") {
+		return false // the usual case: a name; skip the parser's error
 	}
 	_, err := netip.ParseAddr(d)
 	return err == nil
@@ -412,7 +423,9 @@ func truncateDomain(d string) string {
 
 func (ch *check) evaluate(domain string, rec *Record, wantExp bool) outcome {
 	if !ch.c.Sequential {
-		ch.prefetch(domain, rec)
+		if t := ch.armPrefetch(domain, rec); t != nil {
+			defer ch.disarm(t)
+		}
 	}
 	for i := range rec.Mechanisms {
 		m := &rec.Mechanisms[i]
@@ -665,65 +678,6 @@ func (ch *check) explanation(domain string, rec *Record) string {
 		return ch.c.DefaultExplanation
 	}
 	return ms.expand(&env)
-}
-
-// prefetch starts, concurrently, the first query of each DNS-using term of
-// rec that the lookup budget still allows, so that in-order evaluation
-// finds the answers waiting in the memo. Terms whose target needs %{p} are
-// left alone (that macro needs DNS itself). Results, counting and order of
-// evaluation are unchanged: only the waiting overlaps.
-func (ch *check) prefetch(domain string, rec *Record) {
-	budget := maxLookups - ch.lookups
-	v6 := ch.ip.Is6()
-	n := 0
-	for i := range rec.Mechanisms {
-		m := &rec.Mechanisms[i]
-		if m.Kind == All || m.Kind == IP4 || m.Kind == IP6 || m.Kind == PTR {
-			continue
-		}
-		if budget <= 0 {
-			break
-		}
-		budget--
-		if m.macro != nil && m.macro.uses('p') {
-			continue
-		}
-		t := ch.target(m.macro, domain)
-		if !validDomain(t) {
-			continue
-		}
-		var k memoKey
-		switch m.Kind {
-		case Include:
-			k = memoKey{t: qTXT, name: t}
-		case A:
-			k = memoKey{t: qA, name: t}
-			if v6 {
-				k.t = qAAAA
-			}
-		case MX:
-			k = memoKey{t: qMX, name: t}
-		case Exists:
-			k = memoKey{t: qA, name: t}
-		}
-		n++
-		if n == 1 {
-			// The first target is needed at once; the evaluation itself
-			// will ask for it. Only later ones are worth a goroutine.
-			continue
-		}
-		go func(k memoKey) {
-			e := ch.memo.get(ch.ctx, k)
-			if k.t == qMX && e.err == nil && len(e.strs) <= maxMXNames {
-				for _, h := range e.strs {
-					h = strings.TrimSuffix(h, ".")
-					if validDomain(h) {
-						ch.memo.addrs(ch.ctx, h, v6)
-					}
-				}
-			}
-		}(k)
-	}
 }
 
 func (ms *macroString) uses(l byte) bool {

@@ -180,10 +180,11 @@ type macroEnv struct {
 	sender, local, senderDomain string // s, l, o
 	domain                      string // d
 	ip                          netip.Addr
-	helo                        string       // h
-	receiver                    string       // r
-	now                         func() int64 // t, read only when used
-	chk                         *check       // for %{p}; nil expands it to "unknown"
+	helo                        string   // h
+	receiver                    string   // r
+	now                         int64    // t, when clock is nil
+	clock                       *Checker // t, read only when used
+	chk                         *check   // for %{p}; nil expands it to "unknown"
 }
 
 // expand renders ms in env (RFC 7208 §7.3).
@@ -239,10 +240,10 @@ func (e *macroEnv) value(l byte) string {
 		}
 		return e.receiver
 	case 't':
-		if e.now == nil {
-			return "0"
+		if e.clock != nil {
+			return strconv.FormatInt(e.clock.now(), 10)
 		}
-		return strconv.FormatInt(e.now(), 10)
+		return strconv.FormatInt(e.now, 10)
 	}
 	return ""
 }
@@ -328,7 +329,7 @@ func ExpandMacro(s string, explain bool, ip netip.Addr, sender, domain, helo, re
 	}
 	local, sdom := splitSender(sender)
 	env := &macroEnv{sender: sender, local: local, senderDomain: sdom, domain: domain, ip: ip, helo: helo, receiver: receiver,
-		now: func() int64 { return now }}
+		now: now}
 	return ms.expand(env), nil
 }
 

@@ -6,14 +6,17 @@ import (
 	"sync"
 )
 
-// memo remembers every DNS answer of one check so that a speculative
-// prefetch (below) and the in-order evaluation share one query per name and
+// memo remembers every DNS answer of one check so that speculative lookups
+// (prefetch.go) and the in-order evaluation share one query per name and
 // type. It lives for a single check; caching across checks is the
 // resolver's business.
 type memo struct {
-	r          Resolver
-	concurrent bool // false: one goroutine only, no locking or channels
-	mu         sync.Mutex
+	r  Resolver
+	mu sync.Mutex
+	// concurrent is set once a second goroutine may use the memo; from
+	// then on an entry is published before its answer, with a channel
+	// closed when the answer is in.
+	concurrent bool
 	// A check makes a few dozen queries at most (RFC 7208 §4.6.4), so a
 	// slice searched linearly beats a map.
 	keys    []memoKey
@@ -23,15 +26,7 @@ type memo struct {
 	kbuf [8]memoKey
 	pbuf [8]*memoEntry
 	ebuf [8]memoEntry
-}
-
-func (m *memo) find(k memoKey) *memoEntry {
-	for i := range m.keys {
-		if m.keys[i] == k {
-			return m.entries[i]
-		}
-	}
-	return nil
+	nbuf int
 }
 
 type qtype uint8
@@ -51,50 +46,72 @@ type memoKey struct {
 }
 
 type memoEntry struct {
-	done  chan struct{}
+	done  chan struct{} // nil: complete when published
 	strs  []string
 	addrs []netip.Addr
 	err   error
 }
 
-func (m *memo) init(r Resolver, concurrent bool) {
-	m.r, m.concurrent = r, concurrent
-	m.keys, m.entries = m.kbuf[:0], m.pbuf[:0]
+func (m *memo) init(r Resolver) {
+	m.r, m.concurrent = r, false
+	m.keys, m.entries, m.nbuf = m.kbuf[:0], m.pbuf[:0], 0
 }
 
+// setConcurrent is called before a second goroutine uses the memo.
+func (m *memo) setConcurrent() {
+	m.mu.Lock()
+	m.concurrent = true
+	m.mu.Unlock()
+}
+
+func (m *memo) find(k memoKey) *memoEntry {
+	for i := range m.keys {
+		if m.keys[i] == k {
+			return m.entries[i]
+		}
+	}
+	return nil
+}
+
+// newEntry claims storage for an entry; m.mu is held.
 func (m *memo) newEntry() *memoEntry {
-	if n := len(m.entries); n < len(m.ebuf) {
-		m.ebuf[n] = memoEntry{}
-		return &m.ebuf[n]
+	if m.nbuf < len(m.ebuf) {
+		e := &m.ebuf[m.nbuf]
+		m.nbuf++
+		*e = memoEntry{}
+		return e
 	}
 	return &memoEntry{}
 }
 
 // get returns the answer for k, querying the resolver once however many
-// goroutines ask.
+// goroutines ask (while the memo is not shared, two askers cannot exist;
+// in the instant it becomes shared a duplicate query is possible and
+// harmless).
 func (m *memo) get(ctx context.Context, k memoKey) *memoEntry {
-	if !m.concurrent {
-		if e := m.find(k); e != nil {
-			return e
+	m.mu.Lock()
+	if e := m.find(k); e != nil {
+		m.mu.Unlock()
+		if e.done != nil {
+			select {
+			case <-e.done:
+			case <-ctx.Done():
+				return &memoEntry{err: ctx.Err()}
+			}
 		}
-		e := m.newEntry()
+		return e
+	}
+	e := m.newEntry()
+	if !m.concurrent {
+		// Publish only the finished answer: no channel needed.
+		m.mu.Unlock()
 		m.query(ctx, k, e)
+		m.mu.Lock()
 		m.keys = append(m.keys, k)
 		m.entries = append(m.entries, e)
-		return e
-	}
-	m.mu.Lock()
-	e := m.find(k)
-	if e != nil {
 		m.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return &memoEntry{err: ctx.Err()}
-		}
 		return e
 	}
-	e = m.newEntry()
 	e.done = make(chan struct{})
 	m.keys = append(m.keys, k)
 	m.entries = append(m.entries, e)
