@@ -2,9 +2,18 @@ package spf
 
 import (
 	"errors"
+	"io"
+	"mime"
 	"net/mail"
 	"strings"
 )
+
+// addrParser reads mailboxes whatever the charset of an encoded-word in
+// the display name (ISO-2022-JP is common): only the address matters
+// here, and an unknown charset must not make a From: "malformed".
+var addrParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
+	CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
+}}
 
 // HeaderField is one header field of a message, in message order, with its
 // value unfolded or not (both are accepted).
@@ -92,7 +101,7 @@ func all(h []HeaderField, name string) []HeaderField {
 // with a domain.
 func praFrom(f HeaderField, name string) (ResponsibleAddress, error) {
 	v := strings.NewReplacer("\r\n", "", "\n", "").Replace(f.Value)
-	list, err := mail.ParseAddressList(v)
+	list, err := addrParser.ParseList(v)
 	if err != nil {
 		return ResponsibleAddress{}, errors.Join(ErrMalformedPRA, errors.New(name+": "+err.Error()))
 	}

@@ -99,6 +99,8 @@ func TestExtractPRA(t *testing.T) {
 		{"step4 one from", hdr("Subject", "hi", "From", "\"Alice A.\" <alice@company.example>"), "alice@company.example", "From", nil},
 		{"step4 header names are case-insensitive", hdr("FROM", "alice@company.example"), "alice@company.example", "From", nil},
 		{"step4 folded from", hdr("From", "Alice\r\n <alice@company.example>"), "alice@company.example", "From", nil},
+		{"step4 encoded-word display name in any charset", hdr("From", "=?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?= <taro@example.jp>"), "taro@example.jp", "From", nil},
+		{"step4 comment after the address", hdr("From", "alice@company.example (Alice)"), "alice@company.example", "From", nil},
 		{"step4 two froms", hdr("From", "a@b.example", "From", "c@d.example"), "", "", ErrMalformedPRA},
 		{"step4 from with two mailboxes", hdr("From", "a@b.example, c@d.example"), "", "", ErrMalformedPRA},
 		{"step4 no from", hdr("Subject", "hi"), "", "", ErrNoPRA},
