@@ -210,15 +210,29 @@ func tableNames(mask uint64) []string {
 	return out
 }
 
+// listeners returns copies of the subscriber and hook lists, and the
+// history log, so that they are called without hookMu held.
+func (s *Store) listeners() ([]*subscriber, []hook, HistoryLog) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	return append([]*subscriber(nil), s.subs...), append([]hook(nil), s.hooks...), s.history
+}
+
+// forget drops every subscriber and hook (Close) and returns the
+// subscribers.
+func (s *Store) forget() []*subscriber {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	subs := s.subs
+	s.subs, s.hooks = nil, nil
+	return subs
+}
+
 // announce tells everyone of a commit that is durable and installed.
 // Commit calls it holding s.notifyMu, which it took before letting go of
 // s.commitMu, so announcements keep commit order.
 func (s *Store) announce(c Change, mask uint64) {
-	s.hookMu.Lock()
-	subs := append([]*subscriber(nil), s.subs...)
-	hooks := append([]hook(nil), s.hooks...)
-	history := s.history
-	s.hookMu.Unlock()
+	subs, hooks, history := s.listeners()
 	// Subscribers first: posting never blocks, and a panicking hook below
 	// must not keep them from hearing of a commit that happened.
 	for _, sub := range subs {

@@ -488,11 +488,7 @@ const MaxVersions = 10
 // Close releases the data directory. Subscribers hear of nothing after it;
 // Close waits for the calls already running.
 func (s *Store) Close() error {
-	s.hookMu.Lock()
-	subs := s.subs
-	s.subs, s.hooks = nil, nil
-	s.hookMu.Unlock()
-	for _, sub := range subs {
+	for _, sub := range s.forget() {
 		sub.close()
 	}
 	s.subWG.Wait()
