@@ -1,8 +1,10 @@
 package spf
 
 import (
+	"context"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -119,4 +121,74 @@ func FuzzExtractPRA(f *testing.F) {
 			t.Fatalf("PRA %q has no domain", p.Address)
 		}
 	})
+}
+
+// FuzzCheckHost evaluates a fuzzed record (and a fuzzed included record)
+// against an in-memory zone: the evaluator never panics, always returns
+// one of the seven results, and never makes more DNS queries than the
+// limits of RFC 7208 §4.6.4 allow (10 terms, each at most one query plus
+// 10 address lookups for mx or ptr, the record itself, exp= and %{p}).
+func FuzzCheckHost(f *testing.F) {
+	f.Add("v=spf1 mx ptr a/24 include:inc.example exists:%{ir}.x.example -all", "v=spf1 ?all", "192.0.2.1")
+	f.Add("v=spf1 redirect=inc.example", "v=spf1 include:example.com", "2001:db8::1")
+	f.Add("v=spf1 -all exp=exp.example", "%{p} %{c} %{r} %{t}", "192.0.2.7")
+	f.Add("v=spf1 mx:many.example mx:many.example//64 ~all", "v=spf1 include:inc.example", "192.0.2.1")
+	f.Fuzz(func(t *testing.T, rec, inc, ip string) {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil {
+			addr = netip.MustParseAddr("192.0.2.1")
+		}
+		z := zone{}
+		add := func(name string, items ...any) {
+			if err := z.addName(name, items); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("example.com", map[string]any{"TXT": rec}, map[string]any{"MX": []any{10, "mx.example.com"}}, map[string]any{"A": "192.0.2.1"})
+		add("inc.example", map[string]any{"TXT": inc})
+		add("exp.example", map[string]any{"TXT": inc})
+		add("mx.example.com", map[string]any{"A": "192.0.2.1"}, map[string]any{"AAAA": "2001:db8::1"})
+		var many []any
+		for i := 0; i < 12; i++ {
+			many = append(many, map[string]any{"MX": []any{i, "mx.example.com"}})
+		}
+		add("many.example", many...)
+		add(reverseName(addr), map[string]any{"PTR": "mx.example.com"}, map[string]any{"PTR": "example.com"})
+		cz := &countingAll{r: z}
+		ck := &Checker{Resolver: cz, Sequential: true, DefaultExplanation: "%{s} %{i}"}
+		v := ck.CheckMailFrom(context.Background(), addr, "user@example.com", "helo.example")
+		if v.Result > PermError {
+			t.Fatalf("result %d", v.Result)
+		}
+		if n := cz.n.Load(); n > 1+10*11+1+11 {
+			t.Fatalf("%d DNS queries for %q", n, rec)
+		}
+	})
+}
+
+// countingAll counts every query.
+type countingAll struct {
+	r Resolver
+	n atomic.Int32
+}
+
+func (c *countingAll) LookupTXT(ctx context.Context, n string) ([]string, error) {
+	c.n.Add(1)
+	return c.r.LookupTXT(ctx, n)
+}
+func (c *countingAll) LookupA(ctx context.Context, n string) ([]netip.Addr, error) {
+	c.n.Add(1)
+	return c.r.LookupA(ctx, n)
+}
+func (c *countingAll) LookupAAAA(ctx context.Context, n string) ([]netip.Addr, error) {
+	c.n.Add(1)
+	return c.r.LookupAAAA(ctx, n)
+}
+func (c *countingAll) LookupMX(ctx context.Context, n string) ([]string, error) {
+	c.n.Add(1)
+	return c.r.LookupMX(ctx, n)
+}
+func (c *countingAll) LookupPTR(ctx context.Context, a netip.Addr) ([]string, error) {
+	c.n.Add(1)
+	return c.r.LookupPTR(ctx, a)
 }
