@@ -26,6 +26,7 @@ func Table(env *Env) []shell.Command {
 		noArgs(versionCommand(env)),
 		statusCommand(env),
 		noArgs(dnsconfigCommand(env)),
+		noArgs(listenerconfigCommand(env)),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
 	}
