@@ -105,6 +105,10 @@ func dotAtomOrQuoted(s string) string {
 
 // LogText is the mail_logs form of the verdict after "MID n "
 // (ESA-CLI.md §11.5): "SPF: mailfrom identity alice@example.com Pass".
+// A message without a PRA has no address to name: "SPF: pra identity None".
 func (v Verdict) LogText() string {
+	if v.Sender == "" {
+		return "SPF: " + v.Identity.String() + " identity " + v.Result.String()
+	}
 	return "SPF: " + v.Identity.String() + " identity " + v.Sender + " " + v.Result.String()
 }

@@ -57,6 +57,10 @@ func TestLogText(t *testing.T) {
 	if got, want := v.LogText(), "SPF: helo identity postmaster@mx.example TempError"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	v = Verdict{Identity: PRA, Result: Fail}
+	if got, want := v.LogText(), "SPF: pra identity Fail"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 func TestResultNames(t *testing.T) {
