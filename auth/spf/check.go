@@ -87,7 +87,7 @@ const (
 
 // Reason says in a few words why the result is what it is: the matching
 // term, the missing record, the syntax or DNS error. For logs and trace.
-func (v *Verdict) Reason() string { return v.why.why() }
+func (v Verdict) Reason() string { return v.why.why() }
 
 func (i Identity) String() string {
 	switch i {
@@ -132,8 +132,9 @@ func mailFromIdentity(mailFrom, helo string) (sender, domain string) {
 	}
 	local, domain := splitSender(mailFrom)
 	if !strings.Contains(mailFrom, "@") {
-		// A reverse-path without "@" has no domain to check; use it whole
-		// as the domain so that the domain checks of §4.3 reject it.
+		// A reverse-path without "@" is read as a domain with no local
+		// part (RFC 7208 §4.3: the local part becomes "postmaster"), as
+		// pyspf does; the domain checks of §4.3 then apply to it.
 		return "postmaster@" + mailFrom, mailFrom
 	}
 	if !strings.HasPrefix(mailFrom, "@") {
@@ -236,7 +237,7 @@ type outcome struct {
 	domain string
 }
 
-func (o *outcome) why() string {
+func (o outcome) why() string {
 	switch {
 	case o.mech != nil:
 		return o.domain + " matched " + o.mech.String()
