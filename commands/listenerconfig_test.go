@@ -13,7 +13,10 @@ import (
 // The listenerconfig transcripts and the configuration each must leave.
 func init() {
 	for name, tc := range map[string]transcript{
-		"listenerconfig_new": {check: checkNewListeners},
+		"listenerconfig_new":        {check: checkNewListeners},
+		"listenerconfig_edit":       {setup: twoListeners, check: checkEditedListeners},
+		"listenerconfig_eof":        {check: nothingPending},
+		"listenerconfig_hostaccess": {setup: oneListener, check: checkHostAccess},
 	} {
 		transcripts[name] = tc
 	}
@@ -72,4 +75,93 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func nothingPending(t *testing.T, env *Env) {
+	if env.Session.Pending() {
+		t.Errorf("an abandoned operation left pending changes in %v", env.Session.Changed())
+	}
+}
+
+// commitListeners commits ls as the listeners from another session.
+func commitListeners(t *testing.T, env *Env, ls ...mailflow.Listener) {
+	t.Helper()
+	ss := env.Store.NewSession("admin")
+	if err := ss.Update(func(c *store.Config) error {
+		c.Listeners.Listeners = ls
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Commit("listeners", false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// incoming is the public listener the transcripts start from.
+func incoming() mailflow.Listener {
+	l := mailflow.NewListener("IncomingMail", mailflow.Public, "127.0.0.1", 25)
+	l.RAT = []mailflow.RATEntry{{Pattern: "example.com", Action: "ACCEPT"}, {Pattern: "ALL", Action: "REJECT"}}
+	return l
+}
+
+func outgoing() mailflow.Listener {
+	l := mailflow.NewListener("OutgoingMail", mailflow.Private, "::1", 587)
+	l.HAT.Entries[0].Members = []string{"10.0.0.0/8"}
+	return l
+}
+
+func oneListener(t *testing.T, env *Env) { commitListeners(t, env, incoming()) }
+
+func twoListeners(t *testing.T, env *Env) { commitListeners(t, env, incoming(), outgoing()) }
+
+func checkEditedListeners(t *testing.T, env *Env) {
+	c := env.Store.Committed()
+	want := incoming()
+	want.Name, want.Address, want.Port, want.DefaultDomain = "InboundMail", "::1", 2525, "example.com"
+	if got := c.Listeners.Listeners; len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("listeners:\n got %+v\nwant [%+v]", got, want)
+	}
+	if l := c.Listeners; l.MaxConnections != 100 || l.CommandTimeout != 60 || l.DataTimeout != 600 {
+		t.Errorf("global settings %+v", l)
+	}
+}
+
+func checkHostAccess(t *testing.T, env *Env) {
+	h := findListener(t, env.Store.Committed(), "IncomingMail").HAT
+	var names []string
+	for _, e := range h.Entries {
+		names = append(names, entryName(e))
+	}
+	if got := strings.Join(names, " "); got != "TRUSTED_PARTNERS WHITELIST BLACKLIST UNKNOWNLIST ALL" {
+		t.Errorf("entries %s", got)
+	}
+	g := h.Entries[0]
+	want := mailflow.Entry{Group: "TRUSTED_PARTNERS", Members: []string{"10.1.1.0/24", ".partner.example.net", "192.0.2.1", "sbrs[none]"},
+		Decision: "$PARTNER", Comment: "Our partners"}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("group:\n got %+v\nwant %+v", g, want)
+	}
+	p := h.Policy("PARTNER")
+	if p == nil {
+		t.Fatal("no policy $PARTNER")
+	}
+	wantP := mailflow.Policy{Name: "PARTNER", Action: "ACCEPT", Params: []mailflow.Param{
+		{Key: "spam_check", Value: "off"}, {Key: "max_msgs_per_session", Value: "100"}, {Key: "max_concurrency", Value: "100"},
+		{Key: "max_rcpts_per_msg", Value: "500"}, {Key: "dhap_limit", Value: "10"}, {Key: "max_message_size", Value: "52428800"},
+		{Key: "use_sb", Value: "off"}, {Key: "tls", Value: "required"},
+	}}
+	if !reflect.DeepEqual(*p, wantP) {
+		t.Errorf("$PARTNER:\n got %+v\nwant %+v", *p, wantP)
+	}
+	// $THROTTLED: only the recipients per message changed, in place.
+	factory := mailflow.PublicHAT()
+	wantT := *factory.Policy("THROTTLED")
+	wantT.Params[3].Value = "10"
+	if got := *h.Policy("THROTTLED"); !reflect.DeepEqual(got, wantT) {
+		t.Errorf("$THROTTLED:\n got %+v\nwant %+v", got, wantT)
+	}
+	if d := h.Match(mailflow.Peer{IP: mustAddr(t, "10.1.1.7")}); d.Group != "TRUSTED_PARTNERS" || d.Limits.MaxRcptsPerMsg != 500 || d.Limits.TLS != "required" {
+		t.Errorf("10.1.1.7 decision %+v", d)
+	}
 }
