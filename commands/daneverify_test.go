@@ -149,6 +149,11 @@ var daneTranscripts = map[string]daneTranscript{
 	"daneverify_mx_servfail": {setup: func(t *testing.T, b *bedEnv) {
 		b.s.H.Break(dnstest.DomainGood, dns.TypeMX, dnstest.ServFail)
 	}},
+	// The resolver answers the MX query but fails the DNSKEY query its
+	// validation needs: still a lookup failure, not BOGUS (item 8).
+	"daneverify_dnskey_servfail": {setup: func(t *testing.T, b *bedEnv) {
+		b.s.H.Break(dnstest.DomainGood, dns.TypeDNSKEY, dnstest.ServFail)
+	}},
 	"tlsverify_ok":          {setup: taRoots},
 	"tlsverify_interactive": {setup: taRoots},
 	"tlsverify_fail":        {setup: taRoots},
