@@ -144,6 +144,7 @@ func levelZone(t *testing.T) zone {
 		{"pra.example", []any{map[string]any{"TXT": "spf2.0/pra ip4:192.0.2.1 -all"}}},
 		{"v2.example", []any{map[string]any{"TXT": "v=spf1 -all"}, map[string]any{"TXT": "spf2.0/mfrom,pra ip4:192.0.2.1 -all"}}},
 		{"mail.example.com", []any{map[string]any{"TXT": "v=spf1 a -all"}, map[string]any{"A": "192.0.2.1"}}},
+		{"norecord.example", []any{map[string]any{"A": "192.0.2.1"}}},
 	} {
 		if err := z.addName(d.name, d.items); err != nil {
 			t.Fatal(err)
@@ -191,6 +192,8 @@ func TestConformanceLevels(t *testing.T) {
 			map[Identity]Result{HELO: Pass, MailFrom: Fail, PRA: Fail}},
 		{"strict: malformed mail from is Fail", Policy{Level: SIDFStrict}, ip, "a@bad..example", hdr("From", "b@v2.example"),
 			map[Identity]Result{HELO: Pass, MailFrom: Fail, PRA: Pass}},
+		{"strict: an existing domain without record is None, not Fail", Policy{Level: SIDFStrict}, ip, "a@norecord.example", hdr("From", "b@norecord.example"),
+			map[Identity]Result{HELO: Pass, MailFrom: None, PRA: None}},
 		{"spf only: non-existent is None", Policy{Level: SPFOnly}, ip, "a@nowhere.example", nil,
 			map[Identity]Result{MailFrom: None}},
 		{"compatible: downgrade with Resent-From", Policy{Level: SIDFCompatible, DowngradePRA: true}, ip, "a@example.com",
