@@ -2,6 +2,8 @@ package commands
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -13,10 +15,14 @@ import (
 // The listenerconfig transcripts and the configuration each must leave.
 func init() {
 	for name, tc := range map[string]transcript{
-		"listenerconfig_new":        {check: checkNewListeners},
-		"listenerconfig_edit":       {setup: twoListeners, check: checkEditedListeners},
-		"listenerconfig_eof":        {check: nothingPending},
-		"listenerconfig_hostaccess": {setup: oneListener, check: checkHostAccess},
+		"listenerconfig_new":            {check: checkNewListeners},
+		"listenerconfig_edit":           {setup: twoListeners, check: checkEditedListeners},
+		"listenerconfig_eof":            {check: nothingPending},
+		"listenerconfig_hostaccess":     {setup: oneListener, check: checkHostAccess},
+		"listenerconfig_default":        {setup: oneListener, check: checkDefault},
+		"listenerconfig_export_import":  {setup: richListenerSetup, check: checkRoundTrip},
+		"listenerconfig_import_refused": {setup: badImportFiles, check: nothingPending},
+		"listenerconfig_rcptaccess":     {setup: oneListener, check: checkRAT},
 	} {
 		transcripts[name] = tc
 	}
@@ -163,5 +169,105 @@ func checkHostAccess(t *testing.T, env *Env) {
 	}
 	if d := h.Match(mailflow.Peer{IP: mustAddr(t, "10.1.1.7")}); d.Group != "TRUSTED_PARTNERS" || d.Limits.MaxRcptsPerMsg != 500 || d.Limits.TLS != "required" {
 		t.Errorf("10.1.1.7 decision %+v", d)
+	}
+}
+
+func checkDefault(t *testing.T, env *Env) {
+	h := findListener(t, env.Store.Committed(), "IncomingMail").HAT
+	want := mailflow.Limits{MaxMessageSize: 512 << 10, MaxConcurrency: 20, MaxMsgsPerConn: 10, MaxRcptsPerMsg: 200,
+		MaxRcptsPerHour: -1, DHAPLimit: 25, TLS: "off", BannerCode: 220, BannerText: "ESMTP ready",
+		BannerHost: "mx.example.com", RejectCode: 421, RejectText: "Go away", SpamCheck: true, VirusCheck: false, UseSenderBase: true}
+	if got := h.Effective(""); got != want {
+		t.Errorf("DEFAULT:\n got %+v\nwant %+v", got, want)
+	}
+	// The policies that do not override a parameter inherit it.
+	if got := h.Effective("ACCEPTED"); got != want {
+		t.Errorf("$ACCEPTED:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// richListener has a table with every kind of entry and policy the text
+// form carries: members of each kind, single-host entries with comments
+// holding quotes, a policy with quoted text parameters, and a recipient
+// table with custom replies and bypass.
+func richListener() mailflow.Listener {
+	l := incoming()
+	l.HAT.Policies = append(l.HAT.Policies, mailflow.Policy{Name: "PARTNER", Action: mailflow.ActRelay, Params: []mailflow.Param{
+		{Key: "max_message_size", Value: "52428800"}, {Key: "smtp_banner_text", Value: `Hello "partner"`}, {Key: "tls", Value: "required"},
+	}})
+	l.HAT.Entries[0].Members = []string{"10.1.1.0/24", "192.168.0.1-20", ".trusted.example.com", "10.2.3."}
+	all := l.HAT.Entries[len(l.HAT.Entries)-1]
+	l.HAT.Entries = append(l.HAT.Entries[:len(l.HAT.Entries)-1],
+		mailflow.Entry{Members: []string{"spamdomain.com"}, Decision: mailflow.ActReject, Comment: `reject the domain "spamdomain.com"`},
+		mailflow.Entry{Members: []string{".spamdomain.com"}, Decision: mailflow.ActTCPRefuse},
+		mailflow.Entry{Group: "PARTNERS", Members: []string{"2001:db8::/32", "sbrs[-10.0:-3.0]", "mx.partner.example"}, Decision: "$PARTNER", Comment: "partners relay"},
+		all)
+	l.RAT = []mailflow.RATEntry{
+		{Pattern: "example.com", Action: "ACCEPT"}, {Pattern: ".example.org", Action: "ACCEPT", BypassLimits: true},
+		{Pattern: "sales@example.net", Action: "REJECT", Code: 551, Text: "Sales moved to sales@example.org"},
+		{Pattern: "postmaster@", Action: "REJECT", Code: 450}, {Pattern: "ALL", Action: "REJECT"},
+	}
+	return l
+}
+
+func richListenerSetup(t *testing.T, env *Env) { commitListeners(t, env, richListener()) }
+
+func checkRoundTrip(t *testing.T, env *Env) {
+	want := richListener()
+	if got := findListener(t, env.Store.Committed(), "IncomingMail"); !reflect.DeepEqual(got, want) {
+		t.Errorf("after export, clear and import:\n got %+v\nwant %+v", got, want)
+	}
+	var hat, rat strings.Builder
+	mailflow.PrintHAT(&hat, &want.HAT)
+	mailflow.PrintRAT(&rat, want.RAT)
+	for name, text := range map[string]string{"hat.txt": hat.String(), "rat.txt": rat.String()} {
+		b, err := os.ReadFile(filepath.Join(env.Store.ConfigDir(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != text {
+			t.Errorf("%s:\n%s\nwant the PRINT form:\n%s", name, b, text)
+		}
+	}
+}
+
+// badImportFiles plants import files, each with one fault on a known line,
+// and a symbolic link to a file outside the configuration directory.
+func badImportFiles(t *testing.T, env *Env) {
+	oneListener(t, env)
+	for name, text := range map[string]string{
+		"nodecision.txt": "$ACCEPTED\n    ACCEPT\nPARTNERS:\n        10.1.1.0/24\nALL\n    $ACCEPTED\n",
+		"badmember.txt":  "$ACCEPTED\n    ACCEPT\n# partners\nPARTNERS:\n        10.1.1.0/24, bad_host!\n        $ACCEPTED\n",
+		"nopolicy.txt":   "$ACCEPTED\n    ACCEPT\nALL\n    $NOSUCH\n",
+		"badparam.txt":   "$BIG\n    ACCEPT {\n        max_concurrency = 5000\n    }\n",
+		"twice.txt":      "$A\n    ACCEPT\n$B\n    REJECT\n$A\n    RELAY\n",
+		"unclosed.txt":   "$X\n    ACCEPT {\n        tls = \"off\"\n",
+		"empty.txt":      "# nothing but a comment\n\n",
+		"control.txt":    "$A\n    ACCEPT (\x1b[2Jboom)\n",
+		"rat_bad.txt":    "example.com ACCEPT\nexample.org MAYBE\n",
+		"rat_code.txt":   "example.com ACCEPT\nexample.net ACCEPT 550\n",
+		"rat_dup.txt":    "example.com ACCEPT\n.example.org ACCEPT\nEXAMPLE.COM REJECT\n",
+	} {
+		writeConfigFile(t, env, name, text)
+	}
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(outside, []byte("$SECRET\n    ACCEPT\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(env.Store.ConfigDir(), "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkRAT(t *testing.T, env *Env) {
+	got := findListener(t, env.Store.Committed(), "IncomingMail").RAT
+	want := []mailflow.RATEntry{
+		{Pattern: "example.org", Action: "ACCEPT"},
+		{Pattern: "sales@example.net", Action: "REJECT", Code: 551, Text: "No mail here", BypassLimits: true},
+		{Pattern: ".example.com", Action: "ACCEPT"},
+		{Pattern: "ALL", Action: "REJECT", Code: 550, Text: "Relaying denied"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RAT:\n got %+v\nwant %+v", got, want)
 	}
 }
