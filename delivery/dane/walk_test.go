@@ -558,3 +558,19 @@ func BenchmarkVerifyCold(b *testing.B) {
 	}
 	b.ReportMetric(float64(queries), "queries/op")
 }
+
+// TestCheckTLSInterrupted: Ctrl-C during tlsverify stops it with no line
+// after the interrupt and no verdict.
+func TestCheckTLSInterrupted(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var lines []string
+	ok := b.v.CheckTLS(ctx, "unsigned.test", "", b.s.Port, nil, func(e Event) {
+		lines = append(lines, e.Line)
+		cancel() // at the first line: "Connecting to 127.0.0.11 ..."
+	})
+	if ok || len(lines) != 1 || !strings.HasPrefix(lines[0], "Connecting to 127.0.0.11 ") {
+		t.Errorf("ok %v, lines %q", ok, lines)
+	}
+}
