@@ -112,3 +112,39 @@ func (v Verdict) LogText() string {
 	}
 	return "SPF: " + v.Identity.String() + " identity " + v.Sender + " " + v.Result.String()
 }
+
+// maxExplanation bounds the publisher's text in an SMTP reply line (RFC
+// 5321 §4.5.3.1.5: 512 octets per reply line, code included).
+const maxExplanation = 400
+
+// RejectText returns the text lines of the SMTP reply that rejects on v
+// (the listener adds the code to each: "550-" on all but the last, "550 "
+// on the last). text is the configured reply text ("#5.7.1 SPF
+// unauthorized mail is prohibited."). With thirdParty, a Neutral, SoftFail
+// or Fail that carries a publisher's explanation (RFC 7208 §6.2) adds it
+// as the appliance does (seed 004):
+//
+//	550-#5.7.1 SPF unauthorized mail is prohibited.
+//	550-The domain example.com explains:
+//	550 <Response text from SPF domain publisher>
+//
+// The explanation is a stranger's text: anything outside printable ASCII is
+// replaced by "?" and it is cut to a reply line's room.
+func (v Verdict) RejectText(text string, thirdParty bool) []string {
+	switch {
+	case !thirdParty, v.Explanation == "", v.Domain == "":
+		return []string{text}
+	case v.Result != Neutral && v.Result != SoftFail && v.Result != Fail:
+		return []string{text}
+	}
+	e := []byte(v.Explanation)
+	for i, c := range e {
+		if c < 0x20 || c > 0x7e {
+			e[i] = '?'
+		}
+	}
+	if len(e) > maxExplanation {
+		e = e[:maxExplanation]
+	}
+	return []string{text, "The domain " + v.Domain + " explains:", string(e)}
+}

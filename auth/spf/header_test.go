@@ -74,3 +74,28 @@ func TestResultNames(t *testing.T) {
 		t.Error("ParseResult accepted an unknown name")
 	}
 }
+
+func TestRejectText(t *testing.T) {
+	const text = "#5.7.1 SPF unauthorized mail is prohibited."
+	fail := Verdict{Result: Fail, Domain: "example.com", Explanation: "Mail from 192.0.2.1 is not allowed"}
+	if got := fail.RejectText(text, true); strings.Join(got, "|") != text+"|The domain example.com explains:|Mail from 192.0.2.1 is not allowed" {
+		t.Errorf("third party: %q", got)
+	}
+	if got := fail.RejectText(text, false); len(got) != 1 || got[0] != text {
+		t.Errorf("without third party: %q", got)
+	}
+	temp := fail
+	temp.Result = TempError
+	if got := temp.RejectText(text, true); len(got) != 1 {
+		t.Errorf("TempError carries no explanation: %q", got)
+	}
+	none := Verdict{Result: Fail, Domain: "example.com"}
+	if got := none.RejectText(text, true); len(got) != 1 {
+		t.Errorf("no explanation published: %q", got)
+	}
+	hostile := Verdict{Result: Fail, Domain: "example.com", Explanation: "a\r\n250 OK\x00é" + strings.Repeat("x", 600)}
+	got := hostile.RejectText(text, true)
+	if len(got) != 3 || strings.ContainsAny(got[2], "\r\n\x00") || len(got[2]) != maxExplanation || !strings.HasPrefix(got[2], "a??250 OK???") {
+		t.Errorf("hostile explanation not neutralised: %q", got[2][:20])
+	}
+}
