@@ -1,13 +1,16 @@
 package commands
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	"esa/shell"
 	"esa/store"
 	"esa/store/mailflow"
 )
@@ -270,4 +273,114 @@ func checkRAT(t *testing.T, env *Env) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("RAT:\n got %+v\nwant %+v", got, want)
 	}
+}
+
+// TestListenerParamBounds keeps the bounds the DEFAULT and policy
+// questions accept in step with the table's rules: each bound passes the
+// table's validator and one past it does not (but the "no" answers of rate
+// limiting, -1, and of directory harvest prevention, 0).
+func TestListenerParamBounds(t *testing.T) {
+	t.Parallel()
+	valid := func(key string, v int) bool {
+		h := mailflow.PublicHAT()
+		for i := range h.Default {
+			if h.Default[i].Key == key {
+				h.Default = append(h.Default[:i:i], h.Default[i+1:]...)
+				break
+			}
+		}
+		h.Default = append(h.Default, mailflow.Param{Key: key, Value: strconv.Itoa(v)})
+		return h.Validate() == nil
+	}
+	for key, b := range paramBounds {
+		if !valid(key, b[0]) || !valid(key, b[1]) {
+			t.Errorf("%s: the table refuses a bound of %v", key, b)
+		}
+		if valid(key, b[1]+1) {
+			t.Errorf("%s: the table takes %d, past the questions' bound", key, b[1]+1)
+		}
+		below := valid(key, b[0]-1)
+		switch key {
+		case "max_rcpts_per_hour":
+			if !valid(key, -1) {
+				t.Errorf("%s: the table refuses -1 (unlimited)", key)
+			}
+		case "dhap_limit":
+			if !below {
+				t.Errorf("%s: the table refuses 0 (no prevention)", key)
+			}
+		default:
+			if below {
+				t.Errorf("%s: the table takes %d, below the questions' bound", key, b[0]-1)
+			}
+		}
+	}
+}
+
+// TestListenerconfigCtrlC: Ctrl-C in the middle of a HOSTACCESS NEW
+// abandons that operation only: the listener created by the NEW before it
+// stays pending, without the half-made sender group.
+func TestListenerconfigCtrlC(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	var out strings.Builder
+	ed := &keysEditor{out: &out, keys: []string{
+		"listenerconfig", "new", "2", "Inbound", "127.0.0.1", "2525", "example.com", "n",
+		"edit", "1", "hostaccess", "new", "1", "PARTNERS", "10.0.0.1", "^C",
+		"quit", "y",
+	}}
+	if err := shell.Run(context.Background(), shell.Config{
+		Editor: ed, Out: &out, Prompt: Prompt(env), Commands: Table(env), OnExit: OnExit(env),
+	}); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	c := env.Session.Config()
+	if len(c.Listeners.Listeners) != 1 {
+		t.Fatalf("pending listeners %+v, want Inbound", c.Listeners.Listeners)
+	}
+	l := c.Listeners.Listeners[0]
+	want := mailflow.NewListener("Inbound", mailflow.Public, "127.0.0.1", 2525)
+	want.RAT = insertRAT(want.RAT, ratEntries("example.com", mailflow.ActAccept))
+	if !reflect.DeepEqual(l, want) {
+		t.Errorf("pending listener after Ctrl-C:\n got %+v\nwant %+v", l, want)
+	}
+	if !strings.Contains(out.String(), "[6]> ^C\n\nesa.example.com> quit\n") {
+		t.Errorf("Ctrl-C did not return to the prompt:\n%s", out.String())
+	}
+}
+
+// FuzzListenerAnswers: whatever an administrator types, an answer the
+// questions accept is one the listeners table accepts, so that no refusal
+// is left for commit to find (sender-group members, recipient patterns,
+// message sizes).
+func FuzzListenerAnswers(f *testing.F) {
+	for _, s := range []string{
+		"10.0.0.0/8, 192.168.1.1-20, .relay.example.com, 10.2.3.", "ALL", "sbrs[-10.0:-3.0], sbrs[none]",
+		"example.com, .example.org, postmaster@, joe@example.net", "2001:db8::/32,,  ,x", "10M", "512k", "1024",
+		"fe80::1%eth0", "a@b@c", "1.2.3.4-1.2.3.1", "\x00", "ex ample.com",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		if n, err := memberListValidator(nil)(a); err == nil {
+			h := mailflow.PublicHAT()
+			h.Entries = append(h.Entries, mailflow.Entry{Group: "FUZZ", Members: splitList(n), Decision: "$ACCEPTED"})
+			if err := h.Validate(); err != nil {
+				t.Errorf("members %q accepted at the question, refused by the table: %v", a, err)
+			}
+		}
+		if n, err := ratListValidator(nil, -1)(a); err == nil {
+			if err := mailflow.ValidateRAT(ratEntries(n, mailflow.ActAccept)); err != nil {
+				t.Errorf("recipients %q accepted at the question, refused by the table: %v", a, err)
+			}
+		}
+		b := paramBounds["max_message_size"]
+		if n, err := messageSize(b[0], b[1])(a); err == nil {
+			h := mailflow.PublicHAT()
+			h.Default = append(h.Default[:7:7], append([]mailflow.Param{{Key: "max_message_size", Value: n}}, h.Default[8:]...)...)
+			if err := h.Validate(); err != nil {
+				t.Errorf("size %q accepted at the question, refused by the table: %v", a, err)
+			}
+		}
+	})
 }
