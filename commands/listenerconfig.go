@@ -244,8 +244,11 @@ func askInterface(io *shell.IO, ls []mailflow.Listener, self int, addr string, p
 			if i == self {
 				continue
 			}
-			if oip, err := netip.ParseAddr(o.Address); err == nil && oip == ip && o.Port == pn {
-				return "", fmt.Errorf("The address %s and port %d are already used by the listener %q.", addr, pn, o.Name)
+			if oip, err := netip.ParseAddr(o.Address); err == nil && o.Port == pn && overlaps(ip, oip) {
+				if oip == ip {
+					return "", fmt.Errorf("The address %s and port %d are already used by the listener %q.", addr, pn, o.Name)
+				}
+				return "", fmt.Errorf("The address %s and port %d overlap the listener %q on %s port %d.", addr, pn, o.Name, o.Address, pn)
 			}
 		}
 		return n, nil
@@ -255,6 +258,16 @@ func askInterface(io *shell.IO, ls []mailflow.Listener, self int, addr string, p
 	}
 	port, _ = strconv.Atoi(p)
 	return addr, port, nil
+}
+
+// overlaps reports whether listening on a and on b with the same port
+// would collide: the same address, or a wildcard address (0.0.0.0, or ::,
+// which on Linux's dual-stack sockets takes the IPv4 addresses too) that
+// covers the other. Linux refuses the second bind with EADDRINUSE even
+// with SO_REUSEADDR, so the pair is refused here rather than at commit.
+func overlaps(a, b netip.Addr) bool {
+	covers := func(w, x netip.Addr) bool { return w.IsUnspecified() && (w.Is6() || x.Is4()) }
+	return a == b || covers(a, b) || covers(b, a)
 }
 
 // listenAddress accepts an IP address without zone, as the table does.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func nothingPending(t *testing.T, env *Env) {
 }
 
 // commitListeners commits ls as the listeners from another session.
-func commitListeners(t *testing.T, env *Env, ls ...mailflow.Listener) {
+func commitListeners(t testing.TB, env *Env, ls ...mailflow.Listener) {
 	t.Helper()
 	ss := env.Store.NewSession("admin")
 	if err := ss.Update(func(c *store.Config) error {
@@ -383,4 +384,35 @@ func FuzzListenerAnswers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkListenerconfigImport: HOSTACCESS IMPORT of a table with 10,000
+// sender-group members, through the shell, the file reader, the parser and
+// the pending update that validates and encodes the whole configuration.
+func BenchmarkListenerconfigImport(b *testing.B) {
+	env := newEnv(b)
+	commitListeners(b, env, incoming())
+	for _, name := range []string{"a.txt", "b.txt"} {
+		h := mailflow.PublicHAT()
+		for i := 0; i < 10000; i++ {
+			h.Entries[0].Members = append(h.Entries[0].Members, fmt.Sprintf("10.%d.%d.0/24", i/256, i%256))
+		}
+		h.Entries[0].Comment = name
+		var text strings.Builder
+		mailflow.PrintHAT(&text, &h)
+		if err := os.MkdirAll(env.Store.ConfigDir(), 0o700); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(env.Store.ConfigDir(), name), []byte(text.String()), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		name := []string{"a.txt", "b.txt"}[i%2]
+		out := script(env, "listenerconfig\nedit\n1\nhostaccess\nimport\n"+name+"\n\n\n\n")
+		if !strings.Contains(out, "Imported 4 policies and 5 sender groups") {
+			b.Fatalf("import failed:\n%s", out[len(out)-min(len(out), 2000):])
+		}
+	}
 }
