@@ -45,6 +45,10 @@ type Checker struct {
 	Sequential bool
 
 	records recordCache
+	// prefetchAfter overrides prefetchDelay when non-zero (negative: at
+	// once); the tests use it to run the suites with every speculative
+	// lookup started.
+	prefetchAfter time.Duration
 }
 
 // Verdict is the outcome of checking one identity.

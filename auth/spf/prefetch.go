@@ -66,7 +66,15 @@ func (ch *check) armPrefetch(domain string, rec *Record) *time.Timer {
 		return nil
 	}
 	ch.refs.Add(1) // held by the timer until it fires or is stopped
-	return time.AfterFunc(prefetchDelay, func() { ch.prefetch(keys, v6) })
+	d := prefetchDelay
+	switch {
+	case ch.c.prefetchAfter < 0:
+		ch.prefetch(keys, v6) // at once (tests)
+		return nil
+	case ch.c.prefetchAfter > 0:
+		d = ch.c.prefetchAfter
+	}
+	return time.AfterFunc(d, func() { ch.prefetch(keys, v6) })
 }
 
 // disarm stops a timer that has not fired, dropping its hold.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -153,6 +154,10 @@ func runCase(ctx context.Context, c *Checker, tc *suiteCase) (Verdict, error) {
 var decidedAgainst = map[string]string{}
 
 func runSuiteFile(t *testing.T, file string, want int, sequential bool) {
+	runSuiteFileWith(t, file, want, sequential, 0)
+}
+
+func runSuiteFileWith(t *testing.T, file string, want int, sequential bool, prefetchAfter time.Duration) {
 	scs := loadSuite(t, filepath.Join(sharedTestdata, "spf", file))
 	total, passed := 0, 0
 	for _, sc := range scs {
@@ -162,7 +167,7 @@ func runSuiteFile(t *testing.T, file string, want int, sequential bool) {
 		if sequential {
 			r = sc.Zone.seal()
 		}
-		ck := &Checker{Resolver: r, DefaultExplanation: "DEFAULT", Sequential: sequential}
+		ck := &Checker{Resolver: r, DefaultExplanation: "DEFAULT", Sequential: sequential, prefetchAfter: prefetchAfter}
 		for i := range sc.Cases {
 			tc := &sc.Cases[i]
 			total++
@@ -203,6 +208,15 @@ func runSuiteFile(t *testing.T, file string, want int, sequential bool) {
 func TestRFC7208Suite(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203, false) }
 func TestRFC4408Suite(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191, false) }
 
-// The same suites without speculative lookups: both paths must agree.
+// The same suites with every speculative lookup started at once (so the
+// shared-memo path runs under the race detector) and without any: all
+// paths must agree.
+func TestRFC7208SuiteEagerPrefetch(t *testing.T) {
+	runSuiteFileWith(t, "rfc7208-tests.yml", 203, false, -1)
+}
+func TestRFC4408SuiteEagerPrefetch(t *testing.T) {
+	runSuiteFileWith(t, "rfc4408-tests.yml", 191, false, -1)
+}
+
 func TestRFC7208SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203, true) }
 func TestRFC4408SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191, true) }
