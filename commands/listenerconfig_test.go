@@ -26,6 +26,7 @@ func init() {
 		"listenerconfig_default":        {setup: oneListener, check: checkDefault},
 		"listenerconfig_export_import":  {setup: richListenerSetup, check: checkRoundTrip},
 		"listenerconfig_import_refused": {setup: badImportFiles, check: nothingPending},
+		"listenerconfig_entries":        {setup: richWithLink, check: checkEntries},
 		"listenerconfig_rcptaccess":     {setup: oneListener, check: checkRAT},
 	} {
 		transcripts[name] = tc
@@ -414,5 +415,35 @@ func BenchmarkListenerconfigImport(b *testing.B) {
 		if !strings.Contains(out, "Imported 4 policies and 5 sender groups") {
 			b.Fatalf("import failed:\n%s", out[len(out)-min(len(out), 2000):])
 		}
+	}
+}
+
+// richWithLink commits richListener with a default domain and plants a
+// symbolic link in the configuration directory.
+func richWithLink(t *testing.T, env *Env) {
+	l := richListener()
+	l.DefaultDomain = "example.com"
+	commitListeners(t, env, l)
+	if err := os.MkdirAll(env.Store.ConfigDir(), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(outside, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(env.Store.ConfigDir(), "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkEntries(t *testing.T, env *Env) {
+	l := findListener(t, env.Store.Committed(), "IncomingMail")
+	want := richListener()
+	h := &want.HAT
+	h.Entries[4] = mailflow.Entry{Members: []string{"spam.example"}, Decision: mailflow.ActReject, Comment: h.Entries[4].Comment}
+	h.Entries = append(h.Entries[1:], h.Entries[0])
+	h.Policy("PARTNER").Params = nil
+	if !reflect.DeepEqual(l, want) {
+		t.Errorf("listener:\n got %+v\nwant %+v", l, want)
 	}
 }
