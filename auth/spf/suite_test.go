@@ -220,3 +220,11 @@ func TestRFC4408SuiteEagerPrefetch(t *testing.T) {
 
 func TestRFC7208SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc7208-tests.yml", 203, true) }
 func TestRFC4408SuiteSequential(t *testing.T) { runSuiteFile(t, "rfc4408-tests.yml", 191, true) }
+
+// The last OpenSPF-project revision of the RFC 7208 suite and pyspf's own
+// extra cases (openspf-official/, see the README there): extra coverage,
+// all passing as written.
+func TestOpenSPFOfficialSuites(t *testing.T) {
+	t.Run("rfc7208", func(t *testing.T) { runSuiteFile(t, "openspf-official/rfc7208-tests.yml", 200, false) })
+	t.Run("pyspf", func(t *testing.T) { runSuiteFile(t, "openspf-official/pyspf-tests.yml", 13, false) })
+}
