@@ -191,10 +191,6 @@ func (b *bodyCanon) clean(line []byte) bool {
 		return false
 	}
 	switch b.mode {
-	case bodyRelaxed:
-		last := line[len(line)-1]
-		return last != ' ' && last != '\t' && bytes.IndexByte(line, '\t') < 0 &&
-			bytes.Index(line, []byte("  ")) < 0
 	case bodyDKNoFWS:
 		return bytes.IndexAny(line, " \t\r\n") < 0
 	}
@@ -202,6 +198,14 @@ func (b *bodyCanon) clean(line []byte) bool {
 }
 
 func (b *bodyCanon) process(p []byte) {
+	switch b.mode {
+	case bodySimple, bodyDKSimple:
+		b.processSimple(p)
+		return
+	case bodyRelaxed:
+		b.processRelaxed(p)
+		return
+	}
 	for len(p) > 0 {
 		if b.mid || b.wsp {
 			e := lineEnd(p)
@@ -227,6 +231,103 @@ func (b *bodyCanon) process(p []byte) {
 			b.any = true
 			p = p[run:]
 			continue
+		}
+		e := lineEnd(p)
+		if e < 0 {
+			b.slow(p)
+			return
+		}
+		b.slow(p[:e])
+		p = p[e:]
+	}
+}
+
+// processSimple handles the simple algorithms, which change nothing but
+// trailing empty lines: everything up to the run of CRLFs that ends the
+// chunk goes out as is; that run is held back until content follows.
+func (b *bodyCanon) processSimple(p []byte) {
+	k := len(p)
+	for k >= 2 && p[k-2] == '\r' && p[k-1] == '\n' {
+		k -= 2
+	}
+	n := (len(p) - k) / 2 // CRLFs at the end of the chunk
+	if k == 0 {
+		if n > 0 && b.mid {
+			b.emit(crlf) // ends the line in progress
+			b.mid = false
+			n--
+		}
+		b.held += n
+		return
+	}
+	b.flushHeld()
+	b.emit(p[:k])
+	b.any = true
+	b.mid = true
+	if n > 0 {
+		b.emit(crlf)
+		b.mid = false
+		b.held += n - 1
+	}
+}
+
+// processRelaxed finds, in one pass, the first line that relaxed
+// canonicalization changes (a tab, two WSP in a row, WSP at the end of a
+// line, an empty line that may be trailing, or the unfinished last line of
+// the chunk), writes the clean lines before it in one slice, and gives
+// that line to the byte-wise path.
+func (b *bodyCanon) processRelaxed(p []byte) {
+	for len(p) > 0 {
+		if b.mid || b.wsp {
+			e := lineEnd(p)
+			if e < 0 {
+				b.slow(p)
+				return
+			}
+			b.slow(p[:e])
+			p = p[e:]
+			continue
+		}
+		ls := 0 // start of the current line
+		bad := -1
+		n := len(p)
+	scan:
+		for i := 0; i < n; i++ {
+			c := p[i]
+			if c > ' ' {
+				continue
+			}
+			switch c {
+			case '\t':
+				bad = ls
+				break scan
+			case ' ':
+				if i+1 == n || p[i+1] == ' ' || p[i+1] == '\t' || p[i+1] == '\r' {
+					bad = ls
+					break scan
+				}
+			case '\r':
+				if i+1 < n && p[i+1] == '\n' {
+					if i == ls {
+						bad = ls // empty line
+						break scan
+					}
+					i++
+					ls = i + 1
+				}
+			}
+		}
+		if bad < 0 {
+			bad = ls // the unfinished last line, if any
+		}
+		if bad > 0 {
+			b.flushHeld()
+			b.emit(p[:bad])
+			b.any = true
+			p = p[bad:]
+		}
+		if len(p) == 0 {
+			return
 		}
 		e := lineEnd(p)
 		if e < 0 {

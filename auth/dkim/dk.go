@@ -50,7 +50,8 @@ func SignDomainKeys(r io.Reader, p *DKProfile) (string, error) {
 	if c != Simple && c != NoFWS {
 		return "", fmt.Errorf("DomainKeys canonicalization must be simple or nofws, not %q", c)
 	}
-	br := bufio.NewReader(r)
+	br := getReader(r)
+	defer putReader(br)
 	fields, err := readHeader(br)
 	if err != nil {
 		return "", err
@@ -147,7 +148,8 @@ func hashDKBody(br *bufio.Reader, h io.Writer, c Canonicalization) error {
 // (Testing) but still verified, as RFC 4870 verifiers do; DomainKeys
 // results are informational since the appliance verifies DKIM only.
 func (v *Verifier) VerifyDomainKeys(ctx context.Context, r io.Reader) ([]Result, error) {
-	br := bufio.NewReader(r)
+	br := getReader(r)
+	defer putReader(br)
 	fields, err := readHeader(br)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 )
 
 // field is one header field exactly as received, folds included, with its
@@ -22,6 +23,40 @@ func (f field) value() string {
 	return string(bytes.TrimSuffix(f.raw[i+1:], []byte("\r\n")))
 }
 
+// readers recycles the buffered readers messages are read through, so a
+// busy signer or verifier does not allocate 4 KiB per message.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+func getReader(r io.Reader) *bufio.Reader {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return br
+}
+
+func putReader(br *bufio.Reader) {
+	br.Reset(nil)
+	readers.Put(br)
+}
+
+// commonNames maps the field names seen in nearly every message to their
+// lower-case form without allocating.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range append(StandardHeaders, "Received", "Return-Path", "DKIM-Signature",
+		"DomainKey-Signature", "Authentication-Results", "X-Mailer", "Delivered-To") {
+		m[n] = strings.ToLower(n)
+		m[strings.ToLower(n)] = strings.ToLower(n)
+	}
+	return m
+}()
+
+func lowerName(b []byte) string {
+	if s, ok := commonNames[string(b)]; ok {
+		return s
+	}
+	return strings.ToLower(string(b))
+}
+
 // maxHeaderBytes bounds the header block kept in memory; a message with more
 // header than this is refused rather than buffered without limit.
 const maxHeaderBytes = 1 << 20
@@ -33,9 +68,10 @@ var errHeaderTooLarge = errors.New("message header block exceeds 1 MiB")
 // all header and no body, which RFC 5322 §3.5 allows.
 func readHeader(br *bufio.Reader) ([]field, error) {
 	var (
-		fields []field
+		fields = make([]field, 0, 24)
 		cur    []byte
 		total  int
+		arena  = make([]byte, 0, 4096) // backing store for the fields' bytes
 	)
 	flush := func() {
 		if cur == nil {
@@ -45,7 +81,7 @@ func readHeader(br *bufio.Reader) ([]field, error) {
 		if i := bytes.IndexByte(cur, ':'); i >= 0 {
 			name = cur[:i]
 		}
-		fields = append(fields, field{raw: cur, name: strings.ToLower(string(bytes.TrimRight(name, " \t")))})
+		fields = append(fields, field{raw: cur, name: lowerName(bytes.TrimRight(name, " \t"))})
 		cur = nil
 	}
 	for {
@@ -78,15 +114,23 @@ func readHeader(br *bufio.Reader) ([]field, error) {
 			flush()
 			return fields, nil
 		}
-		if len(content) > 0 && (content[0] == ' ' || content[0] == '\t') && cur != nil {
-			cur = append(cur, content...)
-			cur = append(cur, '\r', '\n')
-		} else {
+		// Fields are carved out of one arena; a field that grows past the
+		// arena's capacity is moved to a fresh one, so the bytes of a field
+		// stay contiguous and earlier fields keep theirs.
+		if !(len(content) > 0 && (content[0] == ' ' || content[0] == '\t') && cur != nil) {
 			flush()
-			cur = make([]byte, 0, len(content)+2)
-			cur = append(cur, content...)
-			cur = append(cur, '\r', '\n')
+			cur = arena[len(arena):len(arena)]
 		}
+		need := len(content) + 2
+		if cap(arena)-len(arena) < need {
+			fresh := make([]byte, 0, max(2*cap(arena), len(cur)+need+1024))
+			fresh = append(fresh, cur...)
+			arena = fresh
+			cur = fresh
+		}
+		arena = append(arena, content...)
+		arena = append(arena, '\r', '\n')
+		cur = arena[len(arena)-len(cur)-need : len(arena) : len(arena)]
 		if err == io.EOF {
 			flush()
 			return fields, nil

@@ -196,7 +196,8 @@ func Sign(r io.Reader, now time.Time, profiles ...*SignProfile) ([]string, error
 			return nil, err
 		}
 	}
-	br := bufio.NewReader(r)
+	br := getReader(r)
+	defer putReader(br)
 	fields, err := readHeader(br)
 	if err != nil {
 		return nil, err
@@ -279,12 +280,27 @@ func fieldName(f field) string {
 // with no instance left contribute nothing. It returns the indexes of the
 // fields used.
 func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte) ([]int, []byte) {
-	used := map[string]int{} // instances of a name already consumed from the bottom
 	var picked []int
-	for _, n := range names {
-		n = strings.ToLower(n)
-		skip := used[n]
-		used[n]++
+	// The k-th mention of a name in h= signs its k-th instance from the
+	// bottom. Short lists count earlier mentions directly (no allocation);
+	// long, possibly hostile, ones use a map so the cost stays linear.
+	var used map[string]int
+	if len(names) > 64 {
+		used = map[string]int{}
+	}
+	for k, n := range names {
+		n = lowerName([]byte(n))
+		skip := 0
+		if used != nil {
+			skip = used[n]
+			used[n]++
+		} else {
+			for _, m := range names[:k] {
+				if len(m) == len(n) && strings.EqualFold(m, n) {
+					skip++
+				}
+			}
+		}
 		for i := len(fields) - 1; i >= 0; i-- {
 			if fields[i].name != n {
 				continue

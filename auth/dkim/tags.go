@@ -134,14 +134,19 @@ func stripFWS(s string) string {
 	if strings.IndexAny(s, " \t\r\n") < 0 {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		if !isFWS(s[i]) {
-			b.WriteByte(s[i])
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && !isFWS(s[j]) {
+			j++
 		}
+		b = append(b, s[i:j]...)
+		for j < len(s) && isFWS(s[j]) {
+			j++
+		}
+		i = j
 	}
-	return b.String()
+	return string(b)
 }
 
 // splitColon splits a colon-separated list (h=, s=, t=, k= lists) and

@@ -1,7 +1,6 @@
 package dkim
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -198,7 +197,8 @@ func (p *pending) fail(err error) {
 // top to bottom, or a single None result when there is none. The error is
 // only for a message that cannot be read.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
-	br := bufio.NewReader(r)
+	br := getReader(r)
+	defer putReader(br)
 	fields, err := readHeader(br)
 	if err != nil {
 		return nil, err
