@@ -35,13 +35,15 @@ partial addresses such as 10.2.3., host names, partial host names such as
 .example.com and ALL) and the mail-flow policies ($ACCEPTED, $RELAYED,
 $THROTTLED, $TRUSTED, $BLOCKED...: an action ACCEPT, RELAY, REJECT or
 TCPREFUSE and the limits that differ from DEFAULT). The first entry that
-matches a connecting host decides. PRINT shows the table in the format
+matches a connecting host decides; a new sender group goes before the final
+ALL entry, and MOVE reorders the entries. PRINT shows the table in the format
 EXPORT writes and IMPORT reads (files in DATA/configuration); a file with an
 error is refused whole, naming the line. RCPTACCESS edits the domains and
-addresses a public listener accepts (ACCEPT) or refuses (REJECT); the table
-ends with ALL REJECT. Each completed operation is a pending change of this
-session until commit; Ctrl-C abandons the current operation; an empty answer
-at a menu goes up one level.`
+addresses a public listener accepts (ACCEPT) or refuses (REJECT, with an
+optional custom reply); new entries go before the final ALL REJECT. Each
+completed operation is a pending change of this session until commit;
+Ctrl-C abandons the current operation; an empty answer at a menu goes up
+one level.`
 
 var listenerconfigOps = []shell.Op{
 	{Name: "NEW", Desc: "Create a new listener."},
@@ -179,7 +181,7 @@ func listenerNew(io *shell.IO, ls store.Listeners) (func(*store.Listeners), erro
 		if err != nil {
 			return nil, err
 		}
-		l.HAT.Default = defaultParams(lim)
+		l.HAT.Default = limitParams(lim)
 	}
 	return func(ls *store.Listeners) { ls.Listeners = append(ls.Listeners, l) }, nil
 }

@@ -52,7 +52,7 @@ func hostAccess(io *shell.IO, env *Env, i int) error {
 			printDefaultParams(io, h.Effective(""))
 			var lim mailflow.Limits
 			if lim, err = askParams(io, h.Effective("")); err == nil {
-				h.Default = defaultParams(lim)
+				h.Default = limitParams(lim)
 				nh = &h
 			}
 		case "PRINT":

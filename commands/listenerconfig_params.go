@@ -261,9 +261,6 @@ func limitParams(l mailflow.Limits) []mailflow.Param {
 	return out
 }
 
-// defaultParams is the DEFAULT parameter list for the answers l.
-func defaultParams(l mailflow.Limits) []mailflow.Param { return limitParams(l) }
-
 // policyParams is a policy's override list after its questions were
 // answered with l: the parameters it overrode before keep their place in
 // the list, and any answer that differs from DEFAULT becomes an override.
