@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 
 	"esa/shell"
@@ -492,12 +493,17 @@ func importFile(io *shell.IO, env *Env) (string, []byte, error) {
 	return "", nil, nil
 }
 
+var entryPrefix = regexp.MustCompile(`^recipient access entry \d+: `)
+
 // importRefused reports a refused import file: the line and reason, in
 // loadconfig's form. Nothing was changed.
 func importRefused(io *shell.IO, err error) {
 	var pe *mailflow.ParseError
 	if errors.As(err, &pe) && pe.Line > 0 {
-		io.Printf("\nParsing failed; nothing was imported.\nLine %d: %s\n", pe.Line, pe.Msg)
+		// A whole-table refusal of the recipient table names the entry by
+		// its number too; the line says where it is.
+		msg := entryPrefix.ReplaceAllString(pe.Msg, "")
+		io.Printf("\nParsing failed; nothing was imported.\nLine %d: %s\n", pe.Line, msg)
 	} else {
 		io.Printf("\nParsing failed; nothing was imported.\n%v\n", err)
 	}
