@@ -53,6 +53,11 @@ type Config struct {
 	// session must see at once (log lines that could not be written
 	// because of what it just did).
 	Notices func() []string
+	// Command, if set, is the one command line the session runs (an SSH
+	// exec request: `ssh admin@host status`). No prompt is shown; the line
+	// is audited and run, its questions read their answers from Editor,
+	// and the session then ends as at the end of input.
+	Command string
 }
 
 // MaxCommandLine is the longest command line Run runs; a longer one is
@@ -157,6 +162,9 @@ func run(ctx context.Context, c Config) (*repl, error) {
 	if cc, ok := c.Editor.(Completing); ok {
 		cc.SetComplete(r.complete)
 	}
+	if c.Command != "" {
+		return r, r.once(ctx, c.Command)
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return r, err
@@ -199,6 +207,27 @@ func run(ctx context.Context, c Config) (*repl, error) {
 			return r, nil
 		}
 	}
+}
+
+// once runs the single command line of Config.Command.
+func (r *repl) once(ctx context.Context, line string) error {
+	if len(line) > MaxCommandLine && utf8.RuneCountInString(line) > MaxCommandLine {
+		r.st.Failed = true
+		fmt.Fprintf(r.c.Out, "Error: the command line is longer than %d characters; nothing was run.\n", MaxCommandLine)
+		return nil
+	}
+	if r.c.Audit != nil {
+		r.c.Audit("", line)
+	}
+	if end := r.line(ctx, line); !end {
+		r.notices()
+		// The session ends here, as a script's input would: pending
+		// changes are lost and reported like a batch session's.
+		r.ed.eof = true
+		r.leave(ctx)
+	}
+	r.out.Flush()
+	return nil
 }
 
 // line runs one command line and reports whether the session ends.

@@ -207,3 +207,49 @@ func TestAudit(t *testing.T) {
 		t.Errorf("audited %q, want %q", got, want)
 	}
 }
+
+// An SSH exec request runs its one command line without a prompt, takes
+// the command's answers from the input, and reports like a batch session.
+func TestRunCommandOnce(t *testing.T) {
+	var asked []string
+	cmds := []Command{
+		{Name: "hello", Summary: "s", Help: "h", Run: func(io *IO, args []string) error {
+			io.Printf("hello %v\n", args)
+			return nil
+		}},
+		{Name: "ask", Summary: "s", Help: "h", Run: func(io *IO, args []string) error {
+			a, err := io.Ask("Name?", "x", nil)
+			asked = append(asked, a)
+			return err
+		}},
+		{Name: "fail", Summary: "s", Help: "h", Run: func(io *IO, args []string) error { return errors.New("Error: no") }},
+	}
+	run := func(line, input string) (string, Outcome, []string) {
+		var out bytes.Buffer
+		var audit []string
+		st, err := RunOutcome(context.Background(), Config{
+			Editor: NewPlainEditor(strings.NewReader(input), &out), Out: &out, Commands: cmds, Command: line,
+			Prompt: func() string { return "host> " },
+			Audit:  func(p, l string) { audit = append(audit, p+"|"+l) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), st, audit
+	}
+	if out, st, audit := run("hello 'a b' c", ""); out != "hello [a b c]\n" || st.ExitCode() != ExitOK || len(audit) != 1 || audit[0] != "|hello 'a b' c" {
+		t.Fatalf("%q %+v %v", out, st, audit)
+	}
+	if out, st, _ := run("ask", "bob\n"); !strings.Contains(out, "Name?") || st.ExitCode() != ExitOK || asked[0] != "bob" {
+		t.Fatalf("%q %+v %v", out, st, asked)
+	}
+	if _, st, _ := run("ask", ""); st.ExitCode() != ExitWizardEOF {
+		t.Fatalf("ask without answers: %+v", st)
+	}
+	if out, st, _ := run("fail", ""); out != "Error: no\n" || st.ExitCode() != ExitFailed {
+		t.Fatalf("%q %+v", out, st)
+	}
+	if out, st, _ := run("nosuch", ""); out != "Unknown command: nosuch\n" || st.ExitCode() != ExitFailed {
+		t.Fatalf("%q %+v", out, st)
+	}
+}

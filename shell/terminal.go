@@ -46,6 +46,8 @@ type terminalEditor struct {
 	secretB  []rune // the secret typed so far
 	closed   bool   // the input ended (not Ctrl-D)
 	gate     *keyGate
+	// reading, when set, is raised while a line is read (see intrFilter).
+	reading *atomic.Bool
 }
 
 // keyGate drops the keys of an over-long line before readline reads them.
@@ -100,6 +102,12 @@ func (g *keyGate) Read(p []byte) (int, error) {
 // is read. Any other stream (an SSH channel with a pty) is taken to be a
 // terminal already in raw mode on the far side, 80 columns wide.
 func NewTerminalEditor(in io.ReadCloser, out io.Writer, complete func(line string) []string, historyFile string) (Editor, error) {
+	return newTerminalEditor(in, out, complete, historyFile, nil)
+}
+
+// newTerminalEditor builds the editor; adjust, if set, changes readline's
+// configuration last (NewRemoteTerminalEditor's size and mode doors).
+func newTerminalEditor(in io.ReadCloser, out io.Writer, complete func(line string) []string, historyFile string, adjust func(*readline.Config)) (Editor, error) {
 	e := &terminalEditor{in: in, complete: complete, limit: MaxTerminalLine, gate: &keyGate{r: in}}
 	cfg := &readline.Config{
 		Stdin:        e.gate,
@@ -143,6 +151,9 @@ func NewTerminalEditor(in io.ReadCloser, out io.Writer, complete func(line strin
 		cfg.FuncExitRaw = func() error { return nil }
 		cfg.FuncGetWidth = func() int { return 80 }
 		cfg.FuncOnWidthChanged = func(func()) {}
+	}
+	if adjust != nil {
+		adjust(cfg)
 	}
 	var lines []string
 	if historyFile != "" {
@@ -260,6 +271,10 @@ func (e *terminalEditor) read(prompt string, limit int, secret bool) (string, er
 	e.limit, e.secret, e.secretB = limit, secret, e.secretB[:0]
 	e.mu.Unlock()
 	e.rl.SetPrompt(prompt)
+	if e.reading != nil {
+		e.reading.Store(true)
+		defer e.reading.Store(false)
+	}
 	line, err := e.rl.Readline()
 	e.mu.Lock()
 	defer e.mu.Unlock()
