@@ -52,7 +52,8 @@ func SignDomainKeys(r io.Reader, p *DKProfile) (string, error) {
 	}
 	br := getReader(r)
 	defer putReader(br)
-	fields, err := readHeader(br)
+	fields, release, err := readPooledHeader(br)
+	defer release()
 	if err != nil {
 		return "", err
 	}
@@ -150,7 +151,8 @@ func hashDKBody(br *bufio.Reader, h io.Writer, c Canonicalization) error {
 func (v *Verifier) VerifyDomainKeys(ctx context.Context, r io.Reader) ([]Result, error) {
 	br := getReader(r)
 	defer putReader(br)
-	fields, err := readHeader(br)
+	fields, release, err := readPooledHeader(br)
+	defer release()
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,20 @@ func lowerName(b []byte) string {
 	return strings.ToLower(string(b))
 }
 
+// lowerString is lowerName for a string: already lower-case names (what
+// most signers write in h=) come back as they are.
+func lowerString(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			if l, ok := commonNames[s]; ok {
+				return l
+			}
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
 // maxHeaderBytes bounds the header block kept in memory; a message with more
 // header than this is refused rather than buffered without limit.
 const maxHeaderBytes = 1 << 20
@@ -67,12 +81,48 @@ var errHeaderTooLarge = errors.New("message header block exceeds 1 MiB")
 // returns the fields in message order. A message without an empty line is
 // all header and no body, which RFC 5322 §3.5 allows.
 func readHeader(br *bufio.Reader) ([]field, error) {
+	h := &headerBuf{}
+	return h.read(br)
+}
+
+// headerBuf holds a header block: the fields and the arena their bytes
+// live in. Signing and verification borrow one from headerBufs and give it
+// back when done, so the header of every message is not a fresh 4 KiB;
+// nothing they return points into it.
+type headerBuf struct {
+	fields []field
+	arena  []byte
+}
+
+var headerBufs = sync.Pool{New: func() any {
+	return &headerBuf{fields: make([]field, 0, 24), arena: make([]byte, 0, 4096)}
+}}
+
+// readPooledHeader reads the header block into a pooled buffer; release
+// returns it, after which the fields must not be used.
+func readPooledHeader(br *bufio.Reader) (fields []field, release func(), err error) {
+	h := headerBufs.Get().(*headerBuf)
+	fields, err = h.read(br)
+	return fields, func() {
+		if cap(h.arena) <= 64<<10 && cap(h.fields) <= 1024 {
+			clear(h.fields[:cap(h.fields)])
+			h.fields, h.arena = h.fields[:0], h.arena[:0]
+			headerBufs.Put(h)
+		}
+	}, err
+}
+
+func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {
+	if h.arena == nil {
+		h.arena = make([]byte, 0, 4096)
+	}
 	var (
-		fields = make([]field, 0, 24)
+		fields = h.fields[:0]
 		cur    []byte
 		total  int
-		arena  = make([]byte, 0, 4096) // backing store for the fields' bytes
+		arena  = h.arena[:0] // backing store for the fields' bytes
 	)
+	defer func() { h.fields, h.arena = fields, arena }()
 	flush := func() {
 		if cur == nil {
 			return

@@ -198,7 +198,8 @@ func Sign(r io.Reader, now time.Time, profiles ...*SignProfile) ([]string, error
 	}
 	br := getReader(r)
 	defer putReader(br)
-	fields, err := readHeader(br)
+	fields, release, err := readPooledHeader(br)
+	defer release()
 	if err != nil {
 		return nil, err
 	}

@@ -104,12 +104,21 @@ func parseSignature(f field) (*signature, error) {
 	if s.domain == "" || s.selector == "" {
 		return s, permErr("empty d= or s= tag")
 	}
+	// h= names cannot hold FWS, so each is trimmed rather than the whole
+	// value copied without it.
 	h, _ := tags.get("h")
-	for _, name := range splitColon(stripFWS(h)) {
-		if name == "" {
-			return s, permErr("empty header name in h=")
+	s.headers = make([]string, 0, strings.Count(h, ":")+1)
+	for {
+		name, rest, more := strings.Cut(h, ":")
+		name = trimFWS(name)
+		if name == "" || strings.ContainsAny(name, " \t\r\n") {
+			return s, permErr("empty or invalid header name in h=")
 		}
-		s.headers = append(s.headers, lowerName([]byte(name)))
+		s.headers = append(s.headers, lowerString(name))
+		if !more {
+			break
+		}
+		h = rest
 	}
 	// No limit in RFC 6376, but each entry costs a scan of the header: a
 	// hostile h= of thousands of names must not buy that much work.
@@ -195,11 +204,21 @@ func parseDecimal(s string) (int64, error) {
 
 func decodeB64(tags tagList, name string) ([]byte, error) {
 	v, _ := tags.get(name)
-	b, err := base64.StdEncoding.DecodeString(stripFWS(v))
-	if err != nil || len(b) == 0 {
+	// Strip FWS and decode in one buffer (b= is folded in nearly every
+	// signature).
+	var stack [1024]byte // b= of a 4096-bit key is 684 characters
+	buf := stack[:0]
+	for i := 0; i < len(v); i++ {
+		if !isFWS(v[i]) {
+			buf = append(buf, v[i])
+		}
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(buf)))
+	n, err := base64.StdEncoding.Decode(out, buf)
+	if err != nil || n == 0 {
 		return nil, permErr("invalid %s= tag", name)
 	}
-	return b, nil
+	return out[:n], nil
 }
 
 // withoutB returns the signature field with the b= value removed, as it

@@ -56,12 +56,20 @@ var errEmptyTagList = errors.New("empty tag list")
 // surrounding FWS removed and inner FWS kept; callers that need base64 strip
 // it themselves.
 func parseTagList(s string) (tagList, error) {
-	var l tagList
-	parts := strings.Split(s, ";")
-	for i, p := range parts {
+	l := make(tagList, 0, 16)
+	for i := 0; i <= len(s); {
+		j := strings.IndexByte(s[i:], ';')
+		last := j < 0
+		if last {
+			j = len(s)
+		} else {
+			j += i
+		}
+		p := s[i:j]
+		i = j + 1
 		if trimFWS(p) == "" {
 			// Only the optional trailing ";" may leave an empty spec.
-			if i == len(parts)-1 && i > 0 {
+			if last && len(l) > 0 {
 				break
 			}
 			return nil, fmt.Errorf("empty tag in tag list")
@@ -82,6 +90,9 @@ func parseTagList(s string) (tagList, error) {
 			return nil, fmt.Errorf("duplicate tag %s", name)
 		}
 		l = append(l, tag{name, value})
+		if last {
+			break
+		}
 	}
 	if len(l) == 0 {
 		return nil, errEmptyTagList
@@ -109,6 +120,9 @@ func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 func checkTagValue(v string) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
+		if c > ' ' && c < 0x7f {
+			continue // VALCHAR (";" cannot occur: it ends the spec)
+		}
 		switch {
 		case c == ' ' || c == '\t':
 		case c == '\r':

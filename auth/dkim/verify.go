@@ -199,7 +199,8 @@ func (p *pending) fail(err error) {
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 	br := getReader(r)
 	defer putReader(br)
-	fields, err := readHeader(br)
+	fields, release, err := readPooledHeader(br)
+	defer release()
 	if err != nil {
 		return nil, err
 	}
