@@ -42,19 +42,21 @@ type Options struct {
 	// as "reverse dns host unknown verified no".
 	LookupHost HostLookup
 	Now        func() time.Time
-	// CommandTimeout bounds the wait for each command line (RFC 5321
-	// §4.5.3.2 suggests 5 minutes); DataTimeout the whole DATA phase.
-	CommandTimeout time.Duration
-	DataTimeout    time.Duration
-	// MaxConnections bounds all connections of all listeners (memory).
-	MaxConnections int
 }
 
-// Config is what the server runs: the host name it announces and the
-// committed listeners.
+// Config is what the server runs: the host name it announces, the
+// committed listeners and listenerconfig SETUP's global settings.
 type Config struct {
 	Hostname  string
 	Listeners []mailflow.Listener
+	// CommandTimeout bounds the wait for each command line (RFC 5321
+	// §4.5.3.2 suggests 5 minutes); DataTimeout the whole DATA phase.
+	// Zero takes those defaults.
+	CommandTimeout time.Duration
+	DataTimeout    time.Duration
+	// MaxConnections bounds all connections of all listeners (memory);
+	// zero is 5000.
+	MaxConnections int
 }
 
 // Stats are the counters status shows.
@@ -78,21 +80,13 @@ type Server struct {
 	live     map[*peerConn]struct{}
 	stats    struct{ in, cur, msgs, rcpts, rejected atomic.Int64 }
 	perIP    map[string]int // key listener|ip
+	maxConns int
 }
 
 // New returns a server that runs nothing until Apply.
 func New(o Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.CommandTimeout == 0 {
-		o.CommandTimeout = 5 * time.Minute
-	}
-	if o.DataTimeout == 0 {
-		o.DataTimeout = 10 * time.Minute
-	}
-	if o.MaxConnections == 0 {
-		o.MaxConnections = 5000
 	}
 	return &Server{opt: o, running: map[string]*listener{}, live: map[*peerConn]struct{}{}, perIP: map[string]int{}}
 }
@@ -129,7 +123,17 @@ func (s *Server) Apply(cfg Config) error {
 	if s.closing {
 		return errors.New("the listeners are shutting down")
 	}
+	if cfg.CommandTimeout == 0 {
+		cfg.CommandTimeout = 5 * time.Minute
+	}
+	if cfg.DataTimeout == 0 {
+		cfg.DataTimeout = 10 * time.Minute
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = 5000
+	}
 	s.hostname = cfg.Hostname
+	s.maxConns = cfg.MaxConnections
 	type plan struct {
 		conf  mailflow.Listener
 		reuse *listener
@@ -157,19 +161,21 @@ func (s *Server) Apply(cfg Config) error {
 		}
 		plans = append(plans, p)
 	}
+	timeouts := [2]time.Duration{cfg.CommandTimeout, cfg.DataTimeout}
 	next := map[string]*listener{}
 	kept := map[*listener]bool{}
 	for _, p := range plans {
 		if p.reuse != nil {
 			kept[p.reuse] = true
-			if !reflect.DeepEqual(p.reuse.conf(), p.conf) || s.hostname != p.reuse.gen.Load().hostname {
-				p.reuse.setConf(p.conf, s.hostname)
+			g := p.reuse.gen.Load()
+			if !reflect.DeepEqual(g.conf, p.conf) || s.hostname != g.hostname || g.timeouts != timeouts {
+				p.reuse.setConf(p.conf, s.hostname, timeouts)
 			}
 			next[p.conf.Name] = p.reuse
 			continue
 		}
 		l := &listener{srv: s, ln: p.ln}
-		l.setConf(p.conf, s.hostname)
+		l.setConf(p.conf, s.hostname, timeouts)
 		go l.acceptLoop()
 		next[p.conf.Name] = l
 	}
@@ -214,6 +220,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type generation struct {
 	conf     mailflow.Listener
 	hostname string
+	timeouts [2]time.Duration // command, DATA
 	mu       sync.Mutex
 	servers  map[string]*policyServer
 	closed   bool
@@ -244,8 +251,8 @@ func (l *listener) sameBind(name string, lc mailflow.Listener) bool {
 	return l.ln.Addr().(*net.TCPAddr).Port == lc.Port
 }
 
-func (l *listener) setConf(c mailflow.Listener, hostname string) {
-	old := l.gen.Swap(&generation{conf: c, hostname: hostname, servers: map[string]*policyServer{}})
+func (l *listener) setConf(c mailflow.Listener, hostname string, timeouts [2]time.Duration) {
+	old := l.gen.Swap(&generation{conf: c, hostname: hostname, timeouts: timeouts, servers: map[string]*policyServer{}})
 	if old != nil {
 		old.retire()
 	}
@@ -304,8 +311,8 @@ func (g *generation) server(s *Server, d mailflow.Decision) (*policyServer, bool
 	srv.MaxMessageBytes = d.Limits.MaxMessageSize
 	srv.MaxRecipients = 0 // enforced per policy in Rcpt with the appliance's reply
 	srv.MaxLineLength = maxLineLength
-	srv.ReadTimeout = s.opt.CommandTimeout
-	srv.WriteTimeout = s.opt.CommandTimeout
+	srv.ReadTimeout = g.timeouts[0]
+	srv.WriteTimeout = g.timeouts[0]
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = discardLog{}
 	if d.Limits.TLS != "off" && s.opt.TLS != nil {
@@ -384,7 +391,7 @@ func (l *listener) handle(c net.Conn) {
 
 	key := g.conf.Name + "|" + ip.String()
 	s.mu.Lock()
-	over := s.perIP[key] >= d.Limits.MaxConcurrency || len(s.live) >= s.opt.MaxConnections
+	over := s.perIP[key] >= d.Limits.MaxConcurrency || len(s.live) >= s.maxConns
 	if !over {
 		s.perIP[key]++
 	}

@@ -233,7 +233,7 @@ func (ss *session) Data(r io.Reader) error {
 	if ss.mid == 0 || len(ss.rcpts) == 0 {
 		return smtperr.BadSequence.SMTP()
 	}
-	ss.pc.SetReadDeadline(time.Now().Add(ss.s.opt.DataTimeout))
+	ss.pc.SetReadDeadline(time.Now().Add(ss.gen.timeouts[1]))
 	w, err := ss.s.opt.Queue.NewMessage()
 	if err != nil {
 		return smtperr.ServiceUnavailable.SMTP()

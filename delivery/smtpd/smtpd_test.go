@@ -78,6 +78,8 @@ type bed struct {
 	log *logLines
 	srv *Server
 	dir string
+
+	cmdTimeout, dataTimeout time.Duration
 }
 
 func selfSigned(t testing.TB) *tls.Config {
@@ -91,7 +93,7 @@ func selfSigned(t testing.TB) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
 
-func newBed(t *testing.T, opts ...func(*Options)) *bed {
+func newBed(t *testing.T, opts ...func(*bed)) *bed {
 	t.Helper()
 	dir := t.TempDir()
 	q, err := queue.Open(dir)
@@ -99,9 +101,10 @@ func newBed(t *testing.T, opts ...func(*Options)) *bed {
 		t.Fatal(err)
 	}
 	b := &bed{t: t, q: q, log: newLog(), dir: dir}
-	o := Options{Queue: q, Log: b.log, TLS: selfSigned(t), CommandTimeout: 5 * time.Second, DataTimeout: 5 * time.Second}
+	o := Options{Queue: q, Log: b.log, TLS: selfSigned(t)}
+	b.cmdTimeout, b.dataTimeout = 5*time.Second, 5*time.Second
 	for _, f := range opts {
-		f(&o)
+		f(b)
 	}
 	b.srv = New(o)
 	t.Cleanup(func() {
@@ -126,8 +129,21 @@ func publicListener(name string) mailflow.Listener {
 
 func (b *bed) apply(ls ...mailflow.Listener) {
 	b.t.Helper()
-	if err := b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: ls}); err != nil {
+	if err := b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: ls, CommandTimeout: b.cmdTimeout, DataTimeout: b.dataTimeout}); err != nil {
 		b.t.Fatal(err)
+	}
+}
+
+// waitIdle waits until the server has seen every client connection close
+// (the per-host concurrency count depends on it).
+func (b *bed) waitIdle() {
+	b.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for b.srv.Stats().CurrentConnections != 0 {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("connections still open: %+v", b.srv.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -359,6 +375,7 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("messages per connection", func(t *testing.T) {
+		b.waitIdle()
 		c := dial(t, addr)
 		for i := 0; i < 2; i++ {
 			if err := send(c, "a@example.org", []string{"b@example.com"}, "Subject: x\r\n\r\nx\r\n"); err != nil {
@@ -371,6 +388,7 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("concurrency", func(t *testing.T) {
+		b.waitIdle()
 		r1, r2 := dialRaw(t, addr), dialRaw(t, addr)
 		r1.reply()
 		r2.reply()
@@ -386,7 +404,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestHostileClients(t *testing.T) {
-	b := newBed(t, func(o *Options) { o.CommandTimeout = 300 * time.Millisecond; o.DataTimeout = 500 * time.Millisecond })
+	b := newBed(t, func(b *bed) { b.cmdTimeout, b.dataTimeout = 300*time.Millisecond, 500*time.Millisecond })
 	b.apply(relayListener("L"))
 	addr := b.addr("L")
 	start := func() *raw {
