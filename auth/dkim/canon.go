@@ -194,7 +194,7 @@ func (b *bodyCanon) clean(line []byte) bool {
 	}
 	switch b.mode {
 	case bodyDKNoFWS:
-		return bytes.IndexAny(line, " \t\r\n") < 0
+		return !bytes.ContainsAny(line, " \t\r\n")
 	}
 	return true
 }

@@ -169,7 +169,7 @@ func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {
 		// stay contiguous and earlier fields keep theirs.
 		if !(len(content) > 0 && (content[0] == ' ' || content[0] == '\t') && cur != nil) {
 			flush()
-			cur = arena[len(arena):len(arena)]
+			cur = arena[len(arena):]
 		}
 		need := len(content) + 2
 		if cap(arena)-len(arena) < need {

@@ -145,7 +145,7 @@ func checkTagValue(v string) error {
 // (b=, bh=, p=) and colon-separated lists (RFC 6376 §3.5: "Whitespace is
 // ignored in this value").
 func stripFWS(s string) string {
-	if strings.IndexAny(s, " \t\r\n") < 0 {
+	if !strings.ContainsAny(s, " \t\r\n") {
 		return s
 	}
 	b := make([]byte, 0, len(s))
