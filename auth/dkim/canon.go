@@ -300,8 +300,10 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 				// no space that may start a run of white space.
 				w := binary.LittleEndian.Uint64(p[i:])
 				sp := zeroBytes(w ^ 0x2020202020202020)
-				special := zeroBytes(w^0x0909090909090909) | zeroBytes(w^0x0d0d0d0d0d0d0d0d) |
-					sp&(sp>>8) | sp&0x8000000000000000
+				special := zeroBytes(w^0x0909090909090909) | zeroBytes(w^0x0d0d0d0d0d0d0d0d) | sp&(sp>>8)
+				if sp&(1<<63) != 0 && (i+8 == n || p[i+8] == ' ' || p[i+8] == '\t' || p[i+8] == '\r') {
+					special |= 1 << 63 // a space ending the word starts a run
+				}
 				if special == 0 {
 					i += 7
 					continue
