@@ -21,6 +21,7 @@ import (
 	"esa/shell"
 	"esa/store"
 	"esa/store/logs"
+	"esa/store/users"
 )
 
 // version is set at build time: go build -ldflags '-X main.version=...'.
@@ -49,16 +50,22 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.resolver, "resolver", "", "lab: send DNS queries to this recursive resolver (HOST[:PORT])")
 	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "lab: read the DNSSEC trust anchor (DS or DNSKEY records) from FILE")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: esa [--data DIR] [--resolver HOST[:PORT]] [--trust-anchor FILE]\n       esa serve\n")
+		fmt.Fprintf(stderr, "usage: esa [--data DIR] [--resolver HOST[:PORT]] [--trust-anchor FILE]\n       esa [--data DIR] ... serve [--ssh ADDR:PORT] [--grace DURATION]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	serving := false
+	var sf serveFlags
 	switch rest := fs.Args(); {
-	case len(rest) == 1 && rest[0] == "serve":
-		fmt.Fprintln(stderr, "esa serve: the gateway daemon is not built yet")
-		return 2
+	case len(rest) >= 1 && rest[0] == "serve":
+		var err error
+		if sf, err = parseServe(rest[1:], stderr); err != nil {
+			fmt.Fprintf(stderr, "esa serve: %v\n", err)
+			return 2
+		}
+		serving = true
 	case len(rest) > 0:
 		fs.Usage()
 		return 2
@@ -70,6 +77,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "esa: %v\n", err)
 			return 2
 		}
+	}
+
+	if serving {
+		return serve(f, sf, stderr)
+	}
+	// A running `esa serve` owns the directory: attach to it.
+	if code, ok := attach(f.data, stdin, stdout, stderr); ok {
+		return code
 	}
 
 	a, err := open(f, time.Now)
@@ -231,6 +246,7 @@ func open(f flags, now func() time.Time) (*appliance, error) {
 		Started:  now(),
 		Version:  version,
 		User:     user,
+		Role:     users.Administrator, // the local console is the administrator's
 		PID:      os.Getpid(),
 		Resolver: resolver,
 		Dial:     d.DialContext,

@@ -126,14 +126,6 @@ func TestSecondProcessStops(t *testing.T) {
 	io.Copy(io.Discard, r)
 }
 
-func TestServeNotBuilt(t *testing.T) {
-	t.Parallel()
-	_, errs, code := pipe(t, t.TempDir(), "", "serve")
-	if code != 2 || !strings.Contains(errs, "esa serve: the gateway daemon is not built yet") {
-		t.Errorf("esa serve: exit %d, stderr %q", code, errs)
-	}
-}
-
 func TestBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--bogus"}, {"extra"}, {"--trust-anchor", "/nonexistent/anchor"}} {

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"esa/commands"
+	"esa/delivery/queue"
+	"esa/delivery/smtpd"
+	"esa/shell"
+	"esa/shell/sshd"
+	"esa/store"
+	"esa/store/users"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// serveFlags are `esa serve`'s own options.
+type serveFlags struct {
+	ssh   string        // SSH listen address
+	grace time.Duration // SIGTERM: how long transactions in flight may take
+}
+
+// controlSocket is the daemon's local control socket in the data
+// directory: a plain `esa --data DIR` attaches through it.
+const controlSocket = "esa.sock"
+
+// LogTypeAuth is the log type of logins and failed logins.
+const logTypeAuth = "Authentication Logs"
+
+func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
+	fs := flag.NewFlagSet("esa serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serveFlags
+	fs.StringVar(&sf.ssh, "ssh", ":22", "address and port of the SSH server (ADDR:PORT)")
+	fs.DurationVar(&sf.grace, "grace", 30*time.Second, "on SIGTERM, how long SMTP transactions in flight may take to finish")
+	if err := fs.Parse(args); err != nil {
+		return sf, err
+	}
+	if fs.NArg() > 0 {
+		return sf, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if _, _, err := net.SplitHostPort(sf.ssh); err != nil {
+		return sf, fmt.Errorf("--ssh %q: want ADDR:PORT, e.g. :22 or 127.0.0.1:2222", sf.ssh)
+	}
+	return sf, nil
+}
+
+// daemon is a running `esa serve`.
+type daemon struct {
+	a     *appliance
+	q     *queue.Queue
+	smtp  *smtpd.Server
+	ssh   *sshd.Server
+	ctl   *sshd.Server
+	sys   *appLogger
+	start time.Time
+}
+
+type appLogger = struct {
+	Info, Warning, Critical func(string, ...any)
+}
+
+// serve runs the gateway until SIGTERM or SIGINT: it owns the data
+// directory, runs the SMTP listeners of the committed configuration (and
+// every later commit), the SSH server and the control socket.
+func serve(f flags, sf serveFlags, stderr io.Writer) int {
+	a, err := open(f, time.Now)
+	if err != nil {
+		fmt.Fprintf(stderr, "esa: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+	d, err := startDaemon(a, sf, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "esa serve: %v\n", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			if err := a.logs.Reopen(); err != nil {
+				d.sys.Warning("Log files reopened with errors: %v", err)
+			} else {
+				d.sys.Info("Log files reopened (SIGHUP)")
+			}
+			continue
+		}
+		break
+	}
+	return d.stop(sf.grace)
+}
+
+func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error) {
+	st := a.store
+	sysLog := a.logs.Logger(store.LogTypeSystem)
+	d := &daemon{a: a, start: time.Now(), sys: &appLogger{Info: sysLog.Info, Warning: sysLog.Warning, Critical: sysLog.Critical}}
+	if err := ensureAdmin(st, os.Getenv("ESA_ADMIN_PASSWORD"), stderr); err != nil {
+		return nil, err
+	}
+	q, err := queue.Open(filepath.Join(st.Dir(), "queue"))
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	d.q = q
+	for _, name := range q.SetAside() {
+		sysLog.Critical("Queue file %s is damaged and was moved to queue/bad", name)
+	}
+	cert, err := demoCertificate(filepath.Join(st.Dir(), "certs"), st.Snapshot().System.Hostname)
+	if err != nil {
+		return nil, fmt.Errorf("demo certificate: %w", err)
+	}
+	d.smtp = smtpd.New(smtpd.Options{
+		Queue: q,
+		Log:   a.logs.Logger(store.LogTypeMail),
+		TLS:   &tls.Config{Certificates: []tls.Certificate{cert}},
+	})
+	applyListeners := func(c *store.Config) error {
+		cmd, data := c.Listeners.Timeouts()
+		return d.smtp.Apply(smtpd.Config{Hostname: c.System.Hostname, Listeners: c.Listeners.Listeners,
+			CommandTimeout: cmd, DataTimeout: data, MaxConnections: c.Listeners.MaxConnections})
+	}
+	if err := applyListeners(st.Snapshot()); err != nil {
+		// The SSH server still starts, so the administrator can fix it.
+		sysLog.Critical("Listeners not started: %v", err)
+		fmt.Fprintf(stderr, "esa serve: listeners not started: %v\n", err)
+	}
+	unsub := st.Subscribe(func(c store.Change) {
+		if !c.Changed("listeners") && !c.Changed("system") {
+			return
+		}
+		if err := applyListeners(c.Config); err != nil {
+			sysLog.Critical("Listeners not applied: %v", err)
+		} else {
+			sysLog.Info("Listeners applied: %d running", len(c.Config.Listeners.Listeners))
+		}
+	})
+	prevUnsub := a.unsubscribe
+	a.unsubscribe = func() { unsub(); prevUnsub() }
+
+	keys, err := sshd.LoadHostKeys(filepath.Join(st.Dir(), "ssh"))
+	if err != nil {
+		return nil, err
+	}
+	authLog := a.logs.Logger(logTypeAuth)
+	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog})
+	d.ctl = sshd.New(sshd.Options{HostKeys: keys, LocalUser: user, Handler: d.session})
+	ln, err := net.Listen("tcp", sf.ssh)
+	if err != nil {
+		return nil, fmt.Errorf("SSH: %w", err)
+	}
+	go d.ssh.Serve(ln)
+	sock := filepath.Join(st.Dir(), controlSocket)
+	os.Remove(sock) // a stale socket of a process that is gone (we hold the store lock)
+	// The socket is created 0600 (umask) so only the owner (or root) can
+	// attach: the file mode is the authentication.
+	old := syscall.Umask(0o177)
+	uln, err := net.Listen("unix", sock)
+	syscall.Umask(old)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	go d.ctl.Serve(uln)
+	sysLog.Info("esa serve started (PID %d): SSH on %s, control socket %s", os.Getpid(), ln.Addr(), sock)
+	fmt.Fprintf(stderr, "esa serve: SSH on %s, control socket %s\n", ln.Addr(), sock)
+	return d, nil
+}
+
+// stop shuts the daemon down: no new SSH or SMTP connections, the SMTP
+// transactions in flight get grace to finish, then everything closes.
+func (d *daemon) stop(grace time.Duration) int {
+	d.sys.Info("esa serve stopping")
+	d.ssh.Close()
+	d.ctl.Close()
+	os.Remove(filepath.Join(d.a.store.Dir(), controlSocket))
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	code := 0
+	if err := d.smtp.Shutdown(ctx); err != nil {
+		d.sys.Warning("SMTP connections cut after %s: %v", grace, err)
+	}
+	d.q.Close()
+	d.sys.Info("esa serve stopped")
+	return code
+}
+
+// sessions lists the open sessions of both servers, for who.
+func (d *daemon) sessions() []commands.SessionInfo {
+	var out []commands.SessionInfo
+	for _, srv := range []*sshd.Server{d.ctl, d.ssh} {
+		for _, s := range srv.Sessions() {
+			remote := s.RemoteAddr
+			if remote == "local" {
+				remote = ""
+			}
+			out = append(out, commands.SessionInfo{ID: s.ID, User: s.User, RemoteAddr: remote, Since: s.Since})
+		}
+	}
+	return out
+}
+
+// session runs one shell session (SSH or the control socket) inside the
+// daemon: its own store session, audit identity, interrupts and terminal.
+func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
+	st := d.a.store
+	role := users.Administrator
+	remote := s.RemoteAddr
+	if remote == "local" {
+		remote = ""
+	} else if u, ok := users.Find(st.Snapshot().Users.Users, s.User); ok {
+		role = u.Role
+	} else {
+		fmt.Fprintf(s.Err, "esa: user %s no longer exists\n", s.User)
+		return 1
+	}
+	env := *d.a.env
+	env.Session = st.NewSession(s.User)
+	env.User, env.Role, env.SessionID, env.RemoteAddr = s.User, role, s.ID, remote
+	env.Queue = d.q
+	env.Listeners = d.smtp.Stats
+	env.Sessions = d.sessions
+
+	intr := make(chan os.Signal, 1)
+	go func() {
+		for {
+			select {
+			case <-s.Interrupts:
+				select {
+				case intr <- os.Interrupt:
+				default:
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	in := io.NopCloser(s.In)
+	var ed shell.Editor
+	var out io.Writer = s.Out
+	switch {
+	case s.PTY && s.Command == "":
+		out = &crlfWriter{w: s.Out}
+		rt := newRemoteSize(ctx, s)
+		var err error
+		ed, err = shell.NewRemoteTerminalEditor(in, out, shell.RemoteTerminal{
+			Width: rt.width, Resized: rt.onResize, Interrupts: intr,
+		}, filepath.Join(st.Dir(), "history", s.User))
+		if err != nil {
+			fmt.Fprintf(s.Err, "esa: %v\n", err)
+			return 1
+		}
+	default:
+		ed = shell.NewPlainEditor(s.In, s.Out)
+	}
+	defer ed.Close()
+	cfg := sessionShellConfig(&env, ed, out, intr)
+	cfg.Command = s.Command
+	outcome, err := shell.RunOutcome(ctx, cfg)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(s.Err, "esa: %v\n", err)
+		return 1
+	}
+	if s.PTY && s.Command == "" {
+		return 0 // a person saw every message
+	}
+	return outcome.ExitCode()
+}
+
+// remoteSize tracks an SSH terminal's width.
+type remoteSize struct {
+	mu sync.Mutex
+	w  int
+	fn []func()
+}
+
+func newRemoteSize(ctx context.Context, s *sshd.Session) *remoteSize {
+	r := &remoteSize{w: s.Width}
+	go func() {
+		for {
+			select {
+			case sz := <-s.Resize:
+				r.mu.Lock()
+				r.w = sz[0]
+				fns := append([]func(){}, r.fn...)
+				r.mu.Unlock()
+				for _, f := range fns {
+					f()
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return r
+}
+
+func (r *remoteSize) width() int { r.mu.Lock(); defer r.mu.Unlock(); return r.w }
+
+func (r *remoteSize) onResize(f func()) { r.mu.Lock(); r.fn = append(r.fn, f); r.mu.Unlock() }
+
+// crlfWriter turns "\n" into "\r\n" for a remote raw terminal (a local
+// terminal's line discipline does this; over SSH with a pty nobody does).
+type crlfWriter struct {
+	w      io.Writer
+	prevCR bool
+}
+
+func (c *crlfWriter) Write(p []byte) (int, error) {
+	out := make([]byte, 0, len(p)+8)
+	for _, b := range p {
+		if b == '\n' && !c.prevCR {
+			out = append(out, '\r')
+		}
+		out = append(out, b)
+		c.prevCR = b == '\r'
+	}
+	if _, err := c.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// userAuth checks logins against the users table.
+type userAuth struct{ st *store.Store }
+
+// dummyHash is checked for unknown users so that a login attempt costs the
+// same whether the name exists or not.
+var dummyHash = func() string {
+	h, _ := users.HashPassword("not a password of anyone 1")
+	return h
+}()
+
+func (u userAuth) Password(name, pw string) error {
+	x, ok := users.Find(u.st.Snapshot().Users.Users, name)
+	if !ok || x.PasswordHash == "" {
+		users.CheckPasswordHash(dummyHash, pw)
+		return errors.New("authentication failed")
+	}
+	if !users.CheckPasswordHash(x.PasswordHash, pw) {
+		return errors.New("authentication failed")
+	}
+	return nil
+}
+
+func (u userAuth) PublicKey(name string, key ssh.PublicKey) error {
+	x, ok := users.Find(u.st.Snapshot().Users.Users, name)
+	if !ok || !x.AuthorizesKey(key) {
+		return errors.New("key not authorized")
+	}
+	return nil
+}
+
+// ensureAdmin creates the admin account on first start, with the password
+// from ESA_ADMIN_PASSWORD or a generated one printed once on stderr.
+func ensureAdmin(st *store.Store, password string, stderr io.Writer) error {
+	if len(st.Snapshot().Users.Users) > 0 {
+		return nil
+	}
+	generated := password == ""
+	if generated {
+		password = users.GeneratePassword()
+	} else if err := users.CheckPassword("admin", password); err != nil {
+		return fmt.Errorf("ESA_ADMIN_PASSWORD: %v", err)
+	}
+	h, err := users.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	s := st.NewSession("system")
+	if err := s.Update(func(c *store.Config) error {
+		c.Users.Users = []users.User{{Name: "admin", FullName: "Administrator", Role: users.Administrator, PasswordHash: h}}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := s.Commit("first start: admin account created", false); err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintf(stderr, "esa serve: created user admin with password %s (shown once; change it with `password`)\n", password)
+	}
+	return nil
+}
+
+// demoCertificate loads or makes the demo certificate offered with STARTTLS
+// until certconfig exists: self-signed, kept in dir (key 0600).
+func demoCertificate(dir, host string) (tls.Certificate, error) {
+	certFile, keyFile := filepath.Join(dir, "demo.crt"), filepath.Join(dir, "demo.key")
+	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
+		return c, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: "Messaging Gateway Appliance Demo Cert", Organization: []string{"esa demo"}},
+		DNSNames:     []string{host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().AddDate(5, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := store.WriteFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), false); err != nil {
+		return tls.Certificate{}, err
+	}
+	os.Chmod(keyFile, 0o600)
+	if err := store.WriteFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), false); err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.LoadX509KeyPair(certFile, keyFile)
+}
+
+// sessionShellConfig is the shell of one session over env.
+func sessionShellConfig(env *commands.Env, ed shell.Editor, out io.Writer, intr <-chan os.Signal) shell.Config {
+	return shell.Config{
+		Editor:     ed,
+		Out:        out,
+		Prompt:     commands.Prompt(env),
+		Commands:   commands.Table(env),
+		OnExit:     commands.OnExit(env),
+		Interrupts: intr,
+		Audit:      commands.Audit(env),
+		Pending:    env.Session.Pending,
+		Notices:    commands.Notices(env),
+	}
+}
