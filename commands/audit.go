@@ -15,6 +15,8 @@ import (
 // so that `grep -e "User admin entered" cli_logs` finds every command
 // (ESA-CLI §6.1 shows SARF running exactly that search).
 //
+// In the daemon each session adds "; session N from ADDRESS".
+//
 // Both fields are quoted with shell.QuoteSingle: a ' or \ typed in the line
 // is escaped (\', \\) and so are control characters (\x1b), so what a user
 // types can neither end the field early and fake a "prompt was" of its own
@@ -25,7 +27,18 @@ func Audit(env *Env) func(prompt, line string) {
 		if env.Logs == nil {
 			return
 		}
-		env.Logs.Logger(store.LogTypeCLI).Info("PID %d: User %s entered %s; prompt was %s", env.PID, env.User, shell.QuoteSingle(line), shell.QuoteSingle(prompt))
+		// A session of the daemon (SSH or the control socket) adds which
+		// session it is and where it comes from after the appliance's
+		// fields, so searches for "User admin entered" still match.
+		suffix := ""
+		if env.SessionID != 0 {
+			from := env.RemoteAddr
+			if from == "" {
+				from = "the local console"
+			}
+			suffix = fmt.Sprintf("; session %d from %s", env.SessionID, from)
+		}
+		env.Logs.Logger(store.LogTypeCLI).Info("PID %d: User %s entered %s; prompt was %s%s", env.PID, env.User, shell.QuoteSingle(line), shell.QuoteSingle(prompt), suffix)
 	}
 }
 
