@@ -262,6 +262,11 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	case s.PTY && s.Command == "":
 		out = &crlfWriter{w: s.Out}
 		rt := newRemoteSize(ctx, s)
+		// Each user keeps a command history of its own (0600 files).
+		if err := os.MkdirAll(filepath.Join(st.Dir(), "history"), 0o700); err != nil {
+			fmt.Fprintf(s.Err, "esa: %v\n", err)
+			return 1
+		}
 		var err error
 		ed, err = shell.NewRemoteTerminalEditor(in, out, shell.RemoteTerminal{
 			Width: rt.width, Resized: rt.onResize, Interrupts: intr,

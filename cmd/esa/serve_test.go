@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const adminPassword = "Secret-pass1"
+
+// lockedBuf collects a process's stderr while tests read it.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// served is a running `esa serve` of a test.
+type served struct {
+	t    *testing.T
+	dir  string
+	port int // SSH
+	cmd  *exec.Cmd
+	errb *lockedBuf
+	done chan error
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startServe starts the real daemon on dir with SSH on a free loopback port
+// and waits until it accepts sessions. The test's end stops it with
+// SIGTERM and expects a clean exit.
+func startServe(t *testing.T, dir string) *served {
+	t.Helper()
+	s := &served{t: t, dir: dir, port: freePort(t), errb: &lockedBuf{}, done: make(chan error, 1)}
+	s.cmd = exec.Command(esaBinary(t), "--data", dir, "serve", "--ssh", "127.0.0.1:"+strconv.Itoa(s.port), "--grace", "5s")
+	s.cmd.Env = append(os.Environ(), "ESA_ADMIN_PASSWORD="+adminPassword)
+	s.cmd.Stderr = s.errb
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.errb.String(), "control socket") {
+		select {
+		case err := <-s.done:
+			t.Fatalf("esa serve exited: %v\n%s", err, s.errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("esa serve did not start:\n%s", s.errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// stop sends SIGTERM and checks the daemon ends cleanly and removes its
+// control socket.
+func (s *served) stop() {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Errorf("esa serve after SIGTERM: %v\n%s", err, s.errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Errorf("esa serve did not stop on SIGTERM")
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, controlSocket)); err == nil {
+		s.t.Errorf("control socket left behind")
+	}
+}
+
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (make deps installs it); skipping the end-to-end test that needs it", tool)
+		}
+	}
+}
+
+func (s *served) sshArgs(extra ...string) []string {
+	args := []string{"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "ConnectTimeout=10", "-p", strconv.Itoa(s.port)}
+	return append(args, extra...)
+}
+
+// ssh runs OpenSSH's client with a password (through sshpass) or a key.
+func (s *served) ssh(stdin string, password string, args ...string) (string, int) {
+	s.t.Helper()
+	var cmd *exec.Cmd
+	if password != "" {
+		cmd = exec.Command("sshpass", append([]string{"-p", password, "ssh", "-o", "PubkeyAuthentication=no"}, s.sshArgs(args...)...)...)
+	} else {
+		cmd = exec.Command("ssh", append([]string{"-o", "BatchMode=yes", "-o", "PasswordAuthentication=no"}, s.sshArgs(args...)...)...)
+	}
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		s.t.Fatal(err)
+	}
+	return string(out), code
+}
+
+// TestServeEndToEnd: an administrator logs in with OpenSSH, walks
+// listenerconfig and commits; swaks then delivers to the new listener
+// without a restart; `ssh host status` returns its output and exit status;
+// a local esa attaches while the daemon runs; SIGTERM stops it cleanly.
+func TestServeEndToEnd(t *testing.T) {
+	needTools(t, "ssh", "sshpass", "swaks")
+	dir := t.TempDir()
+	s := startServe(t, dir)
+	smtpPort := freePort(t)
+
+	out, code := s.ssh("", adminPassword, "admin@127.0.0.1", "status")
+	if code != 0 || !strings.Contains(out, "Status as of:") {
+		t.Fatalf("ssh status: exit %d\n%s", code, out)
+	}
+	if out, code := s.ssh("", adminPassword, "admin@127.0.0.1", "nosuchcommand"); code != 3 || !strings.Contains(out, "Unknown command: nosuchcommand") {
+		t.Fatalf("ssh unknown command: exit %d\n%s", code, out)
+	}
+	if out, code := s.ssh("", "Wrong-pass1", "-o", "NumberOfPasswordPrompts=1", "admin@127.0.0.1", "status"); code != 255 || strings.Contains(out, "Status as of") {
+		t.Fatalf("wrong password: exit %d\n%s", code, out)
+	}
+
+	// listenerconfig over SSH (a script on stdin, no pty), then commit.
+	script := fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n127.0.0.1\nn\n\ncommit\nrelay listener\n\n", smtpPort)
+	if out, code := s.ssh(script, adminPassword, "admin@127.0.0.1"); code != 0 || !strings.Contains(out, "Changes committed:") {
+		t.Fatalf("listenerconfig over ssh: exit %d\n%s", code, out)
+	}
+
+	// The listener runs at once: swaks delivers to it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(smtpPort))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listener not running after commit:\n%s", s.errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sw := exec.Command("swaks", "--server", "127.0.0.1:"+strconv.Itoa(smtpPort), "--from", "alice@example.org",
+		"--to", "bob@example.com", "--h-Subject", "end to end", "--timeout", "20")
+	swOut, err := sw.CombinedOutput()
+	if err != nil || !strings.Contains(string(swOut), "<-  250 2.0.0 OK: queued") {
+		t.Fatalf("swaks: %v\n%s", err, swOut)
+	}
+
+	// A local esa attaches to the daemon (the store is the daemon's).
+	stdout, stderr, code := pipe(t, dir, "grep -e \"queued for delivery\" mail_logs\n")
+	if code != 0 || !strings.Contains(stdout, "Info: MID 1 queued for delivery") {
+		t.Fatalf("local attach: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// The counters are the daemon's.
+	if out, _ := s.ssh("", adminPassword, "admin@127.0.0.1", "status"); !strings.Contains(out, "Messages Received") {
+		t.Fatalf("status after mail:\n%s", out)
+	}
+	// An interactive session with a pty (ssh -tt) gets the prompt and runs
+	// commands; quit ends it.
+	if out, code := s.ssh("version\nquit\n", adminPassword, "-tt", "admin@127.0.0.1"); code != 0 || !strings.Contains(out, "esa.example.com> ") || !strings.Contains(out, "Current Version") {
+		t.Fatalf("ssh -tt: exit %d\n%q", code, out)
+	}
+	// The audit log names each remote session.
+	stdout, _, _ = pipe(t, dir, "grep -e \"entered 'listenerconfig'\" cli_logs\n")
+	if !strings.Contains(stdout, "from 127.0.0.1") {
+		t.Fatalf("audit line without the session's address:\n%s", stdout)
+	}
+	s.stop()
+}
