@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,8 +164,9 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		return nil, err
 	}
 	authLog := a.logs.Logger(logTypeAuth)
-	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog})
-	d.ctl = sshd.New(sshd.Options{HostKeys: keys, LocalUser: user, Handler: d.session})
+	ids := new(atomic.Uint64)
+	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog, SessionIDs: ids})
+	d.ctl = sshd.New(sshd.Options{HostKeys: keys, LocalUser: user, Handler: d.session, SessionIDs: ids})
 	ln, err := net.Listen("tcp", sf.ssh)
 	if err != nil {
 		return nil, fmt.Errorf("SSH: %w", err)

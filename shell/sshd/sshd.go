@@ -86,13 +86,16 @@ type Options struct {
 	// IdleTimeout closes a connection that has no open channel and sends
 	// nothing for this long (0: 10 minutes).
 	IdleTimeout time.Duration
+	// SessionIDs, shared by servers, numbers sessions across them (the SSH
+	// server and the control socket), so an ID names one session.
+	SessionIDs *atomic.Uint64
 }
 
 // Server serves SSH connections.
 type Server struct {
 	o      Options
 	conf   *ssh.ServerConfig
-	nextID atomic.Uint64
+	nextID *atomic.Uint64
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -122,7 +125,10 @@ func New(o Options) *Server {
 	if o.Limiter == nil {
 		o.Limiter = NewLimiter(5, 15*time.Minute, time.Now)
 	}
-	s := &Server{o: o, conns: map[net.Conn]struct{}{}}
+	s := &Server{o: o, conns: map[net.Conn]struct{}{}, nextID: o.SessionIDs}
+	if s.nextID == nil {
+		s.nextID = new(atomic.Uint64)
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	conf := &ssh.ServerConfig{
 		ServerVersion: "SSH-2.0-esa",
