@@ -212,8 +212,15 @@ func TestInteropDkimpy(t *testing.T) {
 			if r.Status != Pass {
 				t.Errorf("%s: %v", filepath.Base(out), r)
 			}
-			if strings.HasSuffix(out, "-l1.eml") && !strings.Contains(string(readFile(t, out)), "l=") {
-				t.Errorf("%s: dkimpy wrote no l=", filepath.Base(out))
+			if strings.HasSuffix(out, "-l1.eml") {
+				if !strings.Contains(string(readFile(t, out)), "l=") {
+					t.Errorf("%s: dkimpy wrote no l=", filepath.Base(out))
+				}
+				// Text appended after signing is outside l=: a partial pass.
+				p := e.write(t, "appended-"+filepath.Base(out), string(readFile(t, out))+"--\r\nfooter added by a list\r\n")
+				if r := e.verifyOurs(t, p); r.Status != Pass || !r.Partial || !strings.HasPrefix(r.String(), "pass (partially verified [") {
+					t.Errorf("%s with a footer: %v, want a partial pass", filepath.Base(out), r)
+				}
 			}
 		}
 	})
