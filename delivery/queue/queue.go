@@ -29,6 +29,7 @@ type Queue struct {
 	mu       sync.Mutex
 	index    map[uint64]*Entry
 	paused   bool
+	pausedBy [2]string // who paused and why (PauseFor), for workqueue
 	notify   []chan uint64
 	closed   bool
 	inflight sync.WaitGroup
@@ -466,8 +467,24 @@ func (q *Queue) remove(mid uint64) error {
 
 // Pause stops handing messages to delivery (workqueue pause); Resume
 // restarts it. Acceptance goes on while paused.
-func (q *Queue) Pause()  { q.mu.Lock(); q.paused = true; q.mu.Unlock() }
-func (q *Queue) Resume() { q.mu.Lock(); q.paused = false; q.mu.Unlock() }
+func (q *Queue) Pause()  { q.PauseFor("", "") }
+func (q *Queue) Resume() { q.mu.Lock(); q.paused, q.pausedBy = false, [2]string{}; q.mu.Unlock() }
+
+// PauseFor is Pause recording who paused the queue and why, which
+// workqueue shows ("Paused by admin: checking LDAP server").
+func (q *Queue) PauseFor(by, reason string) {
+	q.mu.Lock()
+	q.paused, q.pausedBy = true, [2]string{by, reason}
+	q.mu.Unlock()
+}
+
+// PausedBy returns who paused the queue and why (both "" when it runs or
+// was paused by Pause).
+func (q *Queue) PausedBy() (by, reason string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pausedBy[0], q.pausedBy[1]
+}
 
 // Paused reports whether delivery is paused.
 func (q *Queue) Paused() bool { q.mu.Lock(); defer q.mu.Unlock(); return q.paused }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"reflect"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,14 @@ type Stats struct {
 	Messages           int64 // queued since start
 	Recipients         int64
 	Rejected           int64 // recipients refused
+	// Running lists the listeners accepting now, by name, with their
+	// bound addresses (status shows what runs).
+	Running []RunningListener
+}
+
+// RunningListener is one listener accepting connections.
+type RunningListener struct {
+	Name, Addr string
 }
 
 // Server runs the listeners.
@@ -91,15 +100,20 @@ func New(o Options) *Server {
 	return &Server{opt: o, running: map[string]*listener{}, live: map[*peerConn]struct{}{}, perIP: map[string]int{}}
 }
 
-// Stats returns the counters.
+// Stats returns the counters and the running listeners, sorted by name.
 func (s *Server) Stats() Stats {
-	return Stats{
+	st := Stats{
 		ConnectionsIn:      s.stats.in.Load(),
 		CurrentConnections: s.stats.cur.Load(),
 		Messages:           s.stats.msgs.Load(),
 		Recipients:         s.stats.rcpts.Load(),
 		Rejected:           s.stats.rejected.Load(),
 	}
+	for name, a := range s.Addrs() {
+		st.Running = append(st.Running, RunningListener{Name: name, Addr: a.String()})
+	}
+	sort.Slice(st.Running, func(i, j int) bool { return st.Running[i].Name < st.Running[j].Name })
+	return st
 }
 
 // Addrs returns the bound address of each running listener, by name (with
