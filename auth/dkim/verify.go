@@ -195,7 +195,8 @@ func (p *pending) fail(err error) {
 
 // Verify reads a message and returns one result per DKIM-Signature field,
 // top to bottom, or a single None result when there is none. The error is
-// only for a message that cannot be read.
+// only for a message that cannot be read. The body is read only when a
+// signature needs it, so r may be left unread past the header.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 	br := getReader(r)
 	defer putReader(br)
@@ -213,7 +214,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 		}
 	}
 	if len(sigs) == 0 {
-		_ = readBody(br, io.Discard)
+		// Unsigned: the body is not needed, so it is not read.
 		return []Result{{Status: None, Reason: "no signature"}}, nil
 	}
 	var bodies bodyHashes
@@ -271,8 +272,11 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 			p.key, p.keyErr = v.lookupKey(ctx, p.sig.selector, p.sig.domain, ParseKeyRecord)
 		}()
 	}
-	readErr := readBody(br, &bodies)
-	bodies.close()
+	var readErr error
+	if len(bodies.list) > 0 { // otherwise no signature needs the body
+		readErr = readBody(br, &bodies)
+		bodies.close()
+	}
 	for _, p := range sigs {
 		p.wg.Wait()
 	}
