@@ -203,3 +203,78 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	s.stop()
 }
+
+// TestServeFirstStartAndSignals: without ESA_ADMIN_PASSWORD the first start
+// prints a generated admin password once, which logs in; a restart prints
+// none; SIGHUP reopens the log files; after a SIGKILL the stale control
+// socket does not stop a plain esa from opening the directory itself.
+func TestServeFirstStartAndSignals(t *testing.T) {
+	needTools(t, "ssh", "sshpass")
+	dir := t.TempDir()
+	start := func() (*exec.Cmd, *lockedBuf, int) {
+		port := freePort(t)
+		cmd := exec.Command(esaBinary(t), "--data", dir, "serve", "--ssh", "127.0.0.1:"+strconv.Itoa(port))
+		var env []string
+		for _, e := range os.Environ() {
+			if !strings.HasPrefix(e, "ESA_ADMIN_PASSWORD=") {
+				env = append(env, e)
+			}
+		}
+		cmd.Env = env
+		errb := &lockedBuf{}
+		cmd.Stderr = errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(errb.String(), "control socket") {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no start:\n%s", errb.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return cmd, errb, port
+	}
+	cmd, errb, port := start()
+	var pw string
+	if _, after, ok := strings.Cut(errb.String(), "created user admin with password "); ok {
+		pw, _, _ = strings.Cut(after, " ")
+	}
+	if pw == "" {
+		cmd.Process.Kill()
+		t.Fatalf("no generated password on stderr:\n%s", errb.String())
+	}
+	s := &served{t: t, dir: dir, port: port}
+	if out, code := s.ssh("", pw, "admin@127.0.0.1", "whoami"); code != 0 || !strings.Contains(out, "admin") {
+		t.Fatalf("generated password: exit %d\n%s", code, out)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _, _ := pipe(t, dir, "grep -e \"reopened\" system_logs\n")
+		if strings.Contains(out, "Log files reopened (SIGHUP)") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SIGHUP not handled:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// SIGKILL: the socket file stays, nobody answers on it.
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(dir, controlSocket)); err != nil {
+		t.Fatalf("expected a stale socket after SIGKILL: %v", err)
+	}
+	out, errs, code := pipe(t, dir, "version\n")
+	if code != 0 || !strings.Contains(out, "Current Version") {
+		t.Fatalf("plain esa after SIGKILL: exit %d\n%s\n%s", code, out, errs)
+	}
+	// A restart keeps the admin account and prints no password.
+	cmd2, errb2, _ := start()
+	defer func() { cmd2.Process.Signal(syscall.SIGTERM); cmd2.Wait() }()
+	if strings.Contains(errb2.String(), "password") {
+		t.Fatalf("second start printed a password:\n%s", errb2.String())
+	}
+}
