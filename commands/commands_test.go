@@ -16,6 +16,7 @@ import (
 	"esa/shell/shelltest"
 	"esa/store"
 	"esa/store/logs"
+	"esa/store/users"
 )
 
 // clock is the fixed time every transcript sees.
@@ -51,6 +52,7 @@ func newEnv(t testing.TB) *Env {
 		Version: "1.0.0-test",
 		User:    "admin",
 		PID:     4242,
+		Role:    users.Administrator,
 	}
 }
 

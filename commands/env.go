@@ -11,6 +11,8 @@ import (
 	"esa/dnssec"
 	"esa/store"
 	"esa/store/logs"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Env is everything a command may touch. cmd/esa builds one per shell
@@ -46,6 +48,23 @@ type Env struct {
 	Listeners func() smtpd.Stats // inbound counters
 	Sessions  func() []SessionInfo
 	Logins    LoginLog
+
+	// HostKeys returns the SSH server's public host keys and SSHServer its
+	// settings, for sshconfig; nil where no SSH server runs. Functions,
+	// because commands never open files outside the store.
+	HostKeys  func() ([]ssh.PublicKey, error)
+	SSHServer func() SSHSettings
+}
+
+// SSHSettings describes the running SSH server, for sshconfig.
+type SSHSettings struct {
+	Addr          string        // listening address, e.g. ":22"
+	Password      bool          // password logins accepted
+	PublicKey     bool          // public-key logins accepted
+	MaxAuthTries  int           // authentication attempts per connection
+	FailureLimit  int           // failed logins per source address ...
+	FailureWindow time.Duration // ... within this window before it is refused
+	IdleTimeout   time.Duration // a connection idle this long is closed
 }
 
 // SessionInfo is one logged-in session, for who.

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"esa/shell"
+	"esa/store/users"
 )
 
 // Table is the one explicit list of the appliance's commands: dispatch, help
 // and completion all read it (STYLE.md §5). The shell adds help, quit and
 // exit itself.
 func Table(env *Env) []shell.Command {
-	return []shell.Command{
+	return guardAll(env, []shell.Command{
 		noArgs(logconfigCommand(env)),
 		noArgs(commitCommand(env)),
 		noArgs(clearchangesCommand(env, "clearchanges")),
@@ -29,7 +30,111 @@ func Table(env *Env) []shell.Command {
 		noArgs(listenerconfigCommand(env)),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
+		userconfigCommand(env),
+		passwordCommand(env, "password"),
+		passwordCommand(env, "passwd"),
+		noArgs(whoCommand(env)),
+		noArgs(whoamiCommand(env)),
+		lastCommand(env),
+		noArgs(sshconfigCommand(env)),
+	})
+}
+
+// Access levels: which roles may run a command (store/users' roles).
+const (
+	// forAnyone: commands that only look, or that change nothing but the
+	// user's own password (password commits at once, as the appliance's).
+	forAnyone = iota
+	// forViewers: commands that read the logs, which Guests may not
+	// (Administrators, Operators, Read-Only Operators).
+	forViewers
+	// forChangers: commands that change, commit, load or reveal the
+	// configuration: Administrators and Operators (users.CanChangeConfig).
+	forChangers
+	// forAdmins: account management (users.CanManageUsers).
+	forAdmins
+)
+
+// access names the commands every role may run, those Guests may not and
+// those only Administrators may. Every other command, including one added to the
+// table later, is for the roles that may change the configuration:
+// forgetting to list a new command refuses it to Read-Only Operators and
+// Guests rather than opening it to them.
+//
+// clearchanges and clear are for anyone: they only discard the session's
+// own pending changes, which a session that may not change anything never
+// has. showconfig and saveconfig are not: they show or write the whole
+// configuration, log push passphrases in plain text and password hashes
+// included.
+var access = map[string]int{
+	"version": forAnyone, "status": forAnyone, "grep": forViewers, "tail": forViewers,
+	"daneverify": forAnyone, "tlsverify": forAnyone,
+	"clearchanges": forAnyone, "clear": forAnyone,
+	"password": forAnyone, "passwd": forAnyone,
+	"who": forAnyone, "whoami": forAnyone, "last": forAnyone,
+	"sshconfig":  forAnyone, // looking is for anyone; its key changes check forAdmins themselves
+	"userconfig": forAdmins,
+	// The queue's commands: what is queued is for those who may read
+	// the logs; changing it for those who may change the configuration.
+	"showmessage": forViewers, "showrecipients": forViewers,
+	"workqueue": forChangers, "deleterecipients": forChangers,
+}
+
+// accessOf is the access level of the command name.
+func accessOf(name string) int {
+	if l, ok := access[name]; ok {
+		return l
 	}
+	return forChangers
+}
+
+// allowed reports whether role may run commands of access level l. An
+// unknown role (or none) may only run what anyone may.
+func allowed(role string, l int) bool {
+	switch l {
+	case forAnyone:
+		return true
+	case forViewers:
+		return users.CanChangeConfig(role) || role == users.ReadOnlyOperator
+	case forAdmins:
+		return users.CanManageUsers(role)
+	default:
+		return users.CanChangeConfig(role)
+	}
+}
+
+// guardAll makes every command refuse, before any question or argument
+// check, the roles that may not run it. The refusal is the command's
+// failure (a batch exit status), in the words of the appliance's access
+// error ("You are not in the correct access group to use ...", ESA-CLI §0).
+func guardAll(env *Env, cs []shell.Command) []shell.Command {
+	for i := range cs {
+		c := &cs[i]
+		l := accessOf(c.Name)
+		if l == forAnyone {
+			continue
+		}
+		run, name := c.Run, c.Name
+		c.Run = func(io *shell.IO, args []string) error {
+			if !allowed(env.Role, l) {
+				return accessError(name, l)
+			}
+			return run(io, args)
+		}
+	}
+	return cs
+}
+
+// accessError is the refusal of command name to a role below level l.
+func accessError(name string, l int) error {
+	who := "the Administrator and Operator roles"
+	switch l {
+	case forViewers:
+		who = "the Administrator, Operator and Read-Only Operator roles"
+	case forAdmins:
+		who = "the Administrator role"
+	}
+	return fmt.Errorf("You are not in the correct access group to use %q. This command is restricted to %s.", name, who)
 }
 
 // noArgs refuses arguments to a command that takes none, as sethostname,
