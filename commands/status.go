@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"esa/delivery/queue"
+	"esa/delivery/smtpd"
 	"esa/shell"
 )
 
@@ -36,8 +38,9 @@ type statusSection struct {
 // the rows not marked detail, `status detail` all of them, with the labels
 // Cisco's own CLI test library parses (ESA-CLI §10.7), so scripts written
 // against the real layout parse ours. The counters and gauges come from the
-// mail flow, which later issues build; until then they are zero. The system
-// gauges (RAM, CPU, disk) are left out rather than shown as made-up zeros.
+// daemon's listeners and queue (statusValues); those of delivery, which a
+// later issue builds, are zero. The system gauges (RAM, CPU, disk) are left
+// out rather than shown as made-up zeros.
 var statusSections = []statusSection{
 	{title: "Counters:", columns: "Reset       Uptime     Lifetime", rows: []statusRow{
 		{"  Receiving", heading, false},
@@ -105,8 +108,9 @@ var (
 )
 
 // printStatusTables prints the sections of statusSections that the chosen
-// layout shows, every value 0.
-func printStatusTables(io *shell.IO, detail bool) {
+// layout shows, each value from vals by its section and label
+// ("Counters:Messages Received"), 0 when vals has none.
+func printStatusTables(io *shell.IO, detail bool, vals map[string]int64) {
 	for _, sec := range statusSections {
 		if sec.detail && !detail {
 			continue
@@ -123,18 +127,58 @@ func printStatusTables(io *shell.IO, detail bool) {
 			if r.detail && !detail {
 				continue
 			}
+			v := thousands(int(vals[sec.title+strings.TrimSpace(r.label)]))
 			switch r.kind {
 			case heading:
 				io.Printf("%s\n", r.label)
 			case current:
-				io.Printf("%s\n", statusLine(r.label, ends[:1], "0"))
+				io.Printf("%s\n", statusLine(r.label, ends[:1], v))
 			case id:
-				io.Printf("%s\n", statusLine(r.label, ends[1:2], "0"))
+				io.Printf("%s\n", statusLine(r.label, ends[1:2], v))
 			case counter:
-				io.Printf("%s\n", statusLine(r.label, ends, "0", "0", "0"))
+				// The counters start with the daemon: until lifetime
+				// counters are kept on disk, the three columns agree.
+				io.Printf("%s\n", statusLine(r.label, ends, v, v, v))
 			}
 		}
 	}
+}
+
+// statusValues gathers the daemon's numbers: the listeners' counters, the
+// queue's gauges and the current IDs.
+func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
+	var st smtpd.Stats
+	if env.Listeners != nil {
+		st = env.Listeners()
+	}
+	v := map[string]int64{
+		"Counters:Messages Received":         st.Messages,
+		"Counters:Recipients Received":       st.Recipients,
+		"Counters:Rejected Recipients":       st.Rejected,
+		"Gauges:Current Inbound Conn.":       st.CurrentConnections,
+		"Gauges:Messages In Work Queue":      int64(len(entries)),
+		"Counters:Message ID (MID)":          int64(env.Queue.IDs().Current(queue.MID)),
+		"Counters:Injection Conn. ID (ICID)": int64(env.Queue.IDs().Current(queue.ICID)),
+		"Counters:Delivery Conn. ID (DCID)":  int64(env.Queue.IDs().Current(queue.DCID)),
+	}
+	domains := map[string]bool{}
+	var bytes int64
+	for _, e := range entries {
+		p := e.Pending()
+		v["Gauges:Active Recipients"] += int64(len(p))
+		if e.State.Attempts == 0 {
+			v["Gauges:Unattempted Recipients"] += int64(len(p))
+		} else {
+			v["Gauges:Attempted Recipients"] += int64(len(p))
+		}
+		for _, rid := range p {
+			domains[strings.ToLower(domainOf(e.Envelope.Recipients[rid]))] = true
+		}
+		bytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
+	}
+	v["Gauges:Destinations In Memory"] = int64(len(domains))
+	v["Gauges:Kilobytes Used"] = (bytes + 1023) / 1024
+	return v
 }
 
 // statusLine writes label and right-aligns each value to end at its column
@@ -160,10 +204,20 @@ func statusCommand(env *Env) shell.Command {
 		Summary: "System status",
 		Help: `status [detail]
 
-Show when the appliance started, its uptime and its mail counters and gauges.
-"status detail" adds the bounce breakdown, DomainKeys, the events-per-hour
-rates and more queue gauges. The mail flow is not built yet, so every counter
-and gauge is zero.`,
+Show the gateway's state: when it started and its uptime, whether it is
+online, the age of the oldest message in the queue, the listeners running
+with their addresses and the SSH server, then its mail counters (messages
+and recipients received, rejected recipients, the current MID, ICID and
+DCID) and gauges (inbound connections, active recipients, messages in the
+work queue). "status detail" adds the bounce breakdown, DomainKeys, the
+events-per-hour rates and more queue gauges.
+
+The counters start at zero when "esa serve" starts, which is the last
+counter reset: until lifetime counters are kept on disk the Reset, Uptime
+and Lifetime columns agree. Delivery is not built yet, so its counters
+(bounces, completed and delivered recipients, outbound connections) and the
+rates are zero. In a shell not attached to a running "esa serve" there are
+no counters to show, and status says the gateway is not running.`,
 		Keywords: []string{"detail"},
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")
@@ -179,13 +233,46 @@ and gauge is zero.`,
 				io.Printf("\nEnter \"status detail\" for more information.\n\n")
 			}
 			io.Printf("%-31s%s\n", "Status as of:", ctime(now))
+			if env.Queue == nil {
+				// A shell that opened the data directory itself: no
+				// listener runs and no counter counts, so none is shown.
+				io.Printf("%-31s%s\n", "System status:", "Offline")
+				io.Printf("\nThe gateway is not running: start \"esa serve\" on this data directory for\nits listeners, queue and mail counters.\n")
+				return nil
+			}
+			entries := env.Queue.List()
+			system := "Online"
+			if env.Queue.Paused() {
+				system = "Online (work queue paused)"
+			}
 			io.Printf("%-31s%s (%s)\n", "Up since:", ctime(env.Started), uptime(now.Sub(env.Started)))
-			io.Printf("%-31s%s\n", "Last counter reset:", "Never")
-			io.Printf("%-31s%s\n", "System status:", "Online")
-			io.Printf("%-31s%s\n", "Oldest Message:", "No Messages")
-			printStatusTables(io, detail)
+			io.Printf("%-31s%s\n", "Last counter reset:", ctime(env.Started))
+			io.Printf("%-31s%s\n", "System status:", system)
+			io.Printf("%-31s%s\n", "Oldest Message:", oldestMessage(env, entries))
+			printRunning(io, env)
+			printStatusTables(io, detail, statusValues(env, entries))
 			return nil
 		},
+	}
+}
+
+// printRunning says what runs besides the queue: the listeners with their
+// addresses, and the SSH server.
+func printRunning(io *shell.IO, env *Env) {
+	var running []smtpd.RunningListener
+	if env.Listeners != nil {
+		running = env.Listeners().Running
+	}
+	if len(running) == 0 {
+		io.Printf("%-31s%s\n", "Listeners:", "None running")
+	} else {
+		io.Printf("%-31s%d running\n", "Listeners:", len(running))
+		for _, l := range running {
+			io.Printf("  %-29s%s\n", l.Name, l.Addr)
+		}
+	}
+	if env.SSHServer != nil {
+		io.Printf("%-31s%s\n", "SSH server:", env.SSHServer().Addr)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 func TestStatusDetailAligned(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
+	withQueue(t, env)
 	var out strings.Builder
 	shell.Run(context.Background(), shell.Config{
 		Editor: shell.NewPlainEditor(strings.NewReader("status detail\n"), &out), Out: &out,

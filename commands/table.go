@@ -37,6 +37,10 @@ func Table(env *Env) []shell.Command {
 		noArgs(whoamiCommand(env)),
 		lastCommand(env),
 		noArgs(sshconfigCommand(env)),
+		workqueueCommand(env),
+		showmessageCommand(env),
+		noArgs(showrecipientsCommand(env)),
+		noArgs(deleterecipientsCommand(env)),
 	})
 }
 

@@ -1,0 +1,179 @@
+package commands
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"esa/delivery/queue"
+	"esa/shell"
+)
+
+const showmessageHelp = `showmessage [MID]
+
+Show a message in the queue: its envelope (MID, ICID, when and on which
+listener it arrived, the remote IP address, host name and HELO, the sender
+group and mail flow policy that accepted it, size, envelope sender and each
+recipient's RID and state: pending, delivered, bounced or deleted), the
+verdicts of the checks run on it, then its header lines as stored, the
+gateway's own (Received:, ...) first. Without an argument the command asks
+for the MID. A MID that is not in the queue is an error. The queue belongs
+to the gateway daemon: the command needs a shell attached to a running
+"esa serve".`
+
+// maxShownHeader bounds how much of a message showmessage reads looking for
+// the end of its header: a hostile message may have no empty line at all.
+const maxShownHeader = 256 << 10
+
+func showmessageCommand(env *Env) shell.Command {
+	return shell.Command{
+		Name:    "showmessage",
+		Summary: "Show a message in the queue",
+		Help:    showmessageHelp,
+		Run: func(io *shell.IO, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("Invalid arguments when processing: showmessage takes one MID.")
+			}
+			if env.Queue == nil {
+				noDaemon(io, "showmessage")
+				return nil
+			}
+			var a string
+			if len(args) == 1 {
+				if _, err := parseMID(args[0]); err != nil {
+					return fmt.Errorf("Invalid arguments when processing: %v", err)
+				}
+				a = args[0]
+			} else {
+				var err error
+				if a, err = io.Ask("Enter the MID of the message to show.", "", midAnswer); err != nil {
+					return err
+				}
+			}
+			mid, _ := parseMID(a)
+			return showMessage(io, env.Queue, mid)
+		},
+	}
+}
+
+// parseMID accepts a message ID: a decimal number from 1 (MIDs start at 1).
+func parseMID(a string) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(a), 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is not a MID: a MID is a number from 1.", a)
+	}
+	return n, nil
+}
+
+func midAnswer(a string) (string, error) {
+	n, err := parseMID(a)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatUint(n, 10), nil
+}
+
+// errNoMID is the refusal of a MID the queue does not hold.
+func errNoMID(mid uint64) error { return fmt.Errorf("MID %d is not in the queue.", mid) }
+
+func showMessage(out *shell.IO, q *queue.Queue, mid uint64) error {
+	e, ok := q.Get(mid)
+	if !ok {
+		return errNoMID(mid)
+	}
+	m, err := q.Open(mid)
+	if err != nil {
+		// Delivered or deleted between Get and Open.
+		if errors.Is(err, fs.ErrNotExist) {
+			return errNoMID(mid)
+		}
+		return fmt.Errorf("MID %d could not be read: %v", mid, err)
+	}
+	defer m.Close()
+	env := e.Envelope
+	line := func(label, value string) { out.Printf("%-16s%s\n", label+":", value) }
+	out.Printf("\n")
+	line("MID", strconv.FormatUint(env.MID, 10))
+	line("ICID", strconv.FormatUint(env.ICID, 10))
+	line("Received", ctime(env.Received))
+	line("Listener", env.Listener)
+	line("Remote IP", env.RemoteIP)
+	line("Remote Host", orUnknown(env.RemoteHost))
+	line("HELO", env.HELO)
+	line("Sender Group", orNone(env.SenderGroup))
+	line("Policy", orNone(env.Policy))
+	line("Size", fmt.Sprintf("%d bytes", env.Size))
+	line("Attempts", strconv.Itoa(e.State.Attempts))
+	line("From", "<"+env.From+">")
+	for rid, r := range env.Recipients {
+		state := "pending"
+		if s, done := e.State.Done[rid]; done {
+			state = s
+		}
+		line("RID "+strconv.Itoa(rid), "<"+r+"> "+state)
+	}
+	if len(env.Verdicts) == 0 {
+		line("Verdicts", "None")
+	} else {
+		out.Printf("\nVerdicts:\n")
+		names := make([]string, 0, len(env.Verdicts))
+		width := 0
+		for n := range env.Verdicts {
+			names = append(names, n)
+			width = max(width, len(n))
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			out.Printf("  %-*s  %s\n", width, n, env.Verdicts[n])
+		}
+	}
+	out.Printf("\n")
+	return printHeader(out, m, mid)
+}
+
+// printHeader copies the message's header lines (up to the empty line that
+// ends them, RFC 5322 §2.1) without their line ends; the shell escapes any
+// control character in them.
+func printHeader(out *shell.IO, r io.Reader, mid uint64) error {
+	br := bufio.NewReader(io.LimitReader(r, maxShownHeader))
+	read := 0
+	for {
+		l, err := br.ReadString('\n')
+		read += len(l)
+		l = strings.TrimRight(l, "\r\n")
+		if l == "" && err == nil {
+			return nil // the empty line: the body follows
+		}
+		if l != "" {
+			out.Printf("%s\n", l)
+		}
+		switch {
+		case err == io.EOF && read >= maxShownHeader:
+			out.Printf("(The header is longer than %d KiB; the rest is not shown.)\n", maxShownHeader>>10)
+			return nil
+		case err == io.EOF:
+			return nil // a message without a body
+		case err != nil:
+			return fmt.Errorf("MID %d could not be read: %v", mid, err)
+		}
+	}
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return s
+}

@@ -1,0 +1,170 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"esa/delivery/queue"
+)
+
+// TestSelectionPending: which pending recipients showrecipients and
+// deleterecipients choose by host, by sender and all.
+func TestSelectionPending(t *testing.T) {
+	t.Parallel()
+	e := queue.Entry{
+		Envelope: queue.Envelope{MID: 7, From: "Alice@Sender.Example",
+			Recipients: []string{"a@example.org", "b@EXAMPLE.ORG", "c@sub.example.org", `"x@y"@example.org`, "d@example.org.", "e@[192.0.2.1]", "f@example.net"}},
+		State: queue.State{Done: map[int]string{0: "delivered"}},
+	}
+	for _, c := range []struct {
+		name string
+		s    selection
+		want []int
+	}{
+		// The host is the domain after the last "@", any case, a final dot
+		// ignored; a subdomain is another host; done recipients are skipped.
+		{"host", selection{how: byHost, value: "example.org"}, []int{1, 3, 4}},
+		{"subdomain", selection{how: byHost, value: "sub.example.org"}, []int{2}},
+		{"literal", selection{how: byHost, value: "[192.0.2.1]"}, []int{5}},
+		{"other host", selection{how: byHost, value: "example.com"}, nil},
+		// The sender's domain matches in any case, its local part exactly.
+		{"sender", selection{how: bySender, value: "Alice@sender.example"}, []int{1, 2, 3, 4, 5, 6}},
+		{"sender local case", selection{how: bySender, value: "alice@sender.example"}, nil},
+		{"null sender", selection{how: bySender, value: ""}, nil},
+		{"all", selection{how: byAll}, []int{1, 2, 3, 4, 5, 6}},
+	} {
+		if got := c.s.pending(e); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %+v selects %v, want %v", c.name, c.s, got, c.want)
+		}
+	}
+	bounce := queue.Entry{Envelope: queue.Envelope{From: "", Recipients: []string{"a@example.org"}}}
+	if got := (selection{how: bySender, value: ""}).pending(bounce); !reflect.DeepEqual(got, []int{0}) {
+		t.Errorf("the null sender selects %v of a bounce, want [0]", got)
+	}
+}
+
+// TestSelectionAnswers: the host and sender questions' validators.
+func TestSelectionAnswers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		v         func(string) (string, error)
+		in, want  string
+		wantError bool
+	}{
+		{recipientHost, "Example.ORG.", "example.org", false},
+		{recipientHost, "[192.0.2.1]", "[192.0.2.1]", false},
+		{recipientHost, "bad host", "", true},
+		{recipientHost, "[a b]", "", true},
+		{envelopeSender, "<Bob@Example.COM>", "Bob@example.com", false},
+		{envelopeSender, "<>", "<>", false},
+		{envelopeSender, `"odd@local"@example.com`, `"odd@local"@example.com`, false},
+		{envelopeSender, "nobody", "", true},
+		{envelopeSender, "@example.com", "", true},
+		{envelopeSender, "a b@example.com", "", true},
+		{envelopeSender, "a@bad_host!", "", true},
+	} {
+		got, err := c.v(c.in)
+		if (err != nil) != c.wantError || got != c.want {
+			t.Errorf("%q: got %q, %v; want %q (error %v)", c.in, got, err, c.want, c.wantError)
+		}
+	}
+}
+
+// TestDeleteLastRecipientRemovesFiles: deleting a message's last pending
+// recipients removes its files from the queue directory, and the queue
+// opened again does not hold it; a message with recipients left keeps its
+// files and records the deletions in its state.
+func TestDeleteLastRecipientRemovesFiles(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "queue")
+	q, err := queue.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit := func(from string, rcpts ...string) uint64 {
+		mid, err := q.IDs().Next(queue.MID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := q.NewMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("Subject: x\r\n\r\nbody\r\n"))
+		if err := w.Commit(queue.Envelope{MID: mid, From: from, Recipients: rcpts}); err != nil {
+			t.Fatal(err)
+		}
+		return mid
+	}
+	gone := commit("a@example.com", "x@doomed.example", "y@doomed.example")
+	kept := commit("b@example.com", "x@doomed.example", "z@safe.example")
+	// One recipient of the first message already delivered: the host
+	// deletion takes the last pending one.
+	if err := q.SetDone(gone, "delivered", 0); err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	n, err := deleteRecipients(q, selection{how: byHost, value: "doomed.example"}, func(f string, a ...any) {
+		logged = append(logged, fmt.Sprintf(f, a...))
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d, %v; want 2", n, err)
+	}
+	want := []string{"Deleted: MID 1 to [1]", "Message finished MID 1 aborted", "Deleted: MID 2 to [0]"}
+	if !reflect.DeepEqual(logged, want) {
+		t.Errorf("logged %q, want %q", logged, want)
+	}
+	for _, name := range []string{"1.msg", "1.st"} {
+		if _, err := os.Stat(filepath.Join(dir, "msg", name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s still there after its last recipient was deleted: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "msg", "2.msg")); err != nil {
+		t.Errorf("the message with a recipient left lost its file: %v", err)
+	}
+	q.Close()
+	q, err = queue.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	if _, ok := q.Get(gone); ok {
+		t.Errorf("MID %d is back after reopening", gone)
+	}
+	e, ok := q.Get(kept)
+	if !ok || e.State.Done[0] != "deleted" || !reflect.DeepEqual(e.Pending(), []int{1}) {
+		t.Errorf("MID %d after reopening: %+v, %v", kept, e, ok)
+	}
+}
+
+// FuzzEnvelopeSender: an answer the sender question accepts is <> or one
+// address with no space, control character or angle bracket (it is shown
+// in the confirmation question and compared with envelopes), and accepting
+// it again gives the same address.
+func FuzzEnvelopeSender(f *testing.F) {
+	for _, s := range []string{"<>", "a@example.com", "<Bob@Example.COM>", `"x@y"@example.org`, "nobody", "a b@c", "a@[192.0.2.1]", "<a@b>>", "\x00@x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, a string) {
+		got, err := envelopeSender(a)
+		if err != nil {
+			return
+		}
+		if got == "<>" {
+			return
+		}
+		for _, r := range got {
+			if r <= ' ' || r == 0x7f || r == '<' || r == '>' {
+				t.Fatalf("%q accepted as %q", a, got)
+			}
+		}
+		if again, err := envelopeSender(got); err != nil || again != got {
+			t.Fatalf("%q accepted as %q, which gives %q, %v", a, got, again, err)
+		}
+	})
+}

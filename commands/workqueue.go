@@ -1,0 +1,187 @@
+package commands
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"esa/delivery/queue"
+	"esa/shell"
+	"esa/store"
+	"esa/store/logs"
+)
+
+const workqueueHelp = `workqueue [STATUS | PAUSE | RESUME]
+
+Show the work queue (the messages accepted and not yet delivered to every
+recipient): whether it runs or is paused, how many messages and pending
+recipients it holds and the age of the oldest message, then the operations:
+
+  STATUS  show the status again.
+  PAUSE   stop handing messages to delivery, with a reason that the status
+          shows ("Paused by admin: ..."). The listeners keep accepting mail.
+  RESUME  hand messages to delivery again.
+
+PAUSE is offered while the queue runs, RESUME while it is paused. With an
+operation as argument the command runs it and returns to the prompt. The
+queue belongs to the gateway daemon: the command needs a shell attached to a
+running "esa serve".`
+
+// noDaemon says that a command needs the daemon's queue, in a shell that
+// opened the data directory itself, and fails the command (exit status 3 in
+// a batch), since it could not do what was asked.
+func noDaemon(io *shell.IO, name string) {
+	io.Printf("The gateway is not running: %s works on the queue of a running \"esa serve\".\n", name)
+	io.Fail()
+}
+
+func workqueueCommand(env *Env) shell.Command {
+	return shell.Command{
+		Name:     "workqueue",
+		Summary:  "Show, pause or resume the work queue",
+		Help:     workqueueHelp,
+		Keywords: []string{"status", "pause", "resume"},
+		Run: func(io *shell.IO, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("Invalid arguments when processing: workqueue takes one operation: STATUS, PAUSE or RESUME.")
+			}
+			q := env.Queue
+			if q == nil {
+				noDaemon(io, "workqueue")
+				return nil
+			}
+			if len(args) == 1 {
+				op := strings.ToUpper(args[0])
+				if op != "STATUS" && op != "PAUSE" && op != "RESUME" {
+					return fmt.Errorf("Invalid arguments when processing: workqueue takes one operation: STATUS, PAUSE or RESUME.")
+				}
+				return workqueueOp(env, io, q, op)
+			}
+			workqueueStatus(env, io, q)
+			for {
+				ops := []shell.Op{{Name: "STATUS", Desc: "Display work queue status."}}
+				if q.Paused() {
+					ops = append(ops, shell.Op{Name: "RESUME", Desc: "Resume the work queue."})
+				} else {
+					ops = append(ops, shell.Op{Name: "PAUSE", Desc: "Pause the work queue."})
+				}
+				op, err := io.Menu(ops)
+				if err != nil || op == "" {
+					return err
+				}
+				if err := workqueueOp(env, io, q, op); err != nil {
+					return err
+				}
+			}
+		},
+	}
+}
+
+// workqueueOp runs one operation. PAUSE of a paused queue and RESUME of a
+// running one say so instead of doing anything (the menu offers only the
+// one that applies; an argument may name the other).
+func workqueueOp(env *Env, io *shell.IO, q *queue.Queue, op string) error {
+	switch op {
+	case "PAUSE":
+		if q.Paused() {
+			io.Printf("The work queue is already paused.\n")
+			io.Fail()
+			return nil
+		}
+		ok, err := io.YesNo("Manually pause work queue? This will only affect unprocessed messages.", false)
+		if err != nil || !ok {
+			return err
+		}
+		reason, err := io.Ask("Reason for pausing work queue:", "", pauseReason)
+		if err != nil {
+			return err
+		}
+		q.PauseFor(env.User, reason)
+		mailLog(env).Info("Work queue paused by %s: %s", env.User, reason)
+	case "RESUME":
+		if !q.Paused() {
+			io.Printf("The work queue is not paused.\n")
+			io.Fail()
+			return nil
+		}
+		q.Resume()
+		mailLog(env).Info("Work queue resumed by %s", env.User)
+	}
+	workqueueStatus(env, io, q)
+	return nil
+}
+
+// pauseReason accepts one line of text: the reason is shown in status and
+// written to mail_logs, where a line break would forge a second log line.
+func pauseReason(a string) (string, error) {
+	if strings.ContainsFunc(a, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return "", fmt.Errorf("The value cannot contain control characters.")
+	}
+	if len(a) > 200 {
+		return "", fmt.Errorf("The value must be at most 200 characters long.")
+	}
+	return a, nil
+}
+
+// workqueueStatus prints the status block. Its first two lines are the
+// appliance's ("Status: Operational", "Messages: 1243"), which Cisco's CLI
+// test library reads with Status:\s+(.+)\nMessages:\s+(\d+); the pending
+// recipients and the oldest message's age follow.
+func workqueueStatus(env *Env, io *shell.IO, q *queue.Queue) {
+	state := "Operational"
+	if q.Paused() {
+		state = "Paused"
+		if by, why := q.PausedBy(); by != "" {
+			state = "Paused by " + by + ": " + why
+		}
+	}
+	msgs, rcpts := q.Len()
+	io.Printf("\n%-16s%s\n", "Status:", state)
+	io.Printf("%-16s%d\n", "Messages:", msgs)
+	io.Printf("%-16s%d\n", "Recipients:", rcpts)
+	io.Printf("%-16s%s\n", "Oldest Message:", oldestMessage(env, q.List()))
+}
+
+// oldestMessage is the age of the oldest message of entries, as status shows
+// it ("4 weeks 46 mins 53 secs"), or "No Messages".
+func oldestMessage(env *Env, entries []queue.Entry) string {
+	if len(entries) == 0 {
+		return "No Messages"
+	}
+	oldest := entries[0].Envelope.Received
+	for _, e := range entries[1:] {
+		if e.Envelope.Received.Before(oldest) {
+			oldest = e.Envelope.Received
+		}
+	}
+	return age(env.Now().Sub(oldest))
+}
+
+// age renders a duration as the appliance's status does ("4 weeks 46 mins
+// 53 secs"): weeks, days, hours, minutes and seconds, the units that are
+// zero left out.
+func age(d time.Duration) string {
+	if d < time.Second {
+		return "0 secs"
+	}
+	s := int64(d / time.Second)
+	var parts []string
+	for _, u := range []struct {
+		secs       int64
+		one, other string
+	}{{7 * 86400, "week", "weeks"}, {86400, "day", "days"}, {3600, "hour", "hours"}, {60, "min", "mins"}, {1, "sec", "secs"}} {
+		n := s / u.secs
+		s %= u.secs
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+u.one)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %s", n, u.other))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// mailLog is the mail_logs logger (IronPort Text Mail Logs), where queue
+// operations are recorded next to the mail flow they change.
+func mailLog(env *Env) *logs.Logger { return env.Logs.Logger(store.LogTypeMail) }
