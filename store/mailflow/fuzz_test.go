@@ -15,6 +15,7 @@ func FuzzParseHAT(f *testing.F) {
 		f.Add(string(b))
 	}
 	f.Add("$RELAYED\n    RELAY {\n        tls = \"on\"\n    }\nRELAYLIST:\n        127.0.0.1, ::1\n        $RELAYED (x)\nALL $RELAYED\n")
+	f.Add("$S\n    ACCEPT {\n        spf_verify = \"on\"\n        spf_helo_reject = \"Fail,none\"\n        spf_timeout = 7\n    }\nALL $S\n")
 	f.Add("example.com REJECT (no)\n.example.org\n    TCPREFUSE\n")
 	f.Add("$A\n    ACCEPT {}\nG:\n        sbrs[-1.5:2]\n        10.1.1.1-9\n        $A\n")
 	f.Fuzz(func(t *testing.T, in string) {

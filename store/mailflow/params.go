@@ -10,10 +10,11 @@ import (
 type kind int
 
 const (
-	kindInt   kind = iota // a whole number in [min, max]
-	kindOnOff             // "on" or "off"
-	kindEnum              // one of choices
-	kindText              // free text without control characters
+	kindInt     kind = iota // a whole number in [min, max]
+	kindOnOff               // "on" or "off"
+	kindEnum                // one of choices
+	kindText                // free text without control characters
+	kindResults             // a set of SPF results, written as a comma list
 )
 
 type paramSpec struct {
@@ -43,6 +44,101 @@ var paramSpecs = []paramSpec{
 	{key: "smtp_banner_host", kind: kindText, label: "SMTP Banner Hostname"},
 	{key: "reject_banner_code", kind: kindInt, min: 400, max: 599, label: "SMTP Rejection Code"},
 	{key: "reject_banner_text", kind: kindText, label: "SMTP Rejection Text"},
+	// SPF/SIDF verification (ESA-CLI.md §3.4 item 21, §3.5). The
+	// *_reject keys list the results whose SMTP action is REJECT; the
+	// others are accepted, as the appliance accepts every result of an
+	// identity whose actions were not changed.
+	{key: "spf_verify", kind: kindOnOff, label: "SPF/SIDF Verification Enabled"},
+	{key: "spf_conformance", kind: kindEnum, choices: SPFLevels, label: "Conformance Level"},
+	{key: "spf_helo_check", kind: kindOnOff, label: "Do HELO test"},
+	{key: "spf_pra_downgrade", kind: kindOnOff, label: "Downgrade PRA verification result"},
+	{key: "spf_helo_reject", kind: kindResults, label: "For HELO Identity"},
+	{key: "spf_mailfrom_reject", kind: kindResults, label: "For MAIL FROM Identity"},
+	{key: "spf_pra_reject", kind: kindResults, label: "For PRA Identity"},
+	{key: "spf_reject_code", kind: kindInt, min: 500, max: 599, label: "Reject code"},
+	{key: "spf_reject_text", kind: kindText, label: "Reject text"},
+	{key: "spf_publisher_text", kind: kindOnOff, label: "Get reject response text from publisher"},
+	{key: "spf_defer_code", kind: kindInt, min: 400, max: 499, label: "Defer code"},
+	{key: "spf_defer_text", kind: kindText, label: "Defer text"},
+	{key: "spf_timeout", kind: kindInt, min: 1, max: 600, label: "Verification timeout"},
+}
+
+// SPFLevels are the spf_conformance values, in the menu's order (the
+// x-conformance tokens of Received-SPF:).
+var SPFLevels = []string{"spf_only", "sidf_compatible", "sidf_strict"}
+
+// SPFResults are the results an SMTP action is chosen for, in the order
+// the questions ask them (ESA-CLI.md §3.4 item 21). Pass is always
+// accepted.
+var SPFResults = []string{"None", "Neutral", "SoftFail", "Fail", "TempError", "PermError"}
+
+// spfDefaults are the SPF parameters a table that never set them has: off,
+// and when turned on the appliance's defaults (SIDF compatible, HELO test,
+// every result accepted, the reject and defer replies of §3.5, 40 s). They
+// are not written into a table's DEFAULT, so tables from before SPF
+// existed read and print as before.
+var spfDefaults = []Param{
+	{"spf_verify", "off"},
+	{"spf_conformance", "sidf_compatible"},
+	{"spf_helo_check", "on"},
+	{"spf_pra_downgrade", "off"},
+	{"spf_helo_reject", ""},
+	{"spf_mailfrom_reject", ""},
+	{"spf_pra_reject", ""},
+	{"spf_reject_code", "550"},
+	{"spf_reject_text", "#5.7.1 SPF unauthorized mail is prohibited."},
+	{"spf_publisher_text", "on"},
+	{"spf_defer_code", "451"},
+	{"spf_defer_text", "#4.4.3 Temporary error occurred during SPF verification."},
+	{"spf_timeout", "40"},
+}
+
+// SPFDefault reports whether p is an SPF parameter at its built-in value.
+func SPFDefault(p Param) bool {
+	v, ok := lookup(spfDefaults, p.Key)
+	return ok && v == p.Value
+}
+
+// canonResults reads a comma list of SPF results in any case and order and
+// writes it in SPFResults order, lower case.
+func canonResults(key, value string) (string, error) {
+	var set [6]bool
+	for _, w := range strings.Split(value, ",") {
+		w = strings.TrimSpace(w)
+		if w == "" {
+			continue
+		}
+		found := false
+		for i, r := range SPFResults {
+			if strings.EqualFold(w, r) {
+				set[i], found = true, true
+			}
+		}
+		if !found {
+			return "", fmt.Errorf("%s lists results among none, neutral, softfail, fail, temperror, permerror, not %q", key, w)
+		}
+	}
+	var out []string
+	for i, on := range set {
+		if on {
+			out = append(out, strings.ToLower(SPFResults[i]))
+		}
+	}
+	return strings.Join(out, ","), nil
+}
+
+// parseResults is canonResults' inverse for a checked value: the results
+// by their SPFResults names.
+func parseResults(value string) []string {
+	var out []string
+	for _, w := range strings.Split(value, ",") {
+		for _, r := range SPFResults {
+			if strings.EqualFold(w, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }
 
 func specFor(key string) (paramSpec, bool) {
@@ -89,6 +185,8 @@ func checkParam(key, value string) (string, error) {
 		if err := checkText(value); err != nil {
 			return "", fmt.Errorf("%s %v", key, err)
 		}
+	case kindResults:
+		return canonResults(key, value)
 	}
 	return value, nil
 }
@@ -123,6 +221,43 @@ type Limits struct {
 	SpamCheck       bool
 	VirusCheck      bool
 	UseSenderBase   bool
+	SPF             SPFSettings
+}
+
+// SPFSettings are a policy's SPF/SIDF verification settings (ESA-CLI.md
+// §3.4 item 21). The reject sets name results by SPFResults.
+type SPFSettings struct {
+	Enabled bool
+	// Level is one of SPFLevels.
+	Level          string
+	HELOCheck      bool
+	DowngradePRA   bool
+	HELOReject     []string
+	MailFromReject []string
+	PRAReject      []string
+	RejectCode     int
+	RejectText     string
+	PublisherText  bool
+	DeferCode      int
+	DeferText      string
+	// Timeout bounds each identity's check, in seconds.
+	Timeout int
+}
+
+// Rejects reports whether set holds result.
+func Rejects(set []string, result string) bool {
+	for _, r := range set {
+		if r == result {
+			return true
+		}
+	}
+	return false
+}
+
+// ResultsValue writes a reject set as its parameter value.
+func ResultsValue(set []string) string {
+	v, _ := canonResults("", strings.Join(set, ","))
+	return v
 }
 
 // DefaultParams are the factory DEFAULT policy parameters (ESA-CLI.md §3.4
@@ -166,7 +301,10 @@ func (h *HAT) Effective(policy string) Limits {
 		if v, ok := lookup(h.Default, key); ok {
 			return v
 		}
-		v, _ := lookup(DefaultParams(), key)
+		if v, ok := lookup(DefaultParams(), key); ok {
+			return v
+		}
+		v, _ := lookup(spfDefaults, key)
 		return v
 	}
 	num := func(key string) int64 { n, _ := strconv.ParseInt(get(key), 10, 64); return n }
@@ -186,6 +324,21 @@ func (h *HAT) Effective(policy string) Limits {
 		SpamCheck:       get("spam_check") == "on",
 		VirusCheck:      get("virus_check") == "on",
 		UseSenderBase:   get("use_sb") == "on",
+		SPF: SPFSettings{
+			Enabled:        get("spf_verify") == "on",
+			Level:          get("spf_conformance"),
+			HELOCheck:      get("spf_helo_check") == "on",
+			DowngradePRA:   get("spf_pra_downgrade") == "on",
+			HELOReject:     parseResults(get("spf_helo_reject")),
+			MailFromReject: parseResults(get("spf_mailfrom_reject")),
+			PRAReject:      parseResults(get("spf_pra_reject")),
+			RejectCode:     int(num("spf_reject_code")),
+			RejectText:     get("spf_reject_text"),
+			PublisherText:  get("spf_publisher_text") == "on",
+			DeferCode:      int(num("spf_defer_code")),
+			DeferText:      get("spf_defer_text"),
+			Timeout:        int(num("spf_timeout")),
+		},
 	}
 }
 
