@@ -125,7 +125,7 @@ func keyBits(k ssh.PublicKey) string {
 // userKeys is the USERKEYS screen, starting with the session's own user.
 func userKeys(io *shell.IO, env *Env) error {
 	name := env.User
-	admin := users.CanManageUsers(env.Role)
+	admin := users.CanManageUsers(sessionRole(env))
 	for {
 		us := env.Session.Config().Users.Users
 		u, ok := users.Find(us, name)

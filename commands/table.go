@@ -120,13 +120,28 @@ func guardAll(env *Env, cs []shell.Command) []shell.Command {
 		}
 		run, name := c.Run, c.Name
 		c.Run = func(io *shell.IO, args []string) error {
-			if !allowed(env.Role, l) {
+			if !allowed(sessionRole(env), l) {
 				return accessError(name, l)
 			}
 			return run(io, args)
 		}
 	}
 	return cs
+}
+
+// sessionRole is the role the guard checks. For a remote session it is the
+// role its user has in the committed configuration now, so that a demotion
+// or deletion an Administrator commits applies to sessions already logged
+// in from their next command (a deleted user keeps only what anyone may
+// do). The local console (no remote address) is env.Role.
+func sessionRole(env *Env) string {
+	if env.RemoteAddr == "" || env.Store == nil {
+		return env.Role
+	}
+	if u, ok := users.Find(env.Store.Committed().Users.Users, env.User); ok {
+		return u.Role
+	}
+	return ""
 }
 
 // accessError is the refusal of command name to a role below level l.

@@ -288,3 +288,31 @@ func TestNoSecretsShown(t *testing.T) {
 		t.Fatal("no log files to check")
 	}
 }
+
+// TestDemotionApplies: an Operator logged in over SSH is refused commit as
+// soon as an Administrator's commit makes them a Guest, and everything but
+// what anyone may do once their account is deleted.
+func TestDemotionApplies(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	as("ops", users.Operator)(t, env)
+	env.RemoteAddr = "192.0.2.7"
+	if screen, code := runScript(env, "commit\n"); strings.Contains(screen, "correct access group") || code != shell.ExitOK {
+		t.Fatalf("the Operator was refused commit (%d):\n%s", code, screen)
+	}
+	us := env.Store.Committed().Users.Users
+	us[1].Role = users.Guest
+	commitUsers(t, env, us)
+	screen, code := runScript(env, "commit\nwhoami\n")
+	if !strings.Contains(screen, `You are not in the correct access group to use "commit".`) || !strings.Contains(screen, "Role: Guest") || code != shell.ExitFailed {
+		t.Fatalf("after the demotion (%d):\n%s", code, screen)
+	}
+	commitUsers(t, env, us[:1])
+	screen, _ = runScript(env, "sshconfig\nuserkeys\n\nversion\nrollbackconfig\n")
+	if !strings.Contains(screen, `You are not in the correct access group to use "rollbackconfig".`) {
+		t.Fatalf("after the deletion:\n%s", screen)
+	}
+	if !strings.Contains(screen, `There is no account "ops"`) {
+		t.Errorf("sshconfig does not say the account is gone:\n%s", screen)
+	}
+}

@@ -130,7 +130,7 @@ func whoamiCommand(env *Env) shell.Command {
 			if u, ok := users.Find(env.Store.Committed().Users.Users, env.User); ok {
 				full = u.FullName
 			}
-			role := env.Role
+			role := sessionRole(env)
 			if role == "" {
 				role = "none"
 			}
