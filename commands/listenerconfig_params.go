@@ -22,6 +22,9 @@ var paramBounds = map[string][2]int{
 	"dhap_limit":           {1, 1 << 30}, // 0 (no prevention) is the "no" answer
 	"smtp_banner_code":     {200, 299},
 	"reject_banner_code":   {400, 599},
+	"spf_reject_code":      {500, 599},
+	"spf_defer_code":       {400, 499},
+	"spf_timeout":          {1, 600},
 }
 
 // askParams asks the DEFAULT questions of ESA-CLI §3.4 for the parameters
@@ -117,9 +120,128 @@ func askParams(io *shell.IO, cur mailflow.Limits) (mailflow.Limits, error) {
 
 	// Block D: the DKIM verification (ESA-CLI §3.4 item 20), SPF/SIDF
 	// (item 21) and DMARC verification (item 22) questions go here, in
-	// that order, when the issues that add those checks to the listeners
-	// (15–17) give the policies their parameters.
+	// that order; DKIM and DMARC come with issues 16–17.
+	if l.SPF, err = askSPF(io, cur.SPF); err != nil {
+		return l, err
+	}
 	return l, nil
+}
+
+// spfLevelNames are the conformance levels as the menu and the print-out
+// name them, in mailflow.SPFLevels order.
+var spfLevelNames = []string{"SPF only", "SIDF compatible", "SIDF strict"}
+
+func spfLevelIndex(level string) int {
+	for i, l := range mailflow.SPFLevels {
+		if l == level {
+			return i
+		}
+	}
+	return 1
+}
+
+// askSPF asks the SPF/SIDF questions of ESA-CLI §3.4 item 21, verbatim
+// where the reference shows them (the two first questions have two spaces
+// before their default in the CLI reference). The levels branch as
+// CLIREF-8.5.6 Tables 3-173/3-174 say: SPF only asks the HELO test and
+// the HELO and MAIL FROM actions; SIDF compatible the HELO test, the PRA
+// downgrade and the HELO, MAIL FROM and PRA actions; SIDF strict only the
+// MAIL FROM and PRA actions (its HELO check is fixed). What is not asked
+// keeps its current value.
+func askSPF(io *shell.IO, cur mailflow.SPFSettings) (mailflow.SPFSettings, error) {
+	s := cur
+	change, err := io.YesNo("Would you like to change SPF/SIDF settings? ", false)
+	if err != nil || !change {
+		return s, err
+	}
+	if s.Enabled, err = io.YesNo("Would you like to perform SPF/SIDF Verification? ", cur.Enabled); err != nil || !s.Enabled {
+		return s, err
+	}
+	n, err := io.Choose("What Conformance Level would you like to use?", spfLevelNames, spfLevelIndex(cur.Level)+1)
+	if err != nil {
+		return s, err
+	}
+	s.Level = mailflow.SPFLevels[n-1]
+	if s.Level != "sidf_strict" {
+		if s.HELOCheck, err = io.YesNo("Would you like to have the HELO check performed?", cur.HELOCheck); err != nil {
+			return s, err
+		}
+	}
+	if s.Level == "sidf_compatible" {
+		if s.DowngradePRA, err = io.YesNo("Downgrade PRA verification result if 'Resent-Sender:' or 'Resent-From:' were used?", cur.DowngradePRA); err != nil {
+			return s, err
+		}
+	}
+	actions, err := io.YesNo("Would you like to change SMTP actions taken as result of the SPF verification?", false)
+	if err != nil {
+		return s, err
+	}
+	if actions {
+		ids := []struct {
+			name, check string
+			set         *[]string
+		}{
+			{"HELO", "HELO", &s.HELOReject},
+			{"MAIL FROM", "MAIL FROM", &s.MailFromReject},
+			{"PRA", "PRA", &s.PRAReject},
+		}
+		for _, id := range ids {
+			switch {
+			case id.name == "HELO" && (s.Level == "sidf_strict" || !s.HELOCheck):
+				continue
+			case id.name == "PRA" && s.Level == "spf_only":
+				continue
+			}
+			change, err := io.YesNo("Would you like to change SMTP actions taken for the "+id.name+" identity?", false)
+			if err != nil {
+				return s, err
+			}
+			if !change {
+				continue
+			}
+			var set []string
+			for _, r := range mailflow.SPFResults {
+				def := 1
+				if mailflow.Rejects(*id.set, r) {
+					def = 2
+				}
+				a, err := io.Choose("What SMTP action should be taken if "+id.check+" check returns "+r+"?", []string{"Accept", "Reject"}, def)
+				if err != nil {
+					return s, err
+				}
+				if a == 2 {
+					set = append(set, r)
+				}
+			}
+			*id.set = set
+		}
+	}
+	resp, err := io.YesNo("Would you like to change SMTP response settings for the REJECT action?", false)
+	if err != nil {
+		return s, err
+	}
+	if resp {
+		b := paramBounds["spf_reject_code"]
+		if s.RejectCode, err = io.Int("Enter the SMTP code to use in the SPF reject response.", cur.RejectCode, b[0], b[1]); err != nil {
+			return s, err
+		}
+		if s.RejectText, err = io.Ask("Enter the SMTP text to use in the SPF reject response.", cur.RejectText, oneLine); err != nil {
+			return s, err
+		}
+		if s.PublisherText, err = io.YesNo("Get reject response text from publisher?", cur.PublisherText); err != nil {
+			return s, err
+		}
+		b = paramBounds["spf_defer_code"]
+		if s.DeferCode, err = io.Int("Enter the SMTP code to use in the SPF defer response.", cur.DeferCode, b[0], b[1]); err != nil {
+			return s, err
+		}
+		if s.DeferText, err = io.Ask("Enter the SMTP text to use in the SPF defer response.", cur.DeferText, oneLine); err != nil {
+			return s, err
+		}
+	}
+	b := paramBounds["spf_timeout"]
+	s.Timeout, err = io.Int("Verification timeout (seconds)", cur.Timeout, b[0], b[1])
+	return s, err
 }
 
 // askResponse asks whether to give a custom SMTP acceptance or rejection
@@ -226,9 +348,24 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// limitParams writes l as the table's parameters, in the PRINT order;
-// texts left empty are not written (they fall back to the defaults).
+// limitParams writes l as the DEFAULT parameters, in the PRINT order;
+// texts left empty are not written (they fall back to the defaults), nor
+// are SPF settings at the appliance's values, so a table whose SPF was
+// never changed stays as it was before SPF existed.
 func limitParams(l mailflow.Limits) []mailflow.Param {
+	all := allParams(l)
+	out := all[:0]
+	for _, p := range all {
+		if !mailflow.SPFDefault(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// allParams writes every parameter of l; an empty SPF reject set is kept
+// (a policy's "accept everything" overrides a DEFAULT that rejects).
+func allParams(l mailflow.Limits) []mailflow.Param {
 	onOff := func(b bool) string {
 		if b {
 			return "on"
@@ -251,10 +388,23 @@ func limitParams(l mailflow.Limits) []mailflow.Param {
 		{Key: "smtp_banner_host", Value: l.BannerHost},
 		{Key: "reject_banner_code", Value: strconv.Itoa(l.RejectCode)},
 		{Key: "reject_banner_text", Value: l.RejectText},
+		{Key: "spf_verify", Value: onOff(l.SPF.Enabled)},
+		{Key: "spf_conformance", Value: l.SPF.Level},
+		{Key: "spf_helo_check", Value: onOff(l.SPF.HELOCheck)},
+		{Key: "spf_pra_downgrade", Value: onOff(l.SPF.DowngradePRA)},
+		{Key: "spf_helo_reject", Value: mailflow.ResultsValue(l.SPF.HELOReject)},
+		{Key: "spf_mailfrom_reject", Value: mailflow.ResultsValue(l.SPF.MailFromReject)},
+		{Key: "spf_pra_reject", Value: mailflow.ResultsValue(l.SPF.PRAReject)},
+		{Key: "spf_reject_code", Value: strconv.Itoa(l.SPF.RejectCode)},
+		{Key: "spf_reject_text", Value: l.SPF.RejectText},
+		{Key: "spf_publisher_text", Value: onOff(l.SPF.PublisherText)},
+		{Key: "spf_defer_code", Value: strconv.Itoa(l.SPF.DeferCode)},
+		{Key: "spf_defer_text", Value: l.SPF.DeferText},
+		{Key: "spf_timeout", Value: strconv.Itoa(l.SPF.Timeout)},
 	}
 	out := all[:0]
 	for _, p := range all {
-		if p.Value != "" {
+		if p.Value != "" || strings.HasSuffix(p.Key, "_reject") {
 			out = append(out, p)
 		}
 	}
@@ -272,11 +422,11 @@ func policyParams(h *mailflow.HAT, old []mailflow.Param, l mailflow.Limits) []ma
 		had[p.Key] = true
 	}
 	def := map[string]string{}
-	for _, p := range limitParams(h.Effective("")) {
+	for _, p := range allParams(h.Effective("")) {
 		def[p.Key] = p.Value
 	}
 	var out []mailflow.Param
-	for _, p := range limitParams(l) {
+	for _, p := range allParams(l) {
 		if had[p.Key] || def[p.Key] != p.Value {
 			out = append(out, p)
 		}
@@ -328,9 +478,62 @@ func printLimits(io *shell.IO, l mailflow.Limits) {
 	if l.RejectText != "" {
 		io.Printf("SMTP Rejection Text: %s\n", l.RejectText)
 	}
-	// The "DKIM Verification Enabled", "SPF/SIDF Verification Enabled"
-	// (with its indented block, ESA-CLI §3.5) and "DMARC Verification
-	// Enabled" lines join here with their parameters (issues 15–17).
+	// The "DKIM Verification Enabled" and "DMARC Verification Enabled"
+	// lines join here with their parameters (issues 16–17), around SPF's.
+	printSPF(io, l.SPF)
+}
+
+// printSPF writes the SPF/SIDF block of "Default Policy Parameters"
+// (ESA-CLI §3.5, CLIREF-9.7 p.302), with two spaces per level. An
+// identity's actions are one word when they are all the same, else the
+// accepted and the rejected results on a line each.
+func printSPF(io *shell.IO, s mailflow.SPFSettings) {
+	if !s.Enabled {
+		io.Printf("SPF/SIDF Verification Enabled: No\n")
+		return
+	}
+	yes := map[bool]string{true: "Yes", false: "No"}
+	io.Printf("SPF/SIDF Verification Enabled: Yes\n")
+	io.Printf("  Conformance Level: %s\n", spfLevelNames[spfLevelIndex(s.Level)])
+	if s.Level != "sidf_strict" {
+		io.Printf("  Do HELO test: %s\n", yes[s.HELOCheck])
+	}
+	if s.Level == "sidf_compatible" {
+		io.Printf("  Downgrade PRA verification result if 'Resent-Sender:' or 'Resent-From:' were used: %s\n", yes[s.DowngradePRA])
+	}
+	io.Printf("  SMTP actions:\n")
+	identity := func(name string, set []string) {
+		var acc, rej []string
+		for _, r := range mailflow.SPFResults {
+			if mailflow.Rejects(set, r) {
+				rej = append(rej, r)
+			} else {
+				acc = append(acc, r)
+			}
+		}
+		switch {
+		case len(rej) == 0:
+			io.Printf("    For %s Identity: Accept\n", name)
+		case len(acc) == 0:
+			io.Printf("    For %s Identity: Reject\n", name)
+		default:
+			io.Printf("    For %s Identity:\n      %s: Accept\n      %s: Reject\n", name, strings.Join(acc, ", "), strings.Join(rej, ", "))
+		}
+	}
+	if s.Level != "sidf_strict" && s.HELOCheck {
+		identity("HELO", s.HELOReject)
+	}
+	identity("MAIL FROM", s.MailFromReject)
+	if s.Level != "spf_only" {
+		identity("PRA", s.PRAReject)
+	}
+	io.Printf("  SMTP Response Settings:\n")
+	io.Printf("    Reject code: %d\n", s.RejectCode)
+	io.Printf("    Reject text: %s\n", s.RejectText)
+	io.Printf("    Get reject response text from publisher: %s\n", yes[s.PublisherText])
+	io.Printf("    Defer code: %d\n", s.DeferCode)
+	io.Printf("    Defer text: %s\n", s.DeferText)
+	io.Printf("  Verification timeout: %d\n", s.Timeout)
 }
 
 // thousands writes n with comma separators, as the appliance's displays do

@@ -28,6 +28,9 @@ func init() {
 		"listenerconfig_import_refused": {setup: badImportFiles, check: nothingPending},
 		"listenerconfig_entries":        {setup: richWithLink, check: checkEntries},
 		"listenerconfig_rcptaccess":     {setup: oneListener, check: checkRAT},
+		"listenerconfig_spf_only":       {setup: oneListener, check: checkSPFOnly},
+		"listenerconfig_spf_compatible": {setup: oneListener, check: checkSPFCompatible},
+		"listenerconfig_spf_strict":     {setup: oneListener, check: checkSPFStrict},
 	} {
 		transcripts[name] = tc
 	}
@@ -71,7 +74,9 @@ func checkNewListeners(t *testing.T, env *Env) {
 	wantLim := mailflow.Limits{MaxMessageSize: 20 << 20, MaxConcurrency: 50, MaxMsgsPerConn: 10, MaxRcptsPerMsg: 100,
 		MaxRcptsPerHour: 500, DHAPLimit: 0, TLS: "preferred", BannerCode: 250, BannerText: "Relay ready",
 		BannerHost: "relay.example.com", RejectCode: 554, SpamCheck: false, VirusCheck: true, UseSenderBase: false}
-	if lim != wantLim {
+	fac := mailflow.PublicHAT()
+	wantLim.SPF = fac.Effective("").SPF // not asked: the appliance's SPF defaults
+	if !reflect.DeepEqual(lim, wantLim) {
 		t.Errorf("OutgoingMail DEFAULT:\n got %+v\nwant %+v", lim, wantLim)
 	}
 	if d := out.HAT.Match(mailflow.Peer{IP: mustAddr(t, "10.1.2.3")}); d.Action != mailflow.ActRelay || d.Group != "RELAYLIST" {
@@ -182,11 +187,13 @@ func checkDefault(t *testing.T, env *Env) {
 	want := mailflow.Limits{MaxMessageSize: 512 << 10, MaxConcurrency: 20, MaxMsgsPerConn: 10, MaxRcptsPerMsg: 200,
 		MaxRcptsPerHour: -1, DHAPLimit: 25, TLS: "off", BannerCode: 220, BannerText: "ESMTP ready",
 		BannerHost: "mx.example.com", RejectCode: 421, RejectText: "Go away", SpamCheck: true, VirusCheck: false, UseSenderBase: true}
-	if got := h.Effective(""); got != want {
+	fac := mailflow.PublicHAT()
+	want.SPF = fac.Effective("").SPF // SPF settings not changed
+	if got := h.Effective(""); !reflect.DeepEqual(got, want) {
 		t.Errorf("DEFAULT:\n got %+v\nwant %+v", got, want)
 	}
 	// The policies that do not override a parameter inherit it.
-	if got := h.Effective("ACCEPTED"); got != want {
+	if got := h.Effective("ACCEPTED"); !reflect.DeepEqual(got, want) {
 		t.Errorf("$ACCEPTED:\n got %+v\nwant %+v", got, want)
 	}
 }
