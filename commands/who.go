@@ -54,12 +54,14 @@ func whoCommand(env *Env) shell.Command {
 	}
 }
 
-// sessionName is who's tty-like name of a session.
+// sessionName is who's tty-like name of a session: ssh/N over SSH,
+// local/N through the daemon's control socket (no remote address, or
+// "local"), console for a shell without a daemon (session 0).
 func sessionName(s SessionInfo) string {
-	switch s.RemoteAddr {
-	case "":
+	switch {
+	case s.RemoteAddr == "" && s.ID == 0:
 		return "console"
-	case "local":
+	case s.RemoteAddr == "" || s.RemoteAddr == "local":
 		return "local/" + strconv.FormatUint(s.ID, 10)
 	}
 	return "ssh/" + strconv.FormatUint(s.ID, 10)

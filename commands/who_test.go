@@ -15,7 +15,7 @@ func init() {
 			return []SessionInfo{
 				{ID: 7, User: "admin", RemoteAddr: "127.0.0.1", Since: clock.Add(-5 * time.Minute)},
 				{ID: 3, User: "ops", RemoteAddr: "::1", Since: clock.Add(-2 * time.Hour), Idle: 73 * time.Minute},
-				{ID: 9, User: "admin", RemoteAddr: "local", Since: clock.Add(-30 * time.Second), Idle: 12 * time.Second},
+				{ID: 9, User: "admin", RemoteAddr: "", Since: clock.Add(-30 * time.Second), Idle: 12 * time.Second},
 			}
 		}
 	}}
