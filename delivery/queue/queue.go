@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Queue is the durable message queue. Its methods are safe for concurrent
@@ -48,6 +49,12 @@ type State struct {
 	Done map[int]string `json:"done,omitempty"`
 	// Attempts counts delivery attempts so far.
 	Attempts int `json:"attempts,omitempty"`
+	// Next is when the delivery engine may try the pending recipients
+	// again after a temporary failure (zero: at once). Kept here so a
+	// restarted engine continues the back-off instead of starting over.
+	Next time.Time `json:"next,omitzero"`
+	// DelayNotified: a delay notice has been sent to the sender.
+	DelayNotified bool `json:"delay_notified,omitempty"`
 }
 
 // Pending returns the RIDs still to be delivered.
@@ -414,7 +421,8 @@ func (q *Queue) SetDone(mid uint64, outcome string, rids ...int) error {
 		q.mu.Unlock()
 		return fmt.Errorf("MID %d is not in the queue", mid)
 	}
-	st := State{Attempts: e.State.Attempts, Done: map[int]string{}}
+	st := e.State
+	st.Done = map[int]string{}
 	for k, v := range e.State.Done {
 		st.Done[k] = v
 	}
@@ -439,6 +447,43 @@ func (q *Queue) SetDone(mid uint64, outcome string, rids ...int) error {
 	}
 	data, _ := json.Marshal(&st)
 	return writeFileAtomic(q.statePath(mid), data)
+}
+
+// SetRetry records a failed delivery attempt of mid's pending recipients:
+// Attempts grows by one, the next attempt is due at next, and notified says
+// whether a delay notice has gone out. It is written before it returns, so
+// the back-off survives a restart.
+func (q *Queue) SetRetry(mid uint64, next time.Time, notified bool) (State, error) {
+	q.mu.Lock()
+	e, ok := q.index[mid]
+	if !ok {
+		q.mu.Unlock()
+		return State{}, fmt.Errorf("MID %d is not in the queue", mid)
+	}
+	st := e.State
+	st.Attempts++
+	st.Next, st.DelayNotified = next, st.DelayNotified || notified
+	e.State = st
+	cp := copyEntry(e).State
+	data, _ := json.Marshal(&st)
+	q.mu.Unlock()
+	return cp, writeFileAtomic(q.statePath(mid), data)
+}
+
+// ClearNext makes every message due at once (delivernow). It changes only
+// the memory copy: a restart finds the recorded times again, which at worst
+// delays one retry.
+func (q *Queue) ClearNext(match func(*Entry) bool) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, e := range q.index {
+		if !e.State.Next.IsZero() && (match == nil || match(e)) {
+			e.State.Next = time.Time{}
+			n++
+		}
+	}
+	return n
 }
 
 // Remove deletes a message whatever its recipients' state.

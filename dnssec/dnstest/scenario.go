@@ -178,6 +178,25 @@ func NewScenario(t testing.TB, o ScenarioOptions) *Scenario {
 	return s
 }
 
+// ListenShared listens on every address in ips ("127.0.0.x") with one
+// common port, so that mail hosts on distinct loopback addresses can all be
+// reached on the one MX port a client is configured with. The listeners
+// are closed when the test ends.
+func ListenShared(t testing.TB, ips []string) []net.Listener {
+	t.Helper()
+	hosts := make([]scenarioHost, len(ips))
+	for i, ip := range ips {
+		hosts[i] = scenarioHost{ip: ip}
+	}
+	lns := listenShared(t, hosts)
+	t.Cleanup(func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	})
+	return lns
+}
+
 // listenShared listens on every host's address with one common port,
 // retrying with a new port when one address has it taken.
 func listenShared(t testing.TB, hosts []scenarioHost) []net.Listener {

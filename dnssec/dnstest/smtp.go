@@ -2,6 +2,7 @@ package dnstest
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -29,6 +30,9 @@ type SMTPOptions struct {
 	NoSTARTTLS bool
 	// Now is the clock for a generated chain (default time.Now).
 	Now time.Time
+	// FailHandshake offers STARTTLS and answers it with 220, then fails
+	// every TLS handshake: a failure after the 220 reply (seed 003).
+	FailHandshake bool
 }
 
 // Message is one message the SMTP server accepted.
@@ -69,6 +73,14 @@ func StartSMTP(t testing.TB, o SMTPOptions) *SMTPServer {
 	return serveSMTP(t, ln, o)
 }
 
+var errHandshake = errors.New("dnstest: handshake refused (FailHandshake)")
+
+// ServeSMTP is StartSMTP on a listener the caller made (ListenShared).
+func ServeSMTP(t testing.TB, ln net.Listener, o SMTPOptions) *SMTPServer {
+	t.Helper()
+	return serveSMTP(t, ln, o)
+}
+
 func serveSMTP(t testing.TB, ln net.Listener, o SMTPOptions) *SMTPServer {
 	t.Helper()
 	if o.Hostname == "" {
@@ -100,6 +112,9 @@ func serveSMTP(t testing.TB, ln net.Listener, o SMTPOptions) *SMTPServer {
 				s.mu.Lock()
 				s.sni = append(s.sni, hello.ServerName)
 				s.mu.Unlock()
+				if o.FailHandshake {
+					return nil, errHandshake
+				}
 				return nil, nil
 			},
 		}
