@@ -23,10 +23,12 @@ lists the accounts (name, full name, role) and offers:
            account nor the last Administrator
 Roles: Administrator (everything, including accounts), Operator (change and
 commit the configuration), Read-Only Operator (status, logs and sessions;
-no changes), Guest (status and sessions only). Changes are pending until
-commit. Passwords are kept only as salted argon2id hashes. Each user changes
-their own password with password (it takes effect at once); SSH authorized
-keys are managed with sshconfig USERKEYS.`
+no changes), Guest (status, sessions and the DNS/TLS checks; no logs, no
+changes). A role change or deletion applies to the user's open sessions at
+their next command. Changes are pending until commit. Passwords are kept
+only as salted argon2id hashes. Each user changes their own password with
+password (it takes effect at once); SSH authorized keys are managed with
+sshconfig USERKEYS.`
 
 var userconfigOps = []shell.Op{
 	{Name: "NEW", Desc: "Create a new account."},
@@ -40,7 +42,7 @@ var roleMenu = []string{
 	users.Administrator + " - Can do everything, including managing user accounts.",
 	users.Operator + " - Can change and commit the configuration; cannot manage accounts.",
 	users.ReadOnlyOperator + " - Can view status, logs and sessions; cannot change or commit.",
-	users.Guest + " - Can view status and sessions only.",
+	users.Guest + " - Can view status and sessions and run the DNS/TLS checks; no logs, no changes.",
 }
 
 func userconfigCommand(env *Env) shell.Command {
