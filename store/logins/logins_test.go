@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -221,6 +222,69 @@ func BenchmarkRecord(b *testing.B) {
 		i++
 		if err := l.Record(login(i)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestConcurrent: sessions logging in and out at once, with compactions
+// among them, leave a file of whole records only, the newest kept.
+func TestConcurrent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const max = 20
+	l := open(t, dir, max)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				r := Login{User: fmt.Sprintf("u%d", g), RemoteAddr: "::1", In: t0.Add(time.Duration(i*8+g) * time.Second)}
+				if err := l.Record(r); err != nil {
+					t.Error(err)
+					return
+				}
+				r.Out = r.In.Add(time.Hour)
+				if err := l.Record(r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) > 2*max {
+		t.Errorf("%d lines, bound %d", len(lines), 2*max)
+	}
+	for _, line := range lines {
+		if _, err := ParseLine(line); err != nil {
+			t.Errorf("torn or mixed line %q", line)
+		}
+	}
+	got, err := l.Recent(1)
+	if err != nil || len(got) != 1 || !got[0].In.Equal(t0.Add((29*8+7)*time.Second)) || got[0].Out.IsZero() {
+		t.Errorf("newest session = %v, %v", got, err)
+	}
+}
+
+// BenchmarkRecent measures last's read of a full history (1000 sessions).
+func BenchmarkRecent(b *testing.B) {
+	l := open(b, b.TempDir(), 1000)
+	for i := range 1000 {
+		r := login(i)
+		r.Out = r.In.Add(time.Minute)
+		if err := l.Record(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if got, err := l.Recent(20); err != nil || len(got) != 20 {
+			b.Fatal(len(got), err)
 		}
 	}
 }
