@@ -27,9 +27,15 @@ func init() {
 	} {
 		transcripts[name] = tc
 	}
-	// status and status detail show the daemon's numbers.
-	transcripts["status"] = transcript{setup: withQueue}
-	transcripts["status_detail"] = transcript{setup: withQueue}
+	// status and status detail show the daemon's numbers and servers.
+	transcripts["status"] = transcript{setup: withDaemon}
+	transcripts["status_detail"] = transcript{setup: withDaemon}
+}
+
+// withDaemon is withQueue plus the SSH server the daemon runs.
+func withDaemon(t *testing.T, env *Env) {
+	withQueue(t, env)
+	env.SSHServer = func() SSHSettings { return SSHSettings{Addr: "127.0.0.1:2222", Password: true, PublicKey: true} }
 }
 
 // fixedStats is what the fake daemon's listeners report.
@@ -169,6 +175,9 @@ func TestWorkqueuePauseSharedBySessions(t *testing.T) {
 	out := script(b, "workqueue status\n")
 	if !strings.Contains(out, "Status:         Paused by operator1: LDAP maintenance\nMessages:       3\n") {
 		t.Errorf("the other session's status:\n%s", out)
+	}
+	if st := script(b, "status\n"); !strings.Contains(st, "System status:                 Online (work queue paused)\n") {
+		t.Errorf("status of a paused queue:\n%s", st)
 	}
 	script(b, "workqueue resume\n")
 	if q.Paused() {
