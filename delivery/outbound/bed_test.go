@@ -326,6 +326,16 @@ func (l *memLog) Lines() []string {
 type rawServer struct {
 	mu  sync.Mutex
 	msg []dnstest.Message
+	// rcpt, when set, answers RCPT TO for an address (default 250).
+	rcpt func(addr string) string
+	// conns counts accepted connections.
+	conns int
+}
+
+func (r *rawServer) connections() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conns
 }
 
 func (r *rawServer) messages() []dnstest.Message {
@@ -342,6 +352,9 @@ func serveRaw(t testing.TB, ln net.Listener, offerTLS bool) *rawServer {
 			if err != nil {
 				return
 			}
+			r.mu.Lock()
+			r.conns++
+			r.mu.Unlock()
 			go r.serve(c, offerTLS)
 		}
 	}()
@@ -374,9 +387,23 @@ func (r *rawServer) serve(c net.Conn, offerTLS bool) {
 			cur = dnstest.Message{From: strings.Trim(strings.TrimSpace(line)[10:], "<>")}
 			fmt.Fprintf(c, "250 2.1.0 Ok\r\n")
 		case strings.HasPrefix(cmd, "RCPT TO:"):
-			cur.To = append(cur.To, strings.Trim(strings.TrimSpace(line)[8:], "<>"))
+			addr := strings.Trim(strings.TrimSpace(line)[8:], "<>")
+			r.mu.Lock()
+			f := r.rcpt
+			r.mu.Unlock()
+			if f != nil {
+				if rep := f(addr); rep != "" {
+					fmt.Fprintf(c, "%s\r\n", rep)
+					continue
+				}
+			}
+			cur.To = append(cur.To, addr)
 			fmt.Fprintf(c, "250 2.1.5 Ok\r\n")
 		case cmd == "DATA":
+			if len(cur.To) == 0 {
+				fmt.Fprintf(c, "554 5.5.1 no valid recipients\r\n")
+				continue
+			}
 			fmt.Fprintf(c, "354 go ahead\r\n")
 			var data strings.Builder
 			for {

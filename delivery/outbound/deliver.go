@@ -41,6 +41,7 @@ type session struct {
 // failure is why no connection could carry a message.
 type failure struct {
 	dcid   uint64 // the connection that failed, 0 when none was opened
+	status string // the remote's enhanced status code (RFC 3463), for the DSN
 	perm   bool
 	enh    string // enhanced status code
 	reason string // the appliance's reason text ("Bad destination host")
@@ -118,7 +119,7 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		var f *failure
 		s, f = e.connect(pol, j.domain, en.Envelope.Relayed, route, routed)
 		if f != nil {
-			e.fail(en, j.domain, rids, f.dcid, f, pol)
+			e.fail(en, j.domain, each(rids, f), f.dcid, pol)
 			return nil
 		}
 	}
@@ -510,11 +511,13 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 	env := en.Envelope
 	s.sent++
 	_ = s.conn.SetDeadline(time.Now().Add(e.cfg.Timeout))
+	var rejected []ridFail
+	pending := rids
 	dropped := func(err error) {
 		s.broken = true
 		e.logf("Connection Error: DCID %d domain: %s IP: %s port: %d details: %s interface: %s reason: network error",
 			s.dcid, domain, s.ip, e.cfg.Port, err, localIP(s.conn))
-		e.fail(en, domain, rids, s.dcid, &failure{enh: "4.4.2", reason: "Connection dropped", code: "000", text: err.Error()}, pol)
+		e.fail(en, domain, append(rejected, each(pending, &failure{enh: "4.4.2", reason: "Connection dropped", code: "000", text: err.Error()})...), s.dcid, pol)
 	}
 	e.logf("Delivery start DCID %d MID %d to RID %s", s.dcid, env.MID, ridList(rids))
 	mail := "MAIL FROM:<" + env.From + ">"
@@ -527,14 +530,15 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 		return
 	}
 	if rep.Code/100 != 2 {
-		e.fail(en, domain, rids, s.dcid, replyFailure(rep, false), pol)
+		e.fail(en, domain, each(rids, replyFailure(rep, false)), s.dcid, pol)
 		e.rset(s)
 		return
 	}
 	var accepted []int
-	for _, rid := range rids {
+	for i, rid := range rids {
 		rep, err := s.c.Cmd(0, "RCPT TO:<%s>", env.Recipients[rid])
 		if err != nil {
+			pending = append(accepted, rids[i:]...)
 			dropped(err)
 			return
 		}
@@ -542,9 +546,11 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 			accepted = append(accepted, rid)
 			continue
 		}
-		e.fail(en, domain, []int{rid}, s.dcid, replyFailure(rep, false), pol)
+		rejected = append(rejected, ridFail{rid, replyFailure(rep, false)})
 	}
+	pending = accepted
 	if len(accepted) == 0 {
+		e.fail(en, domain, rejected, s.dcid, pol)
 		e.rset(s)
 		return
 	}
@@ -554,7 +560,7 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 		return
 	}
 	if rep.Code != 354 {
-		e.fail(en, domain, accepted, s.dcid, replyFailure(rep, false), pol)
+		e.fail(en, domain, append(rejected, each(accepted, replyFailure(rep, false))...), s.dcid, pol)
 		e.rset(s)
 		return
 	}
@@ -570,8 +576,11 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 		return
 	}
 	if rep.Code/100 != 2 {
-		e.fail(en, domain, accepted, s.dcid, replyFailure(rep, false), pol)
+		e.fail(en, domain, append(rejected, each(accepted, replyFailure(rep, false))...), s.dcid, pol)
 		return
+	}
+	if len(rejected) > 0 {
+		e.fail(en, domain, rejected, s.dcid, pol)
 	}
 	e.logf("Message done DCID %d MID %d to RID %s", s.dcid, env.MID, ridList(accepted))
 	e.logf("MID %d RID %s Response '%s'", env.MID, ridList(accepted), strings.Join(rep.Lines, " "))

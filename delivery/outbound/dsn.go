@@ -19,7 +19,7 @@ const maxReturnedHeader = 64 << 10
 // RFC 6522) and the original header (text/rfc822-headers), from the null
 // sender so it can never bounce back (RFC 5321 §4.5.5). delay marks a
 // delay notice (Action: delayed, Will-Retry-Until).
-func (e *Engine) injectDSN(env queue.Envelope, rids []int, f *failure, pol Policy, delay bool, until time.Time) {
+func (e *Engine) injectDSN(env queue.Envelope, rfs []ridFail, pol Policy, delay bool, until time.Time) {
 	to := env.From
 	if delay && pol.Bounce.DelayRecipient != "" {
 		to = pol.Bounce.DelayRecipient
@@ -30,7 +30,7 @@ func (e *Engine) injectDSN(env queue.Envelope, rids []int, f *failure, pol Polic
 		return
 	}
 	now := e.cfg.Now()
-	body := buildDSN(e.cfg.HeloName, pol.Bounce.BounceFrom, to, env, rids, f, delay, until, now, mid, e.originalHeader(env.MID))
+	body := buildDSN(e.cfg.HeloName, pol.Bounce.BounceFrom, to, env, rfs, delay, until, now, mid, e.originalHeader(env.MID))
 	w, err := e.cfg.Queue.NewMessage()
 	if err == nil {
 		_, err = w.Write(body)
@@ -82,19 +82,16 @@ func (e *Engine) originalHeader(mid uint64) []byte {
 	return out.Bytes()
 }
 
-func buildDSN(mta, from, to string, env queue.Envelope, rids []int, f *failure, delay bool, until, now time.Time, mid uint64, header []byte) []byte {
+func buildDSN(mta, from, to string, env queue.Envelope, rfs []ridFail, delay bool, until, now time.Time, mid uint64, header []byte) []byte {
 	if from == "" {
 		from = "MAILER-DAEMON@" + mta
 	}
 	boundary := fmt.Sprintf("%d.%d/%s", env.MID, mid, mta)
 	date := now.Format(time.RFC1123Z)
 	var b strings.Builder
-	status, action, subject := f.enh, "failed", "Delivery Status Notification (Failure)"
+	action, subject := "failed", "Delivery Status Notification (Failure)"
 	if delay {
 		action, subject = "delayed", "Delivery Status Notification (Delay)"
-		if !strings.HasPrefix(status, "4.") {
-			status = "4.0.0"
-		}
 	}
 	fmt.Fprintf(&b, "From: Mail Delivery System <%s>\r\n", from)
 	fmt.Fprintf(&b, "To: <%s>\r\n", to)
@@ -112,8 +109,8 @@ func buildDSN(mta, from, to string, env queue.Envelope, rids []int, f *failure, 
 	} else {
 		b.WriteString("The message you sent could not be delivered to the recipients below.\r\n\r\n")
 	}
-	for _, rid := range rids {
-		fmt.Fprintf(&b, "<%s>: %s (%s %s)\r\n", env.Recipients[rid], f.reason, f.code, oneLine(f.text))
+	for _, rf := range rfs {
+		fmt.Fprintf(&b, "<%s>: %s (%s %s)\r\n", env.Recipients[rf.rid], rf.f.reason, rf.f.code, oneLine(rf.f.text))
 	}
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
 	// RFC 3464 §2.2: per-message fields.
@@ -123,8 +120,13 @@ func buildDSN(mta, from, to string, env queue.Envelope, rids []int, f *failure, 
 		fmt.Fprintf(&b, "Arrival-Date: %s\r\n", env.Received.Format(time.RFC1123Z))
 	}
 	// RFC 3464 §2.3: per-recipient fields.
-	for _, rid := range rids {
-		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\n", env.Recipients[rid])
+	for _, rf := range rfs {
+		f := rf.f
+		status := orDefault(f.status, f.enh)
+		if delay && !strings.HasPrefix(status, "4.") {
+			status = "4.0.0"
+		}
+		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\n", env.Recipients[rf.rid])
 		fmt.Fprintf(&b, "Action: %s\r\n", action)
 		fmt.Fprintf(&b, "Status: %s\r\n", status)
 		if f.code != "000" && f.code != "" {

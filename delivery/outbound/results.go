@@ -20,6 +20,7 @@ func replyFailure(rep smtpclient.Reply, greeting bool) *failure {
 			enh = w
 		}
 	}
+	f.status = enh
 	switch {
 	case f.perm && strings.HasPrefix(enh, "5.1."):
 		f.enh, f.reason = "5.1.0", "Unknown address error"
@@ -85,12 +86,44 @@ func (e *Engine) markDelivered(env queue.Envelope, domain string, rids []int, s 
 	e.notify(ev)
 }
 
-// fail applies a failure to rids: a permanent one bounces them; a
-// temporary one schedules a retry with the profile's back-off, or bounces
-// them when the profile's retries or time in queue are used up.
-func (e *Engine) fail(en queue.Entry, domain string, rids []int, dcid uint64, f *failure, pol Policy) {
-	if f.perm {
-		e.bounce(en.Envelope, domain, rids, dcid, f, pol)
+// ridFail is one recipient's failure.
+type ridFail struct {
+	rid int
+	f   *failure
+}
+
+func each(rids []int, f *failure) []ridFail {
+	out := make([]ridFail, len(rids))
+	for i, r := range rids {
+		out[i] = ridFail{r, f}
+	}
+	return out
+}
+
+func ridsOf(rfs []ridFail) []int {
+	out := make([]int, len(rfs))
+	for i, rf := range rfs {
+		out[i] = rf.rid
+	}
+	return out
+}
+
+// fail applies the failures of one attempt: the permanent ones bounce;
+// the temporary ones schedule one retry with the profile's back-off, or
+// bounce when the profile's retries or time in queue are used up.
+func (e *Engine) fail(en queue.Entry, domain string, rfs []ridFail, dcid uint64, pol Policy) {
+	var perm, temp []ridFail
+	for _, rf := range rfs {
+		if rf.f.perm {
+			perm = append(perm, rf)
+		} else {
+			temp = append(temp, rf)
+		}
+	}
+	if len(perm) > 0 {
+		e.bounce(en.Envelope, domain, perm, dcid, pol)
+	}
+	if len(temp) == 0 {
 		return
 	}
 	env := en.Envelope
@@ -105,8 +138,11 @@ func (e *Engine) fail(en queue.Entry, domain string, rids []int, dcid uint64, f 
 	b := pol.Bounce
 	if (b.MaxQueueTime > 0 && now.Sub(env.Received) >= b.MaxQueueTime) || (b.MaxRetries > 0 && attempts >= b.MaxRetries) {
 		unlock()
-		e.bounce(env, domain, rids, dcid, &failure{perm: true, enh: "5.4.7", reason: "Delivery expired (message too old)",
-			code: f.code, text: f.text}, pol)
+		for i, rf := range temp {
+			temp[i].f = &failure{perm: true, enh: "5.4.7", reason: "Delivery expired (message too old)",
+				code: rf.f.code, text: rf.f.text, status: "5.4.7"}
+		}
+		e.bounce(env, domain, temp, dcid, pol)
 		return
 	}
 	notice := b.DelayWarning && !cur.State.DelayNotified && env.From != ""
@@ -116,28 +152,35 @@ func (e *Engine) fail(en queue.Entry, domain string, rids []int, dcid uint64, f 
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: recording the retry failed: %v", env.MID, err)
 	}
-	for _, rid := range rids {
+	for _, rf := range temp {
+		f := rf.f
 		e.logf("Delayed: DCID %d MID %d From: <%s> To: <%s> RID %d - %s - %s ('%s', ['%s'])",
-			dcid, env.MID, env.From, env.Recipients[rid], rid, f.enh, f.reason, f.code, f.text)
+			dcid, env.MID, env.From, env.Recipients[rf.rid], rf.rid, f.enh, f.reason, f.code, f.text)
 	}
 	if notice {
-		e.injectDSN(env, rids, f, pol, true, next)
+		until := next
+		if b.MaxQueueTime > 0 {
+			until = env.Received.Add(b.MaxQueueTime)
+		}
+		e.injectDSN(env, temp, pol, true, until)
 	}
 	e.mu.Lock()
 	st := e.statLocked(domain)
-	st.SoftBounced += len(rids)
-	st.LastActivity, st.LastError = now, f.Error()
+	st.SoftBounced += len(temp)
+	st.LastActivity, st.LastError = now, temp[0].f.Error()
 	e.mu.Unlock()
-	e.notify(Event{MID: env.MID, Domain: domain, RIDs: rids, Outcome: Deferred, Reason: f.Error()})
+	e.notify(Event{MID: env.MID, Domain: domain, RIDs: ridsOf(temp), Outcome: Deferred, Reason: temp[0].f.Error()})
 }
 
-// bounce ends rids with a permanent failure and tells the sender (one RFC
+// bounce ends rfs with a permanent failure and tells the sender (one RFC
 // 3464 report for all of them) when the profile sends bounces.
-func (e *Engine) bounce(env queue.Envelope, domain string, rids []int, dcid uint64, f *failure, pol Policy) {
-	for _, rid := range rids {
+func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid uint64, pol Policy) {
+	for _, rf := range rfs {
+		f := rf.f
 		e.logf("Bounced: DCID %d MID %d From: <%s> To: <%s> RID %d - %s - %s ('%s', ['%s'])",
-			dcid, env.MID, env.From, env.Recipients[rid], rid, f.enh, f.reason, f.code, f.text)
+			dcid, env.MID, env.From, env.Recipients[rf.rid], rf.rid, f.enh, f.reason, f.code, f.text)
 	}
+	rids := ridsOf(rfs)
 	unlock := e.stripe(env.MID)
 	err := e.cfg.Queue.SetDone(env.MID, "bounced", rids...)
 	_, still := e.cfg.Queue.Get(env.MID)
@@ -146,11 +189,12 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rids []int, dcid uint
 		e.cfg.Log.Warning("MID %d: recording the bounce of RID %s failed: %v", env.MID, ridList(rids), err)
 	}
 	if pol.Bounce.HardBounce && env.From != "" {
-		e.injectDSN(env, rids, f, pol, false, e.cfg.Now())
+		e.injectDSN(env, rfs, pol, false, e.cfg.Now())
 	}
 	if !still {
 		e.logf("Message finished MID %d done", env.MID)
 	}
+	f := rfs[0].f
 	e.mu.Lock()
 	st := e.statLocked(domain)
 	st.HardBounced += len(rids)
