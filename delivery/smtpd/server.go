@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
 	"esa/store/mailflow"
@@ -43,6 +44,10 @@ type Options struct {
 	// as "reverse dns host unknown verified no".
 	LookupHost HostLookup
 	Now        func() time.Time
+	// SPF checks the identities of inbound mail where a policy enables
+	// SPF/SIDF verification; nil checks nothing. One checker serves every
+	// listener, so its record cache is shared.
+	SPF *spf.Checker
 }
 
 // Config is what the server runs: the host name it announces, the
@@ -466,6 +471,8 @@ type peerConn struct {
 	// tlsLogged: the TLS line is written once per connection, though
 	// go-smtp starts a new session at the EHLO after STARTTLS.
 	tlsLogged bool
+	// spfHELO is the HELO identity's SPF verdict (spf.go).
+	spfHELO *heloVerdict
 }
 
 func (pc *peerConn) Close() error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
 	"esa/store/mailflow"
@@ -44,6 +45,11 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 		pc.tlsLogged = true
 		b.s.opt.Log.Info("ICID %d TLS success protocol %s cipher %s", pc.icid, tlsVersion(tlsState.Version), tls.CipherSuiteName(tlsState.CipherSuite))
 	}
+	// go-smtp calls NewSession at HELO/EHLO: the HELO identity is checked
+	// here, and a refusal is the reply to the greeting.
+	if err := ss.checkHELO(); err != nil {
+		return nil, err
+	}
 	return ss, nil
 }
 
@@ -72,12 +78,13 @@ type session struct {
 	mid   uint64
 	from  string
 	rcpts []string
+	spf   []spf.Verdict // the SPF verdicts of the current transaction
 }
 
 func (ss *session) limits() mailflow.Limits { return ss.pc.decision.Limits }
 
 func (ss *session) Reset() {
-	ss.mid, ss.from, ss.rcpts = 0, "", nil
+	ss.mid, ss.from, ss.rcpts, ss.spf = 0, "", nil, nil
 }
 
 func (ss *session) Logout() error { return nil }
@@ -105,6 +112,10 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	ss.mid, ss.from, ss.rcpts = mid, from, nil
 	ss.s.opt.Log.Info("Start MID %d ICID %d", mid, ss.pc.icid)
 	ss.s.opt.Log.Info("MID %d ICID %d From: <%s>", mid, ss.pc.icid, from)
+	if err := ss.checkMailFrom(); err != nil {
+		ss.mid, ss.from = 0, ""
+		return err
+	}
 	return nil
 }
 
@@ -264,6 +275,13 @@ func (ss *session) Data(r io.Reader) error {
 		ss.s.opt.Log.Info("ICID %d Receiving Failed: %v", ss.pc.icid, err)
 		return smtperr.LocalError.SMTP()
 	}
+	// The PRA needs the header: checked now that the message is on disk,
+	// before the 250 (RFC 4406 §4.2: a receiver may reject after DATA).
+	if err := ss.checkPRA(sc.header.Bytes()); err != nil {
+		w.Abort()
+		ss.mid = 0
+		return err
+	}
 	now := ss.s.opt.Now()
 	env := queue.Envelope{
 		MID: ss.mid, ICID: ss.pc.icid, Received: now,
@@ -271,7 +289,8 @@ func (ss *session) Data(r io.Reader) error {
 		HELO: ss.helo, SenderGroup: ss.pc.decision.Group, Policy: ss.pc.decision.Policy,
 		Relayed: ss.pc.decision.Action == mailflow.ActRelay,
 		From:    ss.from, Recipients: ss.rcpts,
-		Prepend: ss.received(now),
+		Prepend:  spfHeaders(ss.spf) + ss.received(now),
+		Verdicts: spfVerdicts(ss.spf, nil),
 	}
 	if hdr, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(sc.header.Bytes()), strings.NewReader("\r\n"))); err == nil {
 		env.MessageID = hdr.Header.Get("Message-Id")
