@@ -135,6 +135,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Queue: q,
 		Log:   a.logs.Logger(store.LogTypeMail),
 		TLS:   &tls.Config{Certificates: []tls.Certificate{cert}},
+		SPF:   newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()
