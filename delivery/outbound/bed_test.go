@@ -50,6 +50,11 @@ type row struct {
 	tlsa   tlsaKind
 	kind   mxKind
 	nullMX bool
+	// proxied: the MX host's A record points at a listener of the test's
+	// (bed.proxyLns) in front of the real server.
+	proxied bool
+	// implicit: no MX record; the domain's own A record (RFC 5321 §5.1).
+	implicit bool
 }
 
 func (r row) domain() string {
@@ -72,6 +77,8 @@ type bed struct {
 	raw     map[string]*rawServer          // by domain (kindRefuse)
 	res     *dnssec.Resolver
 	ips     map[string]string // domain -> server IP
+	// proxyLns are the listeners of proxied rows, by domain, on the port.
+	proxyLns map[string]net.Listener
 }
 
 var bedRows = []row{
@@ -101,9 +108,10 @@ func newBed(t testing.TB, rows []row, extra map[string]string) *bed {
 	h.AddZone("test.", dnstest.ZoneConfig{Keys: ed, Denial: dnstest.Denial{NSEC3: true, OptOut: true}})
 	h.AddZone("sec.test.", dnstest.ZoneConfig{Keys: ed})
 	h.AddZone("ins.test.", dnstest.ZoneConfig{Unsigned: true})
-	b := &bed{h: h, roots: x509.NewCertPool(), servers: map[string]*dnstest.SMTPServer{}, raw: map[string]*rawServer{}, ips: map[string]string{}}
-	var ips []string
-	var served []row
+	b := &bed{h: h, roots: x509.NewCertPool(), servers: map[string]*dnstest.SMTPServer{}, raw: map[string]*rawServer{},
+		ips: map[string]string{}, proxyLns: map[string]net.Listener{}}
+	var ips, proxyIPs []string
+	var served, proxied []row
 	for i, r := range rows {
 		if r.nullMX {
 			h.Add(r.domain() + ". 300 IN MX 0 .")
@@ -113,12 +121,30 @@ func newBed(t testing.TB, rows []row, extra map[string]string) *bed {
 		ips = append(ips, ip)
 		served = append(served, r)
 		b.ips[r.domain()] = ip
+		if r.proxied {
+			proxyIPs = append(proxyIPs, fmt.Sprintf("127.0.14.%d", 100+i))
+			proxied = append(proxied, r)
+		}
 	}
-	lns := dnstest.ListenShared(t, ips)
+	all := dnstest.ListenShared(t, append(append([]string(nil), ips...), proxyIPs...))
+	lns := all[:len(ips)]
+	aIP := map[string]string{}
+	for i, r := range proxied {
+		b.proxyLns[r.domain()] = all[len(ips)+i]
+		aIP[r.domain()] = proxyIPs[i]
+	}
 	b.port = lns[0].Addr().(*net.TCPAddr).Port
 	for i, r := range served {
 		d, mx, ip := r.domain(), r.mx(), ips[i]
-		h.Add(d+". 300 IN MX 10 "+mx+".", mx+". 300 IN A "+ip)
+		if p, ok := aIP[d]; ok {
+			ip = p
+		}
+		if r.implicit {
+			mx = d
+			h.Add(d + ". 300 IN A " + ip)
+		} else {
+			h.Add(d+". 300 IN MX 10 "+mx+".", mx+". 300 IN A "+ip)
+		}
 		co := dnstest.ChainOptions{Names: []string{mx}, Now: now}
 		switch r.kind {
 		case kindSelf:
@@ -328,8 +354,14 @@ type rawServer struct {
 	msg []dnstest.Message
 	// rcpt, when set, answers RCPT TO for an address (default 250).
 	rcpt func(addr string) string
-	// conns counts accepted connections.
-	conns int
+	// conns counts accepted connections; active and peak the open ones.
+	conns, active, peak int
+}
+
+func (r *rawServer) peakConns() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peak
 }
 
 func (r *rawServer) connections() int {
@@ -354,8 +386,15 @@ func serveRaw(t testing.TB, ln net.Listener, offerTLS bool) *rawServer {
 			}
 			r.mu.Lock()
 			r.conns++
+			r.active++
+			r.peak = max(r.peak, r.active)
 			r.mu.Unlock()
-			go r.serve(c, offerTLS)
+			go func() {
+				r.serve(c, offerTLS)
+				r.mu.Lock()
+				r.active--
+				r.mu.Unlock()
+			}()
 		}
 	}()
 	t.Cleanup(func() { ln.Close() })

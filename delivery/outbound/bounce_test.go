@@ -150,7 +150,7 @@ func TestBounce5xx(t *testing.T) {
 // clock is a settable test clock.
 type clock struct{ off atomic.Int64 }
 
-func (c *clock) now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
 // TestTempFailureExpires: a 4xx is retried with back-off until the

@@ -93,6 +93,8 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		if room <= 0 {
 			ds.blockedUntil = ds.windowStart.Add(pol.RecipientWindow)
 			e.mu.Unlock()
+			e.notify(Event{MID: j.mid, Domain: j.domain, RIDs: rids, Outcome: Deferred,
+				Reason: fmt.Sprintf("recipient limit %d per %v reached; not an attempt", pol.RecipientLimit, pol.RecipientWindow)})
 			return s
 		}
 		if len(rids) > room {
