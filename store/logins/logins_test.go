@@ -288,3 +288,35 @@ func BenchmarkRecent(b *testing.B) {
 		}
 	}
 }
+
+// FuzzFile: whatever the file holds, Open and Recent do not fail or panic,
+// and a record written after opening is read back first.
+func FuzzFile(f *testing.F) {
+	good, _ := format(login(1))
+	f.Add(good)
+	f.Add(append(append([]byte{}, good...), good[:10]...))
+	f.Add([]byte("\x00\xff\n\n\nv1 1 0 \"\" \"\"\n"))
+	f.Fuzz(func(t *testing.T, content []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, FileName), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(dir, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		if _, err := l.Recent(10); err != nil {
+			t.Fatal(err)
+		}
+		r := Login{User: "new", RemoteAddr: "::1", In: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+		if err := l.Record(r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.Recent(1)
+		// (The file may hold this very session already, logged out.)
+		if err != nil || len(got) != 1 || got[0].User != r.User || got[0].RemoteAddr != r.RemoteAddr || !got[0].In.Equal(r.In) {
+			t.Fatalf("after Record: %v, %v", got, err)
+		}
+	})
+}
