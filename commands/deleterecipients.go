@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,11 +55,11 @@ func deleterecipientsCommand(env *Env) shell.Command {
 				return nil
 			}
 			io.Printf("\nDeleting messages, please wait.\n")
-			n, err := deleteRecipients(env.Queue, s, mailLog(env).Info)
-			switch {
-			case n == 0 && err == nil:
+			// Ctrl-C stops between messages; what was deleted is reported.
+			n, err := deleteRecipients(io.Ctx, env.Queue, s, mailLog(env).Info)
+			if n == 0 {
 				io.Printf("No recipients deleted.\n")
-			case n > 0:
+			} else {
 				io.Printf("%d recipients deleted.\n", n)
 			}
 			return err
@@ -79,9 +80,13 @@ func orNull(sender string) string {
 // appliance logs it (ESA-CLI §11.2 "Deleted: MID 3 to [0]"), and a message
 // that leaves the queue with "Message finished MID 3 aborted" (§11.3), the
 // end of its life in the log. A message delivered meanwhile is skipped.
-func deleteRecipients(q *queue.Queue, s selection, logf func(format string, a ...any)) (int, error) {
+// When ctx is done it stops before the next message and returns ctx's error.
+func deleteRecipients(ctx context.Context, q *queue.Queue, s selection, logf func(format string, a ...any)) (int, error) {
 	n := 0
 	for _, e := range q.List() {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		rids := s.pending(e)
 		if len(rids) == 0 {
 			continue

@@ -1,13 +1,18 @@
 package commands
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"esa/shell"
 
 	"esa/delivery/queue"
 )
@@ -109,7 +114,7 @@ func TestDeleteLastRecipientRemovesFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged []string
-	n, err := deleteRecipients(q, selection{how: byHost, value: "doomed.example"}, func(f string, a ...any) {
+	n, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "doomed.example"}, func(f string, a ...any) {
 		logged = append(logged, fmt.Sprintf(f, a...))
 	})
 	if err != nil || n != 2 {
@@ -167,4 +172,74 @@ func FuzzEnvelopeSender(f *testing.F) {
 			t.Fatalf("%q accepted as %q, which gives %q, %v", a, got, again, err)
 		}
 	})
+}
+
+// TestDeleteInterrupted: Ctrl-C (the command's context cancelled) stops the
+// deletion before the next message; nothing after it is deleted.
+func TestDeleteInterrupted(t *testing.T) {
+	t.Parallel()
+	q := newTestQueue(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := deleteRecipients(ctx, q, selection{how: byAll}, func(string, ...any) {})
+	if n != 0 || !errors.Is(err, context.Canceled) {
+		t.Errorf("deleted %d, %v; want 0, context.Canceled", n, err)
+	}
+	if m, r := q.Len(); m != 3 || r != 6 {
+		t.Errorf("queue holds %d messages, %d recipients after an interrupted deletion", m, r)
+	}
+}
+
+// benchQueue commits n messages of two recipients each, one of them at
+// example.org, for the benchmarks.
+func benchQueue(b *testing.B, n int) *queue.Queue {
+	b.Helper()
+	q, err := queue.Open(filepath.Join(b.TempDir(), "queue"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { q.Close() })
+	for i := 0; i < n; i++ {
+		mid, _ := q.IDs().Next(queue.MID)
+		w, err := q.NewMessage()
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.Write([]byte("Subject: bench\r\n\r\nbody\r\n"))
+		if err := w.Commit(queue.Envelope{MID: mid, From: fmt.Sprintf("s%d@example.com", i%50), Subject: "bench",
+			Recipients: []string{fmt.Sprintf("r%d@example.org", i), fmt.Sprintf("r%d@example.net", i)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return q
+}
+
+// BenchmarkShowRecipients: listing a queue of 10,000 messages by host
+// (selection and layout; the screen is discarded).
+func BenchmarkShowRecipients(b *testing.B) {
+	entries := make([]queue.Entry, 10000)
+	for i := range entries {
+		entries[i].Envelope = queue.Envelope{MID: uint64(i + 1), From: fmt.Sprintf("s%d@example.com", i%50), Subject: "bench", Size: 1234,
+			Recipients: []string{fmt.Sprintf("r%d@example.org", i), fmt.Sprintf("r%d@example.net", i)}}
+	}
+	out := shell.NewIO(context.Background(), shell.NewPlainEditor(strings.NewReader(""), io.Discard), io.Discard)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		printRecipients(out, entries, selection{how: byHost, value: "example.org"})
+	}
+}
+
+// BenchmarkDeleteRecipients: deleting one of the two recipients of 100
+// messages by host, each a durable state-file write.
+func BenchmarkDeleteRecipients(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		q := benchQueue(b, 100)
+		b.StartTimer()
+		n, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "example.org"}, func(string, ...any) {})
+		if err != nil || n != 100 {
+			b.Fatalf("deleted %d, %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*100), "µs/recipient")
 }
