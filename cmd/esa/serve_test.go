@@ -53,10 +53,12 @@ func freePort(t *testing.T) int {
 // startServe starts the real daemon on dir with SSH on a free loopback port
 // and waits until it accepts sessions. The test's end stops it with
 // SIGTERM and expects a clean exit.
-func startServe(t *testing.T, dir string) *served {
+// global are esa's own switches before "serve" (--resolver, --trust-anchor).
+func startServe(t *testing.T, dir string, global ...string) *served {
 	t.Helper()
 	s := &served{t: t, dir: dir, port: freePort(t), errb: &lockedBuf{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(esaBinary(t), "--data", dir, "serve", "--ssh", "127.0.0.1:"+strconv.Itoa(s.port), "--grace", "5s")
+	args := append(append([]string{"--data", dir}, global...), "serve", "--ssh", "127.0.0.1:"+strconv.Itoa(s.port), "--grace", "5s")
+	s.cmd = exec.Command(esaBinary(t), args...)
 	s.cmd.Env = append(os.Environ(), "ESA_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Stderr = s.errb
 	if err := s.cmd.Start(); err != nil {
@@ -140,7 +142,7 @@ func (s *served) ssh(stdin string, password string, args ...string) (string, int
 // without a restart; `ssh host status` returns its output and exit status;
 // a local esa attaches while the daemon runs; SIGTERM stops it cleanly.
 func TestServeEndToEnd(t *testing.T) {
-	needTools(t, "ssh", "sshpass", "swaks")
+	needTools(t, "ssh", "sshpass", "swaks", "ssh-keygen")
 	dir := t.TempDir()
 	s := startServe(t, dir)
 	smtpPort := freePort(t)
@@ -195,6 +197,32 @@ func TestServeEndToEnd(t *testing.T) {
 	// commands; quit ends it.
 	if out, code := s.ssh("version\nquit\n", adminPassword, "-tt", "admin@127.0.0.1"); code != 0 || !strings.Contains(out, "esa.example.com> ") || !strings.Contains(out, "Current Version") {
 		t.Fatalf("ssh -tt: exit %d\n%q", code, out)
+	}
+	// A key installed with sshconfig logs in with OpenSSH's key auth.
+	keyDir := t.TempDir()
+	key := filepath.Join(keyDir, "id")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script = "sshconfig\nuserkeys\nnew\n" + strings.TrimSpace(string(pub)) + "\n\n\ncommit\nkey\ny\n" +
+		"userconfig\nnew\nro\nRo User\n3\nRo-pass-2026!\nRo-pass-2026!\n\ncommit\nread-only user\ny\n"
+	if stdout, stderr, code := pipe(t, dir, script); code != 0 {
+		t.Fatalf("adding a key and a user: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if out, code := s.ssh("", "", "-i", key, "admin@127.0.0.1", "whoami"); code != 0 || !strings.Contains(out, "Role: Administrator") {
+		t.Fatalf("key login: exit %d\n%s", code, out)
+	}
+	// A Read-Only Operator may look but is refused at commit.
+	out, code = s.ssh("sethostname ro.example.com\ncommit\n", "Ro-pass-2026!", "ro@127.0.0.1")
+	if code != 3 || !strings.Contains(out, `You are not in the correct access group to use "commit".`) {
+		t.Fatalf("read-only operator: exit %d\n%s", code, out)
+	}
+	if out, code := s.ssh("", "Ro-pass-2026!", "ro@127.0.0.1", "status"); code != 0 || !strings.Contains(out, "Status as of:") {
+		t.Fatalf("read-only status: exit %d\n%s", code, out)
 	}
 	// The audit log names each remote session.
 	stdout, _, _ = pipe(t, dir, "grep -e \"entered 'listenerconfig'\" cli_logs\n")
