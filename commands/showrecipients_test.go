@@ -124,6 +124,9 @@ func TestDeleteLastRecipientRemovesFiles(t *testing.T) {
 	if !reflect.DeepEqual(logged, want) {
 		t.Errorf("logged %q, want %q", logged, want)
 	}
+	if o := q.Outcomes(); o["deleted"] != 2 || o["delivered"] != 1 {
+		t.Errorf("outcomes counted %v, want 2 deleted and 1 delivered", o)
+	}
 	for _, name := range []string{"1.msg", "1.st"} {
 		if _, err := os.Stat(filepath.Join(dir, "msg", name)); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s still there after its last recipient was deleted: %v", name, err)

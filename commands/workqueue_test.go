@@ -142,6 +142,26 @@ func queueHolds(msgs, rcpts int) func(t *testing.T, env *Env) {
 	}
 }
 
+// TestStatusCompletionCounters: the recipients deleterecipients deletes
+// and those delivered count in status detail's completion counters.
+func TestStatusCompletionCounters(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	withQueue(t, env)
+	script(env, "deleterecipients\n3\ny\n")
+	out := script(env, "status detail\n")
+	for _, want := range []string{
+		"    Completed Recipients         7            7            7\n",
+		"    Delivered Recipients         1            1            1\n",
+		"    Deleted Recipients           6            6            6\n",
+		"    Active Recipients            0\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status detail lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestAge(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
