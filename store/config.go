@@ -3,6 +3,7 @@ package store
 import (
 	"time"
 
+	"esa/store/destinations"
 	"esa/store/mailflow"
 	"esa/store/users"
 )
@@ -19,7 +20,10 @@ type Config struct {
 	Logs      Logs      `xml:"logs"`
 	DNS       DNS       `xml:"dns"`
 	Listeners Listeners `xml:"listeners"`
-	Users     Users     `xml:"users"`
+	// Destinations is the destconfig table the delivery engine reads
+	// through destinations.Table.Lookup.
+	Destinations destinations.Table `xml:"destinations"`
+	Users        Users              `xml:"users"`
 }
 
 // Listeners is the table listenerconfig edits: the SMTP listeners, each
@@ -106,6 +110,10 @@ const (
 	LogTypeCLI    = "CLI Audit Logs"
 	LogTypeSystem = "System Logs"
 	LogTypeConfig = "Configuration History Logs"
+	// LogTypeAuth records logins, logouts and failed logins (the SSH
+	// server's lines); esa serve's first start subscribes "authentication"
+	// to it, as the appliance's factory configuration has.
+	LogTypeAuth = "Authentication Logs"
 )
 
 // LogTypes is the appliance's list of log types in its logconfig order
@@ -118,7 +126,7 @@ var LogTypes = []string{
 	"LDAP Debug Logs", "Anti-Spam Logs", "Anti-Spam Archive", "Anti-Virus Logs",
 	"Anti-Virus Archive", "Scanning Logs", "Encryption Logs", "Spam Quarantine Logs",
 	"Spam Quarantine GUI Logs", "Reporting Logs", "Reporting Query Logs", "Updater Logs",
-	"SNMP Logs", "Tracking Logs", "Safe/Block Lists Logs", "Authentication Logs",
+	"SNMP Logs", "Tracking Logs", "Safe/Block Lists Logs", LogTypeAuth,
 	LogTypeConfig, "Reputation Engine Logs",
 }
 
@@ -195,10 +203,15 @@ func Defaults() Config {
 				defaultLog("config_history", LogTypeConfig, "config_history.log"),
 			},
 		},
-		DNS:       DNS{Timeout: 5},
-		Listeners: Listeners{CommandTimeout: 300, DataTimeout: 600, MaxConnections: 5000},
+		DNS:          DNS{Timeout: 5},
+		Listeners:    Listeners{CommandTimeout: 300, DataTimeout: 600, MaxConnections: 5000},
+		Destinations: destinations.Factory(),
 	}
 }
+
+// DefaultLog is a subscription with the factory settings (Information
+// level, manual download, 10 files of 10 MB).
+func DefaultLog(name, typ, file string) LogSubscription { return defaultLog(name, typ, file) }
 
 func defaultLog(name, typ, file string) LogSubscription {
 	return LogSubscription{

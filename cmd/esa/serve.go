@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,9 +44,6 @@ type serveFlags struct {
 // controlSocket is the daemon's local control socket in the data
 // directory: a plain `esa --data DIR` attaches through it.
 const controlSocket = "esa.sock"
-
-// LogTypeAuth is the log type of logins and failed logins.
-const logTypeAuth = "Authentication Logs"
 
 func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	fs := flag.NewFlagSet("esa serve", flag.ContinueOnError)
@@ -164,7 +162,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	if err != nil {
 		return nil, err
 	}
-	authLog := a.logs.Logger(logTypeAuth)
+	authLog := a.logs.Logger(store.LogTypeAuth)
 	ids := new(atomic.Uint64)
 	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog, SessionIDs: ids})
 	d.ctl = sshd.New(sshd.Options{HostKeys: keys, LocalUser: user, Handler: d.session, SessionIDs: ids})
@@ -398,11 +396,25 @@ func ensureAdmin(st *store.Store, password string, stderr io.Writer) error {
 	s := st.NewSession("system")
 	if err := s.Update(func(c *store.Config) error {
 		c.Users.Users = []users.User{{Name: "admin", FullName: "Administrator", Role: users.Administrator, PasswordHash: h}}
+		// The login records need a subscription: the appliance's factory
+		// "authentication" log, unless one of that type exists.
+		for _, l := range c.Logs.Subscriptions {
+			if l.Type == store.LogTypeAuth {
+				return nil
+			}
+		}
+		for _, l := range c.Logs.Subscriptions {
+			if strings.EqualFold(l.Name, "authentication") {
+				return nil // the name is taken: leave it to the administrator
+			}
+		}
+		auth := store.DefaultLog("authentication", store.LogTypeAuth, "authentication.log")
+		c.Logs.Subscriptions = append(c.Logs.Subscriptions, auth)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if _, err := s.Commit("first start: admin account created", false); err != nil {
+	if _, err := s.Commit("first start: admin account and authentication log created", false); err != nil {
 		return err
 	}
 	if generated {

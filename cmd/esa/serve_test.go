@@ -151,6 +151,10 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Status as of:") {
 		t.Fatalf("ssh status: exit %d\n%s", code, out)
 	}
+	// The first start subscribed the authentication log: logins are there.
+	if stdout, _, _ := pipe(t, dir, "grep -e \"successfully logged on\" authentication\n"); !strings.Contains(stdout, "The user admin successfully logged on from 127.0.0.1 using password") {
+		t.Fatalf("authentication log:\n%s", stdout)
+	}
 	if out, code := s.ssh("", adminPassword, "admin@127.0.0.1", "nosuchcommand"); code != 3 || !strings.Contains(out, "Unknown command: nosuchcommand") {
 		t.Fatalf("ssh unknown command: exit %d\n%s", code, out)
 	}
