@@ -18,10 +18,11 @@ const showmessageHelp = `showmessage [MID]
 
 Show a message in the queue: its envelope (MID, ICID, when and on which
 listener it arrived, the remote IP address, host name and HELO, the sender
-group and mail flow policy that accepted it, size, envelope sender and each
-recipient's RID and state: pending, delivered, bounced or deleted), the
-verdicts of the checks run on it, then its header lines as stored, the
-gateway's own (Received:, ...) first. Without an argument the command asks
+group and mail flow policy that accepted it, size, delivery attempts and
+when the next one is due, envelope sender and each recipient's RID and
+state: pending, delivered, bounced or deleted), the verdicts of the checks
+run on it, then its header lines as stored, the gateway's own (Received:,
+...) first. Without an argument the command asks
 for the MID. A MID that is not in the queue is an error. The queue belongs
 to the gateway daemon: the command needs a shell attached to a running
 "esa serve".`
@@ -109,6 +110,9 @@ func showMessage(out *shell.IO, q *queue.Queue, mid uint64) error {
 	line("Policy", orNone(env.Policy))
 	line("Size", fmt.Sprintf("%d bytes", env.Size))
 	line("Attempts", strconv.Itoa(e.State.Attempts))
+	if !e.State.Next.IsZero() {
+		line("Next Attempt", ctime(e.State.Next))
+	}
 	line("From", "<"+env.From+">")
 	for rid, r := range env.Recipients {
 		state := "pending"

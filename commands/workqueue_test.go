@@ -46,9 +46,10 @@ var fixedStats = smtpd.Stats{
 
 // testMessage is one message withQueue commits.
 type testMessage struct {
-	env  queue.Envelope
-	body string
-	done map[int]string // outcomes recorded after the commit
+	env   queue.Envelope
+	body  string
+	done  map[int]string // outcomes recorded after the commit
+	retry time.Time      // a failed attempt recorded, the next one due then
 }
 
 var testMessages = []testMessage{{
@@ -68,8 +69,9 @@ var testMessages = []testMessage{{
 		Prepend:    "Received: from client.internal ([10.0.0.5])\r\n\tby esa.example.com with ESMTPS id 2; Wed, 04 Mar 2026 09:50:30 +0000\r\n",
 		Subject:    "Sale \x1b[31mtoday\x1b[0m"},
 	// A hostile header: the escape sequences must reach the screen escaped.
-	body: "From: news@example.com\r\nSubject: Sale \x1b[31mtoday\x1b[0m\r\nX-Title: \x1b]0;owned\x07\r\n  folded continuation\r\n\r\nBuy.\r\n",
-	done: map[int]string{0: "delivered"},
+	body:  "From: news@example.com\r\nSubject: Sale \x1b[31mtoday\x1b[0m\r\nX-Title: \x1b]0;owned\x07\r\n  folded continuation\r\n\r\nBuy.\r\n",
+	done:  map[int]string{0: "delivered"},
+	retry: clock.Add(10 * time.Minute),
 }, {
 	env: queue.Envelope{ICID: 3, Received: clock.Add(-5 * time.Minute), Listener: "IncomingMail",
 		RemoteIP: "192.0.2.25", RemoteHost: "bounce.example.net", HELO: "bounce.example.net",
@@ -118,6 +120,11 @@ func newTestQueue(t *testing.T) *queue.Queue {
 		}
 		for rid, outcome := range m.done {
 			if err := q.SetDone(mid, outcome, rid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !m.retry.IsZero() {
+			if _, err := q.SetRetry(mid, m.retry, false); err != nil {
 				t.Fatal(err)
 			}
 		}
