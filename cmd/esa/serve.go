@@ -30,6 +30,7 @@ import (
 	"esa/shell"
 	"esa/shell/sshd"
 	"esa/store"
+	"esa/store/logins"
 	"esa/store/users"
 
 	"golang.org/x/crypto/ssh"
@@ -40,6 +41,14 @@ type serveFlags struct {
 	ssh   string        // SSH listen address
 	grace time.Duration // SIGTERM: how long transactions in flight may take
 }
+
+// The SSH server's settings, shown by sshconfig.
+const (
+	sshMaxAuthTries  = 6                // x/crypto/ssh's per-connection default we keep
+	sshFailureLimit  = 5                // failed logins per source address ...
+	sshFailureWindow = 15 * time.Minute // ... within this window before it is refused
+	sshIdleTimeout   = 10 * time.Minute // a connection without a session is closed
+)
 
 // controlSocket is the daemon's local control socket in the data
 // directory: a plain `esa --data DIR` attaches through it.
@@ -65,13 +74,17 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 
 // daemon is a running `esa serve`.
 type daemon struct {
-	a     *appliance
-	q     *queue.Queue
-	smtp  *smtpd.Server
-	ssh   *sshd.Server
-	ctl   *sshd.Server
-	sys   *appLogger
-	start time.Time
+	a      *appliance
+	logins *logins.Log
+	// activity holds each open session's last command time (unix nanos),
+	// for who's idle column.
+	activity sync.Map
+	q        *queue.Queue
+	smtp     *smtpd.Server
+	ssh      *sshd.Server
+	ctl      *sshd.Server
+	sys      *appLogger
+	start    time.Time
 }
 
 type appLogger = struct {
@@ -162,9 +175,27 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	if err != nil {
 		return nil, err
 	}
+	var pubs []ssh.PublicKey
+	for _, k := range keys {
+		pubs = append(pubs, k.PublicKey())
+	}
+	lg, err := logins.Open(st.Dir(), 1000)
+	if err != nil {
+		return nil, fmt.Errorf("login history: %w", err)
+	}
+	// Sessions a crash left open end now.
+	lg.CloseOpen(time.Now())
+	d.logins = lg
+	a.env.Logins = commands.LoginHistory(lg)
+	a.env.HostKeys = func() ([]ssh.PublicKey, error) { return pubs, nil }
+	a.env.SSHServer = func() commands.SSHSettings {
+		return commands.SSHSettings{Addr: sf.ssh, Password: true, PublicKey: true, MaxAuthTries: sshMaxAuthTries,
+			FailureLimit: sshFailureLimit, FailureWindow: sshFailureWindow, IdleTimeout: sshIdleTimeout}
+	}
 	authLog := a.logs.Logger(store.LogTypeAuth)
 	ids := new(atomic.Uint64)
-	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog, SessionIDs: ids})
+	d.ssh = sshd.New(sshd.Options{HostKeys: keys, Auth: userAuth{st}, Handler: d.session, Log: authLog, SessionIDs: ids,
+		Limiter: sshd.NewLimiter(sshFailureLimit, sshFailureWindow, time.Now), IdleTimeout: sshIdleTimeout})
 	d.ctl = sshd.New(sshd.Options{HostKeys: keys, LocalUser: user, Handler: d.session, SessionIDs: ids})
 	ln, err := net.Listen("tcp", sf.ssh)
 	if err != nil {
@@ -202,6 +233,7 @@ func (d *daemon) stop(grace time.Duration) int {
 		d.sys.Warning("SMTP connections cut after %s: %v", grace, err)
 	}
 	d.q.Close()
+	d.logins.Close()
 	d.sys.Info("esa serve stopped")
 	return code
 }
@@ -215,7 +247,11 @@ func (d *daemon) sessions() []commands.SessionInfo {
 			if remote == "local" {
 				remote = ""
 			}
-			out = append(out, commands.SessionInfo{ID: s.ID, User: s.User, RemoteAddr: remote, Since: s.Since})
+			idle := time.Duration(0)
+			if v, ok := d.activity.Load(s.ID); ok {
+				idle = time.Since(time.Unix(0, v.(*atomic.Int64).Load())).Truncate(time.Second)
+			}
+			out = append(out, commands.SessionInfo{ID: s.ID, User: s.User, RemoteAddr: remote, Since: s.Since, Idle: idle})
 		}
 	}
 	return out
@@ -235,6 +271,21 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 		fmt.Fprintf(s.Err, "esa: user %s no longer exists\n", s.User)
 		return 1
 	}
+	// The login history: in now, out when the session ends.
+	in := time.Now()
+	if err := d.logins.Record(logins.Login{User: s.User, RemoteAddr: remote, In: in}); err != nil {
+		d.sys.Warning("Login of %s not recorded: %v", s.User, err)
+	}
+	defer func() {
+		if err := d.logins.Record(logins.Login{User: s.User, RemoteAddr: remote, In: in, Out: time.Now()}); err != nil {
+			d.sys.Warning("Logout of %s not recorded: %v", s.User, err)
+		}
+	}()
+	last := new(atomic.Int64)
+	last.Store(in.UnixNano())
+	d.activity.Store(s.ID, last)
+	defer d.activity.Delete(s.ID)
+
 	env := *d.a.env
 	env.Session = st.NewSession(s.User)
 	env.User, env.Role, env.SessionID, env.RemoteAddr = s.User, role, s.ID, remote
@@ -256,7 +307,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 			}
 		}
 	}()
-	in := io.NopCloser(s.In)
+	sin := io.NopCloser(s.In)
 	var ed shell.Editor
 	var out io.Writer = s.Out
 	switch {
@@ -269,7 +320,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 			return 1
 		}
 		var err error
-		ed, err = shell.NewRemoteTerminalEditor(in, out, shell.RemoteTerminal{
+		ed, err = shell.NewRemoteTerminalEditor(sin, out, shell.RemoteTerminal{
 			Width: rt.width, Resized: rt.onResize, Interrupts: intr,
 		}, filepath.Join(st.Dir(), "history", s.User))
 		if err != nil {
@@ -282,6 +333,11 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	defer ed.Close()
 	cfg := sessionShellConfig(&env, ed, out, intr)
 	cfg.Command = s.Command
+	audit := cfg.Audit
+	cfg.Audit = func(prompt, line string) {
+		last.Store(time.Now().UnixNano())
+		audit(prompt, line)
+	}
 	outcome, err := shell.RunOutcome(ctx, cfg)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(s.Err, "esa: %v\n", err)

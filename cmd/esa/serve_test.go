@@ -228,6 +228,20 @@ func TestServeEndToEnd(t *testing.T) {
 	if out, code := s.ssh("", "Ro-pass-2026!", "ro@127.0.0.1", "status"); code != 0 || !strings.Contains(out, "Status as of:") {
 		t.Fatalf("read-only status: exit %d\n%s", code, out)
 	}
+	// last lists the logins, who the open sessions, sshconfig the host keys.
+	if out, code := s.ssh("", adminPassword, "admin@127.0.0.1", "last"); code != 0 || !strings.Contains(out, "ro ") || !strings.Contains(out, "127.0.0.1") {
+		t.Fatalf("last: exit %d\n%s", code, out)
+	}
+	if out, code := s.ssh("", adminPassword, "admin@127.0.0.1", "who"); code != 0 || !strings.Contains(out, "127.0.0.1") {
+		t.Fatalf("who: exit %d\n%s", code, out)
+	}
+	fp, err := exec.Command("ssh-keygen", "-l", "-f", filepath.Join(dir, "ssh", "ssh_host_ed25519_key")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, code := s.ssh("sshd\n\n", adminPassword, "admin@127.0.0.1", "sshconfig"); code != 0 || !strings.Contains(out, strings.Fields(string(fp))[1]) {
+		t.Fatalf("sshconfig: exit %d, want fingerprint %s\n%s", code, fp, out)
+	}
 	// The audit log names each remote session.
 	stdout, _, _ = pipe(t, dir, "grep -e \"entered 'listenerconfig'\" cli_logs\n")
 	if !strings.Contains(stdout, "from 127.0.0.1") {
