@@ -39,7 +39,7 @@ const (
 // ephemeral range (32768–60999 on Linux), so that no connection elsewhere on
 // the machine is handed the port while the daemon is down between a kill and
 // its restart.
-func freeRelayPort(t *testing.T, r *rand.Rand) int {
+func freeRelayPort(t testing.TB, r *rand.Rand) int {
 	t.Helper()
 	for range 200 {
 		p := 20000 + r.Intn(12000)
@@ -54,16 +54,17 @@ func freeRelayPort(t *testing.T, r *rand.Rand) int {
 }
 
 // relayListenerScript is the listenerconfig dialogue that creates a private
-// listener on 127.0.0.1:port relaying for 127.0.0.1, and commits it.
-func relayListenerScript(port int) string {
-	return fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n127.0.0.1\nn\n\ncommit\nrelay listener\n\n", port)
+// listener on 127.0.0.1:port relaying for the hosts in relay, and commits it.
+func relayListenerScript(port int, relay string) string {
+	return fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n%s\nn\n\ncommit\nrelay listener\n\n", port, relay)
 }
 
 // daemonProc is one life of `esa serve`.
 type daemonProc struct {
-	cmd    *exec.Cmd
-	stderr *lockedBuf
-	exited chan struct{}
+	sshAddr string
+	cmd     *exec.Cmd
+	stderr  *lockedBuf
+	exited  chan struct{}
 }
 
 // startDaemonProc starts `esa --data dir serve` and returns once it has announced
@@ -95,6 +96,7 @@ func startDaemonProc(t testing.TB, bin, dir string) *daemonProc {
 				ready <- fmt.Errorf("%s", l)
 				signalled = true
 			case strings.HasPrefix(l, "esa serve: SSH on "):
+				d.sshAddr, _, _ = strings.Cut(strings.TrimPrefix(l, "esa serve: SSH on "), ",")
 				ready <- nil
 				signalled = true
 			}
@@ -199,7 +201,7 @@ func TestSIGKILLDaemonKeepsEveryAcceptedMessage(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))
 	port := freeRelayPort(t, rng)
-	if out, errs, code := pipe(t, dir, relayListenerScript(port)); code != 0 || !strings.Contains(out, "Changes committed: ") {
+	if out, errs, code := pipe(t, dir, relayListenerScript(port, "127.0.0.1")); code != 0 || !strings.Contains(out, "Changes committed: ") {
 		t.Fatalf("listenerconfig: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -236,7 +238,8 @@ func TestSIGKILLDaemonKeepsEveryAcceptedMessage(t *testing.T) {
 					cl.Close()
 					continue
 				}
-				// The factory policy allows 10 messages per connection.
+				// A new connection every 10 messages, so that kills also
+				// land in connection set-up and the banner.
 				for range 10 {
 					if _, stop := lf.current(); stop {
 						break

@@ -26,7 +26,7 @@ var (
 )
 
 // esaBinary builds the real esa command once for the end-to-end tests.
-func esaBinary(t *testing.T) string {
+func esaBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := mkdirTemp()
@@ -44,7 +44,7 @@ func esaBinary(t *testing.T) string {
 }
 
 // pipe runs esa on dir with script as its standard input, as in batch use.
-func pipe(t *testing.T, dir, script string, args ...string) (stdout, stderr string, code int) {
+func pipe(t testing.TB, dir, script string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(esaBinary(t), append([]string{"--data", dir}, args...)...)
 	cmd.Stdin = strings.NewReader(script)
