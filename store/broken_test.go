@@ -529,3 +529,43 @@ func TestDamageQuotesFewBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestWritesStopAfterPanickedWrite: with every page past the meta pages
+// zeroed under an open store, bbolt's rollback of the failed commit panics
+// too (it rereads the freelist page) and keeps its write lock. Commit
+// reports the damaged file, a second Commit and PutState say the same at
+// once instead of waiting on that lock, and Close returns.
+func TestWritesStopAfterPanickedWrite(t *testing.T) {
+	dir := copyDir(t, twoPointStore(t))
+	path := filepath.Join(dir, "config.db")
+	_, size := pagesInUse(t, path) // before Open takes the file's lock
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := s.NewSession("t")
+	if err := ss.Update(func(c *Config) error { c.System.Hostname = "after.example.com"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := 2; id < int(st.Size())/size; id++ {
+		zeroPage(t, path, id, size)
+	}
+	for i := 0; i < 2; i++ {
+		var err error
+		within(t, fmt.Sprintf("commit %d", i+1), func() { _, err = ss.Commit("", false) })
+		var de *DamagedError
+		if !errors.As(err, &de) || de.Path != path {
+			t.Fatalf("commit %d: %v, want a *DamagedError for %s", i+1, err, path)
+		}
+	}
+	within(t, "PutState", func() {
+		if err := s.PutState("k", []byte("v")); err == nil {
+			t.Error("PutState succeeded on a store whose write panicked")
+		}
+	})
+	within(t, "Close", func() { s.Close() })
+}

@@ -25,14 +25,21 @@ const (
 // Both become a *DamagedError naming the file, in this goroutine, so that
 // the caller's deferred unlocks run and the process goes on (issue 12 item
 // 15: a panic that escaped Commit left its session locked).
-func (s *Store) guard(fn func() error) (err error) {
+func (s *Store) guard(fn func() error) error {
+	err, _ := s.guardPanic(fn)
+	return err
+}
+
+// guardPanic is guard, also saying whether fn panicked.
+func (s *Store) guardPanic(fn func() error) (err error, panicked bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = &DamagedError{Path: s.dbPath(), Reason: "a page cannot be read: " + quoteFew(fmt.Sprint(r), 80)}
+			panicked = true
 		}
 	}()
-	return fn()
+	return fn(), false
 }
 
 // view is db.View under guard.
@@ -41,9 +48,28 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 }
 
 // update is db.Update under guard. bbolt rolls the transaction back when fn
-// or its own commit panics, so the write lock is free again afterwards.
+// or its own commit panics, but when the damaged page is the freelist the
+// rollback panics too, and bbolt's write lock stays taken: every later
+// write, and db.Close, would wait for ever. So after a panic the store
+// writes no more: update returns that *DamagedError at once, and Close
+// leaves the file (and its lock) to the end of the process.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return s.guard(func() error { return s.db.Update(fn) })
+	if d := s.broken.Load(); d != nil {
+		return d
+	}
+	err, panicked := s.guardPanic(func() error { return s.db.Update(fn) })
+	if panicked {
+		s.broken.CompareAndSwap(nil, err.(*DamagedError))
+	}
+	return err
+}
+
+// closeDB closes config.db unless a write panicked (see update).
+func (s *Store) closeDB() error {
+	if d := s.broken.Load(); d != nil {
+		return d
+	}
+	return s.db.Close()
 }
 
 // dbPath is config.db's path, known before and after the database is open.

@@ -84,6 +84,9 @@ type Store struct {
 	cur atomic.Pointer[committedState]
 
 	commitMu sync.Mutex // serialises commits
+	// broken is set when a write transaction panicked (damage.go update):
+	// bbolt's write lock may be held for good, so nothing writes again.
+	broken atomic.Pointer[DamagedError]
 	// notifyMu keeps commit announcements in commit order: a commit takes
 	// it before it lets go of commitMu, and announces holding only it.
 	notifyMu sync.Mutex
@@ -161,7 +164,7 @@ func (s *Store) openDB(path string, timeout time.Duration, lg bolt.Logger) (err 
 	defer func() {
 		if r := recover(); r != nil {
 			if s.db != nil {
-				s.db.Close()
+				s.closeDB()
 				s.db = nil
 			}
 			err = &DamagedError{Path: path, Reason: quoteFew(fmt.Sprint(r), 120)}
@@ -186,20 +189,12 @@ func (s *Store) openDB(path string, timeout time.Duration, lg bolt.Logger) (err 
 		return &DamagedError{Path: path, Reason: err.Error()}
 	}
 	s.db = db
-	if err := s.checkSize(); err != nil {
-		db.Close()
-		s.db = nil
-		return err
-	}
-	if err := s.checkDB(); err != nil {
-		db.Close()
-		s.db = nil
-		return err
-	}
-	if err := s.load(); err != nil {
-		db.Close()
-		s.db = nil
-		return err
+	for _, step := range []func() error{s.checkSize, s.checkDB, s.load} {
+		if err := step(); err != nil {
+			s.closeDB()
+			s.db = nil
+			return err
+		}
 	}
 	return nil
 }
@@ -250,7 +245,7 @@ func (s *Store) load() error {
 	ver := make([]uint64, len(tables))
 	enc := make([][]byte, len(tables))
 	committed := Defaults()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		fresh, err := s.freshOrWhole(tx)
 		if err != nil {
 			return err
@@ -496,7 +491,7 @@ func (s *Store) Close() error {
 	if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(os.Getpid()) {
 		os.Remove(pidFile)
 	}
-	return s.db.Close()
+	return s.closeDB()
 }
 
 // Dir is the data directory (absolute).
