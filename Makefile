@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 # Benchmarks: a fixed iteration budget keeps `make bench` to a few minutes.
 BENCHTIME ?= 1s
 
-.PHONY: all run build test bench fuzz lint
+.PHONY: all run build deps test bench fuzz lint
 
 all: build
 
@@ -20,11 +20,46 @@ build:
 run: build
 	./bin/esa --data $(DATA)
 
-test:
+# The Debian packages the end-to-end tests drive: swaks (SMTP), OpenSSH's
+# client and sshpass (SSH logins), xmllint, pyspf, PyYAML, OpenDKIM's tools,
+# dkimpy and Mail::DKIM (interoperability). `make deps` installs the missing
+# ones when it can (apt-get, as root) and never fails: offline or without
+# root it says what is missing, and the tests that need a tool skip with a
+# message naming it.
+DEPS_PACKAGES := swaks sshpass openssh-client libxml2-utils python3-spf python3-yaml \
+	opendkim-tools python3-dkim libmail-dkim-perl
+
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "deps: no apt-get/dpkg here; the end-to-end tests that need $(DEPS_PACKAGES) skip when a tool is absent"; \
+		exit 0; \
+	fi; \
+	missing=""; \
+	for p in $(DEPS_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "deps: missing:$$missing; run 'sudo make deps' to install them (the tests that need them skip meanwhile)"; \
+		exit 0; \
+	fi; \
+	echo "deps: installing$$missing"; \
+	log=$$(mktemp); \
+	apt="apt-get -q -y -o Acquire::Retries=0 -o Acquire::http::Timeout=20 -o Dpkg::Use-Pty=0"; \
+	if DEBIAN_FRONTEND=noninteractive $$apt install --no-install-recommends $$missing >$$log 2>&1 || \
+	   { $$apt update >>$$log 2>&1 && DEBIAN_FRONTEND=noninteractive $$apt install --no-install-recommends $$missing >>$$log 2>&1; }; then \
+		echo "deps: installed$$missing"; \
+	else \
+		echo "deps: could not install$$missing (offline?); the tests that need them skip. Last lines of apt-get:"; \
+		tail -n 5 $$log | sed 's/^/deps:   /'; \
+	fi; \
+	rm -f $$log
+
+test: deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
-bench:
+bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 9m ./...
 
 # Discover every Fuzz target per package and run each for FUZZTIME.
