@@ -152,8 +152,8 @@ func TestUnmarshalIncomplete(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
-		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners>, <destinations> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners>, <destinations> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no dns", cut("  <dns>", "</dns>\n"), "line 5: the file is incomplete: <config> has no <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no subscriptions", cut("    <subscriptions>", "</subscriptions>\n"), "line 9: <logs> is incomplete: it has no <subscriptions>"},
 		{"no resolvers", cut("    <resolvers>", "</resolvers>\n"), "line 94: <dns> is incomplete: it has no <resolvers>"},
@@ -295,6 +295,9 @@ func TestUnmarshalAnyOrder(t *testing.T) {
   <system><hostname>b.example.com</hostname></system>
   <users/>
   <listeners><max_connections>10</max_connections><data_timeout>60</data_timeout><command_timeout>30</command_timeout></listeners>
+  <destinations><entries/><default><tls>No</tls><concurrency>5</concurrency><messages_per_connection>5</messages_per_connection>
+    <limit_type>Domain</limit_type><limit_apply>System</limit_apply><dane>No</dane><bounce_verification>Off</bounce_verification>
+    <ip_sort>Prefer IPv4</ip_sort></default><global><alert_on_tls_failure>false</alert_on_tls_failure><certificate>Demo</certificate></global></destinations>
 </config>`
 	c, err := s.UnmarshalConfig([]byte(in))
 	if err != nil {

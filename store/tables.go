@@ -27,6 +27,9 @@ var tables = []table{
 	{name: "logs", field: func(c *Config) any { return &c.Logs }, validate: validateLogs},
 	{name: "dns", field: func(c *Config) any { return &c.DNS }, validate: validateDNS},
 	{name: "listeners", field: func(c *Config) any { return &c.Listeners }, validate: validateListeners},
+	{name: "destinations", field: func(c *Config) any { return &c.Destinations }, validate: func(c *Config) error {
+		return tableError("destinations", "destination", c.Destinations.Validate())
+	}},
 	{name: "users", field: func(c *Config) any { return &c.Users }, validate: func(c *Config) error {
 		return tableError("users", "user", users.Validate(c.Users.Users))
 	}},
