@@ -6,6 +6,11 @@
 // durable queue and answers 250 only once the queue has the message on
 // disk. It writes the appliance's mail_logs lines (ESA-CLI.md §11.1–11.2).
 //
+// Where the policy enables SPF/SIDF verification (spf.go), the HELO
+// identity is checked at HELO/EHLO, MAIL FROM at MAIL and the PRA after the
+// DATA header, with the policy's actions, replies and timeout; accepted
+// mail gets Received-SPF: fields and its verdicts (ESA-CLI.md §11.5).
+//
 // Reconfiguration (Apply) never drops a connection: a listener whose address
 // and port stay keeps its socket and new connections get the new settings,
 // while connections in progress finish under the settings they started
