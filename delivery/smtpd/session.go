@@ -229,17 +229,6 @@ func (sc *scanner) Write(p []byte) (int, error) {
 	return sc.w.Write(p)
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func (ss *session) Data(r io.Reader) error {
 	if ss.mid == 0 || len(ss.rcpts) == 0 {
 		return smtperr.BadSequence.SMTP()
