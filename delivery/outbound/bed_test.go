@@ -218,16 +218,28 @@ type harness struct {
 	q      *queue.Queue
 	e      *Engine
 	events chan Event
-	log    *memLog
-	cancel context.CancelFunc
-	done   chan struct{}
+	// backlog keeps events read while waiting for another message.
+	backlog []Event
+	log     *memLog
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func newHarness(t testing.TB, dir string, cfg Config) *harness {
 	t.Helper()
+	return newHarnessOpt(t, dir, cfg, false)
+}
+
+// newHarnessOpt is newHarness with the queue paused before the engine
+// starts, when paused is set.
+func newHarnessOpt(t testing.TB, dir string, cfg Config, paused bool) *harness {
+	t.Helper()
 	q, err := queue.Open(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if paused {
+		q.Pause()
 	}
 	hs := &harness{t: t, q: q, events: make(chan Event, 1024), log: &memLog{}}
 	cfg.Queue = q
@@ -288,6 +300,12 @@ func submitTo(t testing.TB, q *queue.Queue, from string, relayed bool, body stri
 // waitFor waits for the first event about mid (skipping others).
 func (hs *harness) waitFor(mid uint64) Event {
 	hs.t.Helper()
+	for i, ev := range hs.backlog {
+		if ev.MID == mid {
+			hs.backlog = append(hs.backlog[:i:i], hs.backlog[i+1:]...)
+			return ev
+		}
+	}
 	timeout := time.After(20 * time.Second)
 	for {
 		select {
@@ -295,8 +313,33 @@ func (hs *harness) waitFor(mid uint64) Event {
 			if ev.MID == mid {
 				return ev
 			}
+			hs.backlog = append(hs.backlog, ev)
 		case <-timeout:
 			hs.t.Fatalf("no outcome for MID %d; log:\n%s", mid, hs.log.String())
+			return Event{}
+		}
+	}
+}
+
+// next waits for the first event that pred accepts.
+func (hs *harness) next(pred func(Event) bool) Event {
+	hs.t.Helper()
+	for i, ev := range hs.backlog {
+		if pred(ev) {
+			hs.backlog = append(hs.backlog[:i:i], hs.backlog[i+1:]...)
+			return ev
+		}
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-hs.events:
+			if pred(ev) {
+				return ev
+			}
+			hs.backlog = append(hs.backlog, ev)
+		case <-timeout:
+			hs.t.Fatalf("no such event; log:\n%s", hs.log.String())
 			return Event{}
 		}
 	}
@@ -306,14 +349,23 @@ func (hs *harness) waitFor(mid uint64) Event {
 func (hs *harness) waitAll(mids map[uint64]bool) map[uint64]Event {
 	hs.t.Helper()
 	out := map[uint64]Event{}
+	var keep []Event
+	for _, ev := range hs.backlog {
+		if _, seen := out[ev.MID]; mids[ev.MID] && !seen {
+			out[ev.MID] = ev
+		} else {
+			keep = append(keep, ev)
+		}
+	}
+	hs.backlog = keep
 	timeout := time.After(30 * time.Second)
 	for len(out) < len(mids) {
 		select {
 		case ev := <-hs.events:
-			if mids[ev.MID] {
-				if _, seen := out[ev.MID]; !seen {
-					out[ev.MID] = ev
-				}
+			if _, seen := out[ev.MID]; mids[ev.MID] && !seen {
+				out[ev.MID] = ev
+			} else {
+				hs.backlog = append(hs.backlog, ev)
 			}
 		case <-timeout:
 			hs.t.Fatalf("only %d of %d outcomes; log:\n%s", len(out), len(mids), hs.log.String())

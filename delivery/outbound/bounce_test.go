@@ -88,13 +88,7 @@ func TestBounce5xx(t *testing.T) {
 		t.Fatalf("outcomes %v", evs)
 	}
 	// The DSN is a new message from <> delivered back to alice.
-	var dsnMID uint64
-	for ev := range hs.events {
-		if ev.MID != mid && ev.Outcome == Delivered {
-			dsnMID = ev.MID
-			break
-		}
-	}
+	dsnMID := hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered }).MID
 	var dsns []dnstest.Message
 	for _, m := range srv.messages() {
 		if m.From == "" {
@@ -185,11 +179,7 @@ func TestTempFailureExpires(t *testing.T) {
 	if ev.Outcome != Bounced || !strings.Contains(ev.Reason, "5.4.7") {
 		t.Fatalf("after the maximum time: %v %s", ev.Outcome, ev.Reason)
 	}
-	for ev := range hs.events {
-		if ev.Outcome == Delivered {
-			break
-		}
-	}
+	hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
 	var dsn *dnstest.Message
 	for _, m := range srv.messages() {
 		if m.From == "" {
@@ -222,12 +212,9 @@ func TestDelayNotice(t *testing.T) {
 			t.Fatalf("attempt %d: %v", attempt, ev.Outcome)
 		}
 		if attempt == 0 {
-			for ev := range hs.events { // the notice's own delivery
-				if ev.MID != mid && ev.Outcome == Delivered {
-					notices++
-					break
-				}
-			}
+			// The notice's own delivery.
+			hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
+			notices++
 		}
 		hs.e.DeliverNow("all")
 	}

@@ -36,6 +36,8 @@ type session struct {
 	broken    bool
 	domain    string
 	perIPSlot bool
+	bw        *bufio.Writer // body writer, reset onto conn for each message
+	buf       []byte        // copy buffer
 }
 
 // failure is why no connection could carry a message.
@@ -93,6 +95,7 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		if room <= 0 {
 			ds.blockedUntil = ds.windowStart.Add(pol.RecipientWindow)
 			e.mu.Unlock()
+			e.kick()
 			e.notify(Event{MID: j.mid, Domain: j.domain, RIDs: rids, Outcome: Deferred,
 				Reason: fmt.Sprintf("recipient limit %d per %v reached; not an attempt", pol.RecipientLimit, pol.RecipientWindow)})
 			return s
@@ -526,43 +529,92 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 	if s.ext.Has("SIZE") {
 		mail += " SIZE=" + strconv.FormatInt(env.Size+int64(len(env.Prepend)), 10)
 	}
-	rep, err := s.c.Cmd(0, "%s", mail)
-	if err != nil {
-		dropped(err)
-		return
+	// RFC 2920: with PIPELINING, MAIL, every RCPT and DATA go out in one
+	// write and their replies are read in order; without it each command
+	// waits for its reply.
+	pipe := s.ext.Has("PIPELINING")
+	cmds := make([]string, 0, len(rids)+2)
+	cmds = append(cmds, mail)
+	for _, rid := range rids {
+		cmds = append(cmds, "RCPT TO:<"+env.Recipients[rid]+">")
 	}
-	if rep.Code/100 != 2 {
-		e.fail(en, domain, each(rids, replyFailure(rep, false)), s.dcid, pol)
-		e.rset(s)
-		return
+	cmds = append(cmds, "DATA")
+	reps := make([]smtpclient.Reply, len(cmds))
+	if s.bw == nil {
+		s.bw = bufio.NewWriterSize(s.conn, 16<<10)
+		s.buf = make([]byte, 16<<10)
 	}
-	var accepted []int
-	for i, rid := range rids {
-		rep, err := s.c.Cmd(0, "RCPT TO:<%s>", env.Recipients[rid])
-		if err != nil {
-			pending = append(accepted, rids[i:]...)
+	bw := s.bw
+	bw.Reset(s.conn)
+	if pipe {
+		for _, c := range cmds {
+			bw.WriteString(c + "\r\n")
+		}
+		if err := bw.Flush(); err != nil {
 			dropped(err)
 			return
 		}
-		if rep.Code/100 == 2 {
-			accepted = append(accepted, rid)
-			continue
+	}
+	accepted := make([]int, 0, len(rids))
+	for i, c := range cmds {
+		if !pipe {
+			// Without pipelining, stop at a refused MAIL or when no RCPT
+			// was accepted: DATA would only be refused.
+			if (i == 1 && reps[0].Code/100 != 2) || (i == len(cmds)-1 && len(accepted) == 0) {
+				break
+			}
+			bw.WriteString(c + "\r\n")
+			if err := bw.Flush(); err != nil {
+				dropped(err)
+				return
+			}
 		}
-		rejected = append(rejected, ridFail{rid, replyFailure(rep, false)})
+		rep, err := s.c.ReadReply(0)
+		if err != nil {
+			if i > 0 {
+				pending = append(accepted, rids[i-1:]...)
+			}
+			dropped(err)
+			return
+		}
+		reps[i] = rep
+		if i > 0 && i <= len(rids) {
+			if rep.Code/100 == 2 {
+				accepted = append(accepted, rids[i-1])
+			} else {
+				rejected = append(rejected, ridFail{rids[i-1], replyFailure(rep, false)})
+			}
+		}
 	}
 	pending = accepted
+	dataRep := reps[len(cmds)-1]
+	// A pipelined DATA that got 354 although nothing can be delivered
+	// must still be ended (RFC 2920 §3.1): send the lone ".".
+	endEmpty := func() {
+		if pipe && dataRep.Code == 354 {
+			if _, err := io.WriteString(s.conn, ".\r\n"); err != nil {
+				s.broken = true
+				return
+			}
+			if _, err := s.c.ReadReply(0); err != nil {
+				s.broken = true
+			}
+		}
+	}
+	if reps[0].Code/100 != 2 {
+		endEmpty()
+		e.fail(en, domain, each(rids, replyFailure(reps[0], false)), s.dcid, pol)
+		e.rset(s)
+		return
+	}
 	if len(accepted) == 0 {
+		endEmpty()
 		e.fail(en, domain, rejected, s.dcid, pol)
 		e.rset(s)
 		return
 	}
-	rep, err = s.c.Cmd(0, "DATA")
-	if err != nil {
-		dropped(err)
-		return
-	}
-	if rep.Code != 354 {
-		e.fail(en, domain, append(rejected, each(accepted, replyFailure(rep, false))...), s.dcid, pol)
+	if dataRep.Code != 354 {
+		e.fail(en, domain, append(rejected, each(accepted, replyFailure(dataRep, false))...), s.dcid, pol)
 		e.rset(s)
 		return
 	}
@@ -570,7 +622,7 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 		dropped(err)
 		return
 	}
-	rep, err = s.c.ReadReply(0)
+	rep, err := s.c.ReadReply(0)
 	if err != nil {
 		// The 250 was not seen: the recipients stay queued and are tried
 		// again (at-least-once, see the package comment).
@@ -603,13 +655,18 @@ func (e *Engine) sendBody(s *session, mid uint64) error {
 		return err
 	}
 	defer m.Close()
-	bw := bufio.NewWriterSize(s.conn, 32<<10)
-	dw := textproto.NewWriter(bw).DotWriter()
-	if _, err := io.Copy(dw, m); err != nil {
+	// One writer and copy buffer per connection, not per message.
+	if s.bw == nil {
+		s.bw = bufio.NewWriterSize(s.conn, 16<<10)
+		s.buf = make([]byte, 16<<10)
+	}
+	s.bw.Reset(s.conn)
+	dw := textproto.NewWriter(s.bw).DotWriter()
+	if _, err := io.CopyBuffer(dw, struct{ io.Reader }{m}, s.buf); err != nil {
 		return err
 	}
 	if err := dw.Close(); err != nil {
 		return err
 	}
-	return bw.Flush()
+	return s.bw.Flush()
 }

@@ -405,6 +405,12 @@ func (e *Engine) worker(ds *dest) {
 		e.mu.Lock()
 		delete(e.inflight, j)
 		e.mu.Unlock()
-		e.kick()
+		if _, left := e.cfg.Queue.Get(j.mid); left {
+			// Deferred or partly done: let the scheduler see it now that
+			// it is no longer in flight. (A delivered message needs no
+			// rescan; one per message would copy the queue index each
+			// time.)
+			e.kick()
+		}
 	}
 }

@@ -1,10 +1,13 @@
 package outbound
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,10 +154,23 @@ func TestConcurrencyLimit(t *testing.T) {
 		dir := t.TempDir()
 		mids := preload(t, dir, 8, "bob@raw.ins.test")
 		pol := Policy{TLS: TLSNo, Concurrency: 2, PerIP: perIP, MessagesPerConn: 1}
-		hs := newHarness(t, dir, Config{Resolver: b.res, Port: b.port, Policy: func(string) Policy { return pol }})
+		// Count open connections on the client side: the server notices a
+		// close only some time after the client has moved on.
+		var open, peak atomic.Int64
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			n := open.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			return &countedConn{Conn: c, open: &open}, nil
+		}
+		hs := newHarness(t, dir, Config{Resolver: b.res, Port: b.port, Dial: dial, Policy: func(string) Policy { return pol }})
 		hs.waitAll(midSet(mids))
 		hs.stop()
-		if p := srv.peakConns(); p > 2 || srv.connections() != 8 {
+		if p := peak.Load(); p > 2 || p < 1 || srv.connections() != 8 {
 			t.Errorf("perIP %v: peak %d connections (limit 2), %d in all", perIP, p, srv.connections())
 		}
 	}
@@ -242,6 +258,17 @@ func TestImplicitMXAndNXDomain(t *testing.T) {
 	if !strings.Contains(hs.log.String(), "Bounced: DCID 0 MID 2 From: <> To: <a@nowhere.sec.test> RID 0 - 5.1.2 - Bad destination host ('000', ['DNS Hard Error looking up nowhere.sec.test (MX):  NXDomain'])") {
 		t.Errorf("log:\n%s", hs.log.String())
 	}
+}
+
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 func TestIPSort(t *testing.T) {

@@ -63,7 +63,7 @@ func (e *Engine) notify(ev Event) {
 // let them go (at-least-once when we die before this write).
 func (e *Engine) markDelivered(env queue.Envelope, domain string, rids []int, s *session, _ string) {
 	unlock := e.stripe(env.MID)
-	err := e.cfg.Queue.SetDone(env.MID, "delivered", rids...)
+	err := e.cfg.Queue.SetDoneLazy(env.MID, "delivered", rids...)
 	_, still := e.cfg.Queue.Get(env.MID)
 	unlock()
 	if err != nil {
@@ -149,6 +149,7 @@ func (e *Engine) fail(en queue.Entry, domain string, rfs []ridFail, dcid uint64,
 	next := now.Add(b.backoff(attempts))
 	_, err := e.cfg.Queue.SetRetry(env.MID, next, notice)
 	unlock()
+	e.kick() // the scheduler's timer must see the new due time
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: recording the retry failed: %v", env.MID, err)
 	}

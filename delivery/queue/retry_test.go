@@ -47,3 +47,39 @@ func TestSetRetrySurvivesReopen(t *testing.T) {
 		t.Fatalf("Next %v after ClearNext", e.State.Next)
 	}
 }
+
+// TestSetDoneLazy: the lazy variant records outcomes like SetDone and
+// removes the finished message's files (without the directory fsync).
+func TestSetDoneLazy(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, _ := q.IDs().Next(MID)
+	w, _ := q.NewMessage()
+	w.Write([]byte("x\r\n"))
+	if err := w.Commit(Envelope{MID: mid, From: "a@b", Recipients: []string{"c@d", "e@f"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SetDoneLazy(mid, "delivered", 1); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := q.Get(mid); !ok || e.State.Done[1] != "delivered" {
+		t.Fatalf("after one RID: %+v", e.State)
+	}
+	if err := q.SetDoneLazy(mid, "delivered", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.Get(mid); ok {
+		t.Fatal("still indexed")
+	}
+	q.Close()
+	q, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q.Get(mid); ok {
+		t.Fatal("back after reopen")
+	}
+}
