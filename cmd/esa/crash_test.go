@@ -32,7 +32,7 @@ import (
 const (
 	crashKills   = 20
 	crashClients = 8
-	crashPerLife = 200
+	crashPerLife = 150
 )
 
 // freeRelayPort picks a free TCP port on 127.0.0.1 below the kernel's
