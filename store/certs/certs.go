@@ -57,6 +57,10 @@ type Table struct {
 	Outbound string `xml:"outbound"`
 	// SystemCAs: the system's trusted root list is used by the verify
 	// modes; CustomCAs: the custom list is.
+	// DemoMade records that the daemon made the demo certificate (at its
+	// first start): from then on "Demo" names only a profile of the table,
+	// and deleting the demo does not bring it back.
+	DemoMade    bool        `xml:"demo_made"`
 	SystemCAs   bool        `xml:"system_cas"`
 	CustomCAs   bool        `xml:"custom_cas"`
 	Authorities []Authority `xml:"authorities>authority"`
@@ -88,15 +92,30 @@ func (t Table) Resolves(name string) bool {
 	if t.Find(name) >= 0 {
 		return true
 	}
-	if !strings.EqualFold(name, DemoName) {
-		return false
+	return !t.DemoMade && strings.EqualFold(name, DemoName)
+}
+
+// AddDemo makes the demo certificate for host and adds it to the table,
+// once: it does nothing when the demo was made before (even if deleted
+// since) and reports whether it added one. The daemon calls it at its
+// first start in a system session.
+func (t *Table) AddDemo(host string, now time.Time) (bool, error) {
+	if t.DemoMade {
+		return false, nil
 	}
-	for _, c := range t.Certificates {
-		if c.Demo {
-			return false
-		}
+	d, err := NewDemo(host, now)
+	if err != nil {
+		return false, err
 	}
-	return true
+	if i := t.Find(DemoName); i >= 0 {
+		// An administrator's profile named Demo (made before the first
+		// start, by loadconfig) keeps its name; the demo is not added.
+		t.DemoMade = true
+		return false, nil
+	}
+	t.Certificates = append([]Certificate{d}, t.Certificates...)
+	t.DemoMade = true
+	return true, nil
 }
 
 // TLSCertificate returns the named certificate with its chain and key, for

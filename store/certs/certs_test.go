@@ -65,7 +65,8 @@ func TestParseAndValidate(t *testing.T) {
 		{"duplicate", Table{Certificates: []Certificate{good, func() Certificate { c := good; c.Name = "MAIL"; return c }()}}, nil, "listed twice"},
 		{"listener uses missing", Table{Certificates: []Certificate{good}}, []string{"gone"}, `listener certificate "gone" is not configured`},
 		{"outbound missing", Table{Certificates: []Certificate{good}, Outbound: "gone"}, nil, `outbound certificate "gone"`},
-		{"demo made, Demo deleted", Table{Certificates: []Certificate{func() Certificate { c := good; c.Demo = true; return c }()}}, []string{DemoName}, "not configured"},
+		{"demo made, Demo deleted", Table{DemoMade: true, Certificates: []Certificate{good}}, []string{DemoName}, "not configured"},
+		{"demo flag without demo made", Table{Certificates: []Certificate{func() Certificate { c := good; c.Demo = true; return c }()}}, nil, "never made"},
 		{"bad authority", Table{Authorities: []Authority{{Cert: "x"}}}, nil, "custom certificate authority 1"},
 	} {
 		err := Validate(tc.tab, tc.uses)
@@ -171,8 +172,32 @@ func TestNewDemo(t *testing.T) {
 	if st, days := Status(p.Leaf, now); st != "Active" || days != 3650 {
 		t.Errorf("status %s %d", st, days)
 	}
-	if err := Validate(Table{Certificates: []Certificate{d}, Outbound: DemoName}, []string{DemoName}); err != nil {
+	if err := Validate(Table{Certificates: []Certificate{d}, Outbound: DemoName, DemoMade: true}, []string{DemoName}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAddDemo: the demo is made once; deleted, it does not come back and
+// "Demo" no longer resolves.
+func TestAddDemo(t *testing.T) {
+	t.Parallel()
+	tab := Factory()
+	if !tab.Resolves(DemoName) {
+		t.Fatal("a factory table must resolve Demo")
+	}
+	added, err := tab.AddDemo("esa.example.com", now)
+	if err != nil || !added || len(tab.Certificates) != 1 || !tab.Certificates[0].Demo {
+		t.Fatalf("AddDemo: %v %v %+v", added, err, tab)
+	}
+	if err := Validate(tab, []string{DemoName}); err != nil {
+		t.Fatal(err)
+	}
+	if added, _ := tab.AddDemo("esa.example.com", now); added || len(tab.Certificates) != 1 {
+		t.Error("a second AddDemo added another")
+	}
+	tab.Certificates = nil
+	if added, _ := tab.AddDemo("esa.example.com", now); added || tab.Resolves(DemoName) {
+		t.Error("the deleted demo came back or still resolves")
 	}
 }
 
@@ -243,7 +268,7 @@ func TestPKCS12Committed(t *testing.T) {
 	if _, err := FromPKCS12(data, "wrong"); !errors.Is(err, ErrPassphrase) {
 		t.Errorf("wrong passphrase: %v", err)
 	}
-	if _, err := FromPKCS12([]byte("not pkcs12"), "x"); err == nil || errors.Is(err, ErrPassphrase) {
+	if _, err := FromPKCS12([]byte("not pkcs12"), "x"); !errors.Is(err, ErrNotPKCS12) {
 		t.Errorf("garbage: %v", err)
 	}
 }
@@ -283,7 +308,6 @@ func TestPKCS12OpenSSL(t *testing.T) {
 		}
 	}
 }
-
 
 func BenchmarkTLSCertificate(b *testing.B) {
 	tab := Table{Certificates: []Certificate{leafProfile(b)}}

@@ -108,6 +108,9 @@ func selfSign(rnd io.Reader, key crypto.Signer, subj pkix.Name, dns []string, no
 	return Certificate{Cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), Key: k}, nil
 }
 
+// ErrNotPKCS12: the file is no PKCS #12 file this package can read.
+var ErrNotPKCS12 = errors.New("not a PKCS#12 file")
+
 // ErrPassphrase: the PKCS #12 passphrase is wrong.
 var ErrPassphrase = errors.New("the passphrase is incorrect")
 
@@ -121,7 +124,8 @@ func FromPKCS12(data []byte, passphrase string) (Certificate, error) {
 		return Certificate{}, ErrPassphrase
 	}
 	if err != nil {
-		return Certificate{}, fmt.Errorf("not a PKCS#12 file: %v", err)
+		// The decoder's ASN.1 detail means nothing to an administrator.
+		return Certificate{}, ErrNotPKCS12
 	}
 	signer, ok := key.(crypto.Signer)
 	if !ok {

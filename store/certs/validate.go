@@ -43,6 +43,9 @@ func Validate(t Table, uses []string) error {
 			demos++
 		}
 	}
+	if demos > 0 && !t.DemoMade {
+		return errors.New("a certificate is marked as the demo certificate but the demo was never made")
+	}
 	if demos > 1 {
 		return errors.New("more than one certificate is marked as the demo certificate")
 	}
