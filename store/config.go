@@ -3,8 +3,11 @@ package store
 import (
 	"time"
 
+	"esa/store/bounces"
+	"esa/store/certs"
 	"esa/store/destinations"
 	"esa/store/mailflow"
+	"esa/store/routes"
 	"esa/store/users"
 )
 
@@ -23,7 +26,16 @@ type Config struct {
 	// Destinations is the destconfig table the delivery engine reads
 	// through destinations.Table.Lookup.
 	Destinations destinations.Table `xml:"destinations"`
-	Users        Users              `xml:"users"`
+	// Bounces is the bounceconfig table (bounces.Table.Lookup resolves a
+	// profile for the engine) and Routes the smtproutes table
+	// (routes.NewIndex(...).Lookup finds a domain's route).
+	Bounces bounces.Table `xml:"bounces"`
+	Routes  routes.Table  `xml:"routes"`
+	Users   Users         `xml:"users"`
+	// Certificates is the certconfig table (store/certs): the listeners'
+	// STARTTLS and outbound TLS read it through certs.Table.TLSCertificate
+	// and RootPool.
+	Certificates certs.Table `xml:"certificates"`
 }
 
 // Listeners is the table listenerconfig edits: the SMTP listeners, each
@@ -206,6 +218,8 @@ func Defaults() Config {
 		DNS:          DNS{Timeout: 5},
 		Listeners:    Listeners{CommandTimeout: 300, DataTimeout: 600, MaxConnections: 5000},
 		Destinations: destinations.Factory(),
+		Bounces:      bounces.Defaults(),
+		Certificates: certs.Factory(),
 	}
 }
 

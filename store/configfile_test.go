@@ -71,7 +71,7 @@ func TestMarshalShape(t *testing.T) {
 		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!--\n  Current Time: Sat May 23 11:42:12 2026 UTC\n-->\n<config>\n  <system>\n    <hostname>mail1.example.com</hostname>\n  </system>\n  <logs>\n",
 		"<passphrase>p&amp;ss&lt;wo&gt;rd&#xD;\n\"'</passphrase>",
 		"</dns>\n  <listeners>\n",
-		"  <users/>\n</config>\n",
+		"  <users/>\n  <certificates>\n",
 	} {
 		if !strings.Contains(string(plain), want) {
 			t.Errorf("plain file lacks %q:\n%s", want, plain)
@@ -152,8 +152,8 @@ func TestUnmarshalIncomplete(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners>, <destinations> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
-		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners>, <destinations> and <users>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users> and <certificates>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users> and <certificates>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no dns", cut("  <dns>", "</dns>\n"), "line 5: the file is incomplete: <config> has no <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no subscriptions", cut("    <subscriptions>", "</subscriptions>\n"), "line 9: <logs> is incomplete: it has no <subscriptions>"},
 		{"no resolvers", cut("    <resolvers>", "</resolvers>\n"), "line 94: <dns> is incomplete: it has no <resolvers>"},
@@ -298,6 +298,15 @@ func TestUnmarshalAnyOrder(t *testing.T) {
   <destinations><entries/><default><tls>No</tls><concurrency>5</concurrency><messages_per_connection>5</messages_per_connection>
     <limit_type>Domain</limit_type><limit_apply>System</limit_apply><dane>No</dane><bounce_verification>Off</bounce_verification>
     <ip_sort>Prefer IPv4</ip_sort></default><global><alert_on_tls_failure>false</alert_on_tls_failure><certificate>Demo</certificate></global></destinations>
+  <routes/>
+  <bounces><bounce_unknown_hosts>true</bounce_unknown_hosts><profile><name>Default</name><max_retries>100</max_retries>
+    <max_queue_lifetime>259200</max_queue_lifetime><initial_retry>60</initial_retry><max_retry_timeout>3600</max_retry_timeout>
+    <send_bounces>yes</send_bounces><use_dsn_bounce_format>yes</use_dsn_bounce_format><bounce_subject>Failed</bounce_subject>
+    <use_bounce_response_code>no</use_bounce_response_code><send_warnings>no</send_warnings><delay_subject>Delayed</delay_subject>
+    <send_warnings_interval>14400</send_warnings_interval><send_warnings_count>1</send_warnings_count>
+    <sign_bounce_messages>no</sign_bounce_messages><host_initial_retry>60</host_initial_retry>
+    <host_max_retry_timeout>3600</host_max_retry_timeout></profile></bounces>
+  <certificates><outbound>Demo</outbound><demo_made>false</demo_made><system_cas>true</system_cas><custom_cas>false</custom_cas><authorities/></certificates>
 </config>`
 	c, err := s.UnmarshalConfig([]byte(in))
 	if err != nil {

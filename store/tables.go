@@ -3,7 +3,10 @@ package store
 import (
 	"fmt"
 
+	"esa/store/bounces"
+	"esa/store/certs"
 	"esa/store/mailflow"
+	"esa/store/routes"
 	"esa/store/users"
 
 	"reflect"
@@ -30,9 +33,24 @@ var tables = []table{
 	{name: "destinations", field: func(c *Config) any { return &c.Destinations }, validate: func(c *Config) error {
 		return tableError("destinations", "destination", c.Destinations.Validate())
 	}},
+	{name: "bounces", field: func(c *Config) any { return &c.Bounces }, validate: func(c *Config) error {
+		err := c.Bounces.Validate()
+		if e, ok := err.(*bounces.EntryError); ok {
+			return &ValidationError{"bounces", fmt.Sprintf("profile[%d]", e.Index+1), e.Err.Error()}
+		}
+		return tableError("bounces", "profile", err)
+	}},
+	{name: "routes", field: func(c *Config) any { return &c.Routes }, validate: func(c *Config) error {
+		err := c.Routes.Validate()
+		if e, ok := err.(*routes.EntryError); ok {
+			return &ValidationError{"routes", fmt.Sprintf("route[%d]", e.Index+1), e.Err.Error()}
+		}
+		return tableError("routes", "route", err)
+	}},
 	{name: "users", field: func(c *Config) any { return &c.Users }, validate: func(c *Config) error {
 		return tableError("users", "user", users.Validate(c.Users.Users))
 	}},
+	{name: "certificates", field: func(c *Config) any { return &c.Certificates }, validate: validateCertificates},
 }
 
 // value is the addressable reflect.Value of table t inside c.
@@ -199,4 +217,15 @@ func validateListeners(c *Config) error {
 		return err
 	}
 	return tableError("listeners", "listener", mailflow.ValidateListeners(l.Listeners))
+}
+
+// validateCertificates checks the certconfig table and that every
+// listener's STARTTLS certificate exists: a certificate in use cannot be
+// deleted.
+func validateCertificates(c *Config) error {
+	uses := make([]string, len(c.Listeners.Listeners))
+	for i, l := range c.Listeners.Listeners {
+		uses[i] = l.Certificate
+	}
+	return tableError("certificates", "certificate", certs.Validate(c.Certificates, uses))
 }

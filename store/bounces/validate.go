@@ -38,8 +38,20 @@ func CheckName(name string) error {
 	return nil
 }
 
+// EntryError is a validation error of one profile: Index is its place in
+// the table (from 0), so that a configuration file's reader can name the
+// profile's line.
+type EntryError struct {
+	Index int
+	Err   error
+}
+
+func (e *EntryError) Error() string { return e.Err.Error() }
+func (e *EntryError) Unwrap() error { return e.Err }
+
 // Validate checks the whole table: the Default profile first and present,
-// names unique without regard to case, every profile valid.
+// names unique without regard to case, every profile valid. An error about
+// one profile is an *EntryError.
 func (t *Table) Validate() error {
 	if len(t.Profiles) == 0 || t.Profiles[0].Name != DefaultName {
 		return fmt.Errorf("the first profile must be %s", DefaultName)
@@ -52,11 +64,11 @@ func (t *Table) Validate() error {
 		p := &t.Profiles[i]
 		key := strings.ToLower(p.Name)
 		if seen[key] {
-			return fmt.Errorf("profile %q: Profile name already in use", p.Name)
+			return &EntryError{i, fmt.Errorf("profile %q: Profile name already in use", p.Name)}
 		}
 		seen[key] = true
 		if err := p.Validate(); err != nil {
-			return err
+			return &EntryError{i, err}
 		}
 	}
 	return nil

@@ -135,11 +135,11 @@ func TestValidate(t *testing.T) {
 	}{
 		{Table{Routes: []Route{{"Example.com", []Destination{{Host: "a.example"}}}}}, `"Example.com" is not a domain, .partial.domain or ALL`},
 		{Table{Routes: []Route{{"a.example", []Destination{{Host: "x.example"}}}, {"a.example", []Destination{{Host: "y.example"}}}}}, "The value a.example is already in the routing table."},
-		{Table{Routes: []Route{{"a.example", nil}}}, "route a.example: a route needs at least one destination"},
-		{Table{Routes: []Route{{"a.example", []Destination{{Host: "192.0.2.1", AOnly: true}}}}}, "route a.example: 192.0.2.1 is an IP address: brackets force address records of a host name"},
-		{Table{Routes: []Route{{"a.example", []Destination{{Host: "::ffff:192.0.2.1"}}}}}, `route a.example: "::ffff:192.0.2.1" is not an IP address in its standard form`},
-		{Table{Routes: []Route{{"a.example", []Destination{{Host: UseDNS, Port: 25}}}}}, "route a.example: USEDNS takes no port, priority or brackets"},
-		{Table{Routes: []Route{{"a.example", []Destination{{Host: "x.example", Port: 70000}}}}}, "route a.example: the port of x.example must be from 1 to 65535"},
+		{Table{Routes: []Route{{"a.example", nil}}}, "a.example: a route needs at least one destination"},
+		{Table{Routes: []Route{{"a.example", []Destination{{Host: "192.0.2.1", AOnly: true}}}}}, "a.example: 192.0.2.1 is an IP address: brackets force address records of a host name"},
+		{Table{Routes: []Route{{"a.example", []Destination{{Host: "::ffff:192.0.2.1"}}}}}, `a.example: "::ffff:192.0.2.1" is not an IP address in its standard form`},
+		{Table{Routes: []Route{{"a.example", []Destination{{Host: UseDNS, Port: 25}}}}}, "a.example: USEDNS takes no port, priority or brackets"},
+		{Table{Routes: []Route{{"a.example", []Destination{{Host: "x.example", Port: 70000}}}}}, "a.example: the port of x.example must be from 1 to 65535"},
 	} {
 		if err := c.tb.Validate(); err == nil || err.Error() != c.want {
 			t.Errorf("Validate(%+v) = %v, want %s", c.tb, err, c.want)

@@ -118,23 +118,35 @@ func sameHost(o, d Destination) error {
 	}
 }
 
+// EntryError is a validation error of one route: Index is its place in
+// the table (from 0), so that a configuration file's reader can name the
+// route's line.
+type EntryError struct {
+	Index int
+	Err   error
+}
+
+func (e *EntryError) Error() string { return e.Err.Error() }
+func (e *EntryError) Unwrap() error { return e.Err }
+
 // Validate checks the whole table: at most MaxRoutes routes, each key once
-// (without regard to case) and each route valid.
+// and each route valid. An error about one route is an *EntryError.
 func (t *Table) Validate() error {
 	if len(t.Routes) > MaxRoutes {
 		return fmt.Errorf("There is a maximum of %d routes.", MaxRoutes)
 	}
 	seen := make(map[string]bool, len(t.Routes))
-	for _, r := range t.Routes {
+	for i, r := range t.Routes {
+		bad := func(err error) error { return &EntryError{i, err} }
 		if err := CheckDomain(r.Domain); err != nil {
-			return err
+			return bad(err)
 		}
 		if seen[r.Domain] {
-			return fmt.Errorf("The value %s is already in the routing table.", r.Domain)
+			return bad(fmt.Errorf("The value %s is already in the routing table.", r.Domain))
 		}
 		seen[r.Domain] = true
 		if err := CheckDestinations(r.Destinations); err != nil {
-			return fmt.Errorf("route %s: %v", r.Domain, err)
+			return bad(fmt.Errorf("%s: %v", r.Domain, err))
 		}
 	}
 	return nil
