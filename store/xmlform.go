@@ -24,6 +24,14 @@ import (
 // secretType is the Go type whose values the file writer masks or encrypts.
 var secretType = reflect.TypeOf(Secret(""))
 
+// secretMarker: string types of leaf packages (certs.PrivateKey) that the
+// store must treat as secrets have a ConfigSecret method; the leaves keep
+// importing nothing of ours.
+var secretMarker = reflect.TypeOf((*interface{ ConfigSecret() })(nil)).Elem()
+
+// isSecret reports whether values of t are secrets.
+func isSecret(t reflect.Type) bool { return t == secretType || t.Implements(secretMarker) }
+
 // maskedSecret is what MaskSecrets writes instead of a secret.
 const maskedSecret = "*****"
 
@@ -163,7 +171,7 @@ func (e *encoder) element(depth int, name string, v reflect.Value) error {
 func (e *encoder) scalar(v reflect.Value) (string, error) {
 	switch v.Kind() {
 	case reflect.String:
-		if v.Type() == secretType && v.String() != "" {
+		if isSecret(v.Type()) && v.String() != "" {
 			return e.secret(Secret(v.String()))
 		}
 		return v.String(), nil
@@ -486,7 +494,7 @@ func (p *decoder) decodeValue(tbl, key, name string, v reflect.Value) error {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		if v.Type() == secretType && text != "" {
+		if isSecret(v.Type()) && text != "" {
 			s, err := p.secret(Secret(text))
 			if err != nil {
 				return bad("%v", err)
