@@ -1,0 +1,5 @@
+//go:build !linux
+
+package queue
+
+const oNoAtime = 0
