@@ -28,7 +28,6 @@ func Table(env *Env) []shell.Command {
 		statusCommand(env),
 		noArgs(dnsconfigCommand(env)),
 		noArgs(listenerconfigCommand(env)),
-		noArgs(destconfigCommand(env)),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
 		userconfigCommand(env),
@@ -42,6 +41,8 @@ func Table(env *Env) []shell.Command {
 		showmessageCommand(env),
 		noArgs(showrecipientsCommand(env)),
 		noArgs(deleterecipientsCommand(env)),
+		noArgs(smtproutesCommand(env)),
+		noArgs(bounceconfigCommand(env)),
 	})
 }
 

@@ -133,7 +133,7 @@ func TestRoleGuard(t *testing.T) {
 		"who": anyone, "whoami": anyone, "last": anyone, "sshconfig": anyone,
 		"listenerconfig": changers, "workqueue": changers, "showmessage": viewers,
 		"showrecipients": viewers, "deleterecipients": changers,
-		"destconfig": changers,
+		"smtproutes": changers, "bounceconfig": changers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},
