@@ -28,6 +28,7 @@ func Table(env *Env) []shell.Command {
 		statusCommand(env),
 		noArgs(dnsconfigCommand(env)),
 		noArgs(listenerconfigCommand(env)),
+		noArgs(destconfigCommand(env)),
 		daneverifyCommand(env),
 		tlsverifyCommand(env),
 		userconfigCommand(env),

@@ -134,6 +134,7 @@ func TestRoleGuard(t *testing.T) {
 		"listenerconfig": changers, "workqueue": changers, "showmessage": viewers,
 		"showrecipients": viewers, "deleterecipients": changers,
 		"smtproutes": changers, "bounceconfig": changers,
+		"destconfig": changers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"reflect"
@@ -473,6 +474,19 @@ type peerConn struct {
 	tlsLogged bool
 	// spfHELO is the HELO identity's SPF verdict (spf.go).
 	spfHELO *heloVerdict
+	// endSession is set with a reply that ends the SMTP session (an SPF
+	// REJECT): go-smtp writes the whole reply before it reads the next
+	// command, so the next read reports the end of the connection and
+	// go-smtp closes it.
+	endSession atomic.Bool
+}
+
+// Read ends the stream once endSession is set.
+func (pc *peerConn) Read(p []byte) (int, error) {
+	if pc.endSession.Load() {
+		return 0, io.EOF
+	}
+	return pc.Conn.Read(p)
 }
 
 func (pc *peerConn) Close() error {

@@ -16,7 +16,8 @@ import (
 // 15): the HELO identity at HELO/EHLO, MAIL FROM at MAIL, the PRA once the
 // DATA header has arrived, each bounded by the policy's verification
 // timeout. The first identity whose result the policy rejects ends the
-// transaction with the configured reply; the verdicts of an accepted
+// session with the configured reply (the connection closes after it); the
+// verdicts of an accepted
 // message go into its envelope and its Received-SPF: header fields.
 
 // heloVerdict is the HELO identity's verdict of a connection. go-smtp starts
@@ -120,6 +121,7 @@ func (ss *session) checkHELO() error {
 		log.Info("ICID %d %s", pc.icid, v.LogText())
 		log.Info("ICID %d Receiving Failed: SPF helo identity %s", pc.icid, v.Result)
 		pc.spfHELO.reject = r
+		pc.endSession.Store(true)
 		return r
 	}
 	return nil
@@ -146,6 +148,7 @@ func (ss *session) checkMailFrom() error {
 	log.Info("MID %d %s", ss.mid, v.LogText())
 	if r := spfReply(set, v); r != nil {
 		log.Info("MID %d ICID %d Receiving Failed: SPF mailfrom identity %s", ss.mid, ss.pc.icid, v.Result)
+		ss.pc.endSession.Store(true)
 		return r
 	}
 	ss.spf = append(ss.spf, v)
@@ -167,6 +170,7 @@ func (ss *session) checkPRA(header []byte) error {
 	ss.s.opt.Log.Info("MID %d %s", ss.mid, v.LogText())
 	if r := spfReply(set, v); r != nil {
 		ss.s.opt.Log.Info("MID %d ICID %d Receiving Failed: SPF pra identity %s", ss.mid, ss.pc.icid, v.Result)
+		ss.pc.endSession.Store(true)
 		return r
 	}
 	ss.spf = append(ss.spf, v)

@@ -194,12 +194,10 @@ func TestSPFRejectsAtItsStage(t *testing.T) {
 				if got != c.want {
 					t.Fatalf("EHLO: %q, want %q", got, c.want)
 				}
-				// Greeting again does not get round it.
-				if again := r.cmd("HELO mx.pass.test"); again != c.want {
-					t.Fatalf("second HELO: %q", again)
-				}
-				if mail := r.cmd("MAIL FROM:<a@pass.test>"); !strings.HasPrefix(mail, "502 ") {
-					t.Fatalf("MAIL after a refused HELO: %q", mail)
+				// The first REJECT ends the session: greeting again does
+				// not get round it.
+				if again := r.cmd("HELO mx.pass.test"); !strings.HasPrefix(again, "ERR ") {
+					t.Fatalf("the session goes on after a refused HELO: %q", again)
 				}
 				return
 			}
@@ -211,9 +209,9 @@ func TestSPFRejectsAtItsStage(t *testing.T) {
 				if got != c.want {
 					t.Fatalf("MAIL: %q, want %q", got, c.want)
 				}
-				// The transaction is over: RCPT needs a new MAIL.
-				if rcpt := r.cmd("RCPT TO:<b@example.com>"); !strings.HasPrefix(rcpt, "502 ") {
-					t.Fatalf("RCPT after a refused MAIL: %q", rcpt)
+				// The first REJECT ends the session.
+				if rcpt := r.cmd("RCPT TO:<b@example.com>"); !strings.HasPrefix(rcpt, "ERR ") {
+					t.Fatalf("the session goes on after a refused MAIL: %q", rcpt)
 				}
 				return
 			}
@@ -233,6 +231,9 @@ func TestSPFRejectsAtItsStage(t *testing.T) {
 			}
 			if n := len(b.q.List()); n != before {
 				t.Fatalf("a refused message was queued (%d -> %d)", before, n)
+			}
+			if next := r.cmd("MAIL FROM:<a@pass.test>"); !strings.HasPrefix(next, "ERR ") {
+				t.Fatalf("the session goes on after a refused message: %q", next)
 			}
 		})
 	}
