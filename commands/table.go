@@ -42,8 +42,7 @@ func Table(env *Env) []shell.Command {
 		showmessageCommand(env),
 		noArgs(showrecipientsCommand(env)),
 		noArgs(deleterecipientsCommand(env)),
-		noArgs(smtproutesCommand(env)),
-		noArgs(bounceconfigCommand(env)),
+		noArgs(certconfigCommand(env)),
 	})
 }
 

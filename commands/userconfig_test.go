@@ -133,7 +133,7 @@ func TestRoleGuard(t *testing.T) {
 		"who": anyone, "whoami": anyone, "last": anyone, "sshconfig": anyone,
 		"listenerconfig": changers, "workqueue": changers, "showmessage": viewers,
 		"showrecipients": viewers, "deleterecipients": changers,
-		"smtproutes": changers, "bounceconfig": changers,
+		"certconfig": changers,
 		"destconfig": changers,
 	}
 	may := map[string]map[string]bool{
