@@ -406,15 +406,10 @@ type rawServer struct {
 	msg []dnstest.Message
 	// rcpt, when set, answers RCPT TO for an address (default 250).
 	rcpt func(addr string) string
-	// conns counts accepted connections; active and peak the open ones.
-	conns, active, peak int
+	// conns counts accepted connections.
+	conns int
 }
 
-func (r *rawServer) peakConns() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.peak
-}
 
 func (r *rawServer) connections() int {
 	r.mu.Lock()
@@ -438,15 +433,8 @@ func serveRaw(t testing.TB, ln net.Listener, offerTLS bool) *rawServer {
 			}
 			r.mu.Lock()
 			r.conns++
-			r.active++
-			r.peak = max(r.peak, r.active)
 			r.mu.Unlock()
-			go func() {
-				r.serve(c, offerTLS)
-				r.mu.Lock()
-				r.active--
-				r.mu.Unlock()
-			}()
+			go r.serve(c, offerTLS)
 		}
 	}()
 	t.Cleanup(func() { ln.Close() })

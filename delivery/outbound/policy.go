@@ -44,8 +44,6 @@ func (m TLSMode) required() bool {
 	return m == TLSRequired || m == TLSRequiredVerify || m == TLSRequiredVerifyHosted
 }
 
-func (m TLSMode) verify() bool { return m >= TLSPreferredVerify }
-
 // DANEMode is the destination's DANE support (SPEC.md §2).
 type DANEMode int
 
