@@ -42,6 +42,8 @@ func Table(env *Env) []shell.Command {
 		showmessageCommand(env),
 		noArgs(showrecipientsCommand(env)),
 		noArgs(deleterecipientsCommand(env)),
+		noArgs(smtproutesCommand(env)),
+		noArgs(bounceconfigCommand(env)),
 		noArgs(certconfigCommand(env)),
 	})
 }

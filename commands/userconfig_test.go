@@ -135,6 +135,7 @@ func TestRoleGuard(t *testing.T) {
 		"showrecipients": viewers, "deleterecipients": changers,
 		"certconfig": changers,
 		"destconfig": changers,
+		"smtproutes": changers, "bounceconfig": changers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},
