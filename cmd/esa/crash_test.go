@@ -348,13 +348,17 @@ func TestSIGKILLDaemonKeepsEveryAcceptedMessage(t *testing.T) {
 			found++
 		}
 	}
+	var missing []string
 	for token := range acked {
 		if _, ok := seen[token]; !ok {
-			t.Errorf("message %s got 250 but is not in the queue", token)
+			missing = append(missing, token)
 		}
 	}
-	t.Logf("%d kills in %v: %d attempts, %d acknowledged with 250 (all in the queue, byte-identical), %d queued in all (%d committed but killed before the 250), none twice",
-		crashKills, elapsed.Round(time.Millisecond), attempts.Load(), len(acked), len(seen), len(seen)-found)
+	t.Logf("%d kills in %v: %d attempts, %d acknowledged with 250, %d of them in the queue byte-identical; %d queued in all (%d committed but killed before the 250), none twice",
+		crashKills, elapsed.Round(time.Millisecond), attempts.Load(), len(acked), found, len(seen), len(seen)-found)
+	if len(missing) > 0 {
+		t.Errorf("%d messages got 250 but are not in the queue, e.g. %v", len(missing), missing[:min(len(missing), 10)])
+	}
 }
 
 // sendOne sends one message with the null sender (RFC 5321 §4.5.5) to
