@@ -315,3 +315,37 @@ func TestIdentityMatches(t *testing.T) {
 		t.Error("CN without SAN, case-insensitive")
 	}
 }
+
+// TestDANELogLine: a DANE-authenticated delivery logs "TLS success ... for
+// DOMAIN" and sends the TLSA base domain as SNI (RFC 7672 §8.1); a TLS
+// delivery without DANE logs the line without "for".
+func TestDANELogLine(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, []row{{name: "dlog", secure: true, tlsa: tlsaMatch, kind: kindCA}, {name: "plain", kind: kindCA}}, nil)
+	pol := func(d string) Policy {
+		if strings.HasPrefix(d, "dlog") {
+			return Policy{TLS: TLSPreferred, DANE: DANEMandatory}
+		}
+		return Policy{TLS: TLSPreferred, DANE: DANEOpportunistic}
+	}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Policy: pol})
+	m1 := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "a@dlog.sec.test")
+	m2 := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "a@plain.ins.test")
+	evs := hs.waitAll(midSet([]uint64{m1, m2}))
+	if !evs[m1].DANE || evs[m2].DANE || !evs[m2].TLS {
+		t.Fatalf("events %+v", evs)
+	}
+	log := hs.log.String()
+	if !regexp.MustCompile(`(?m)^Info: DCID \d+ TLS success protocol TLSv1\.[23] cipher \S+ for dlog\.sec\.test$`).MatchString(log) {
+		t.Errorf("no DANE TLS line in\n%s", log)
+	}
+	if !regexp.MustCompile(`(?m)^Info: DCID \d+ TLS success protocol TLSv1\.[23] cipher \S+$`).MatchString(log) {
+		t.Errorf("no plain TLS line in\n%s", log)
+	}
+	if sni := b.servers["dlog.sec.test"].SNI(); len(sni) == 0 || sni[0] != "mx-dlog.sec.test" {
+		t.Errorf("SNI %v", sni)
+	}
+	if st, _ := hs.e.HostStatus("dlog.sec.test"); st.Delivered != 1 || st.Active != 0 {
+		t.Errorf("host status %+v", st)
+	}
+}

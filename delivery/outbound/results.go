@@ -76,6 +76,7 @@ func (e *Engine) markDelivered(env queue.Envelope, domain string, rids []int, s 
 	e.mu.Lock()
 	st := e.statLocked(domain)
 	st.Delivered += len(rids)
+	st.Active = max(0, st.Active-len(rids))
 	st.LastActivity = e.cfg.Now()
 	st.DeliveredBytes += env.Size
 	if s != nil {
@@ -199,6 +200,7 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 	e.mu.Lock()
 	st := e.statLocked(domain)
 	st.HardBounced += len(rids)
+	st.Active = max(0, st.Active-len(rids))
 	st.LastActivity, st.LastError = e.cfg.Now(), f.Error()
 	e.mu.Unlock()
 	e.notify(Event{MID: env.MID, Domain: domain, RIDs: rids, Outcome: Bounced, Reason: fmt.Sprintf("%s - %s", f.enh, f.Error())})
