@@ -410,7 +410,6 @@ type rawServer struct {
 	conns int
 }
 
-
 func (r *rawServer) connections() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
