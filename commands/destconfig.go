@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
 	"esa/shell"
 	"esa/store"
+	"esa/store/bounces"
 	"esa/store/destinations"
 )
 
@@ -78,13 +78,14 @@ func destconfigCommand(env *Env) shell.Command {
 					return err
 				}
 				var change func(*destinations.Table)
+				newProfile := ""
 				switch op {
 				case "SETUP":
 					change, err = destSetup(io, t)
 				case "NEW":
-					change, err = destNew(io, t)
+					change, newProfile, err = destNew(io, t, profileNames(env))
 				case "EDIT":
-					change, err = destEdit(io, t)
+					change, newProfile, err = destEdit(io, t, profileNames(env))
 				case "DELETE":
 					change, err = destDelete(io, t)
 				case "DEFAULT":
@@ -104,7 +105,7 @@ func destconfigCommand(env *Env) shell.Command {
 					return err
 				}
 				if change != nil {
-					applyDestinations(io, env, change)
+					applyDestinations(io, env, change, newProfile)
 				}
 			}
 		},
@@ -126,9 +127,16 @@ func destEntriesConfigured(n int) string {
 // step, so an abandoned operation leaves nothing behind. The answers were
 // checked at their questions by the table's rules; a refusal here would be
 // a bug, shown rather than hidden.
-func applyDestinations(io *shell.IO, env *Env, change func(*destinations.Table)) {
+//
+// newProfile, when not empty, is a bounce profile the operation named with
+// "New Profile": it is created in the bounceconfig table with the Default
+// profile's values in the same change.
+func applyDestinations(io *shell.IO, env *Env, change func(*destinations.Table), newProfile string) {
 	if err := env.Session.Update(func(c *store.Config) error {
 		change(&c.Destinations)
+		if _, ok := c.Bounces.Find(newProfile); newProfile != "" && !ok {
+			c.Bounces.Profiles = append(c.Bounces.Profiles, bounces.NewProfile(newProfile, c.Bounces.Default()))
+		}
 		return nil
 	}); err != nil {
 		io.Printf("%v\n", err)
@@ -181,7 +189,7 @@ func destExisting(t destinations.Table) shell.Validator {
 	}
 }
 
-func destNew(io *shell.IO, t destinations.Table) (func(*destinations.Table), error) {
+func destNew(io *shell.IO, t destinations.Table, profiles []string) (func(*destinations.Table), string, error) {
 	d, err := io.AskOptional("Enter the domain you wish to configure.", "", func(a string) (string, error) {
 		d, err := destinations.CanonicalDomain(a)
 		if err != nil {
@@ -193,32 +201,32 @@ func destNew(io *shell.IO, t destinations.Table) (func(*destinations.Table), err
 		return d, nil
 	})
 	if err != nil || d == "" {
-		return nil, err
+		return nil, "", err
 	}
-	s, err := destAskSettings(io, t, d, destinations.Settings{}, true)
+	s, np, err := destAskSettings(io, t, profiles, d, destinations.Settings{}, true)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	return func(t *destinations.Table) {
 		t.Entries = append(t.Entries, destinations.Destination{Domain: d, Settings: s})
-	}, nil
+	}, np, nil
 }
 
-func destEdit(io *shell.IO, t destinations.Table) (func(*destinations.Table), error) {
+func destEdit(io *shell.IO, t destinations.Table, profiles []string) (func(*destinations.Table), string, error) {
 	if len(t.Entries) == 0 {
 		io.Printf("\nThere are no entries to edit.\n")
-		return nil, nil
+		return nil, "", nil
 	}
 	d, err := io.AskOptional("Enter the domain you wish to edit.", "", destExisting(t))
 	if err != nil || d == "" {
-		return nil, err
+		return nil, "", err
 	}
 	i := destFind(t, d)
-	s, err := destAskSettings(io, t, d, t.Entries[i].Settings, false)
+	s, np, err := destAskSettings(io, t, profiles, d, t.Entries[i].Settings, false)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return func(t *destinations.Table) { t.Entries[i].Settings = s }, nil
+	return func(t *destinations.Table) { t.Entries[i].Settings = s }, np, nil
 }
 
 func destDelete(io *shell.IO, t destinations.Table) (func(*destinations.Table), error) {
@@ -248,30 +256,30 @@ func destOrDefault(cur, def int) int {
 // bounce profile, IP sort preference). Each "Do you wish to ..." question
 // answered N leaves that setting at Default. cur holds the entry's values
 // (EDIT) and gives every default; isNew uses the appliance's NEW defaults.
-func destAskSettings(io *shell.IO, t destinations.Table, d string, cur destinations.Settings, isNew bool) (destinations.Settings, error) {
-	var s destinations.Settings
+func destAskSettings(io *shell.IO, t destinations.Table, profiles []string, d string, cur destinations.Settings, isNew bool) (s destinations.Settings, newProfile string, err error) {
 	def := t.Default
-	on, err := io.YesNo(fmt.Sprintf("Do you wish to configure a concurrency limit for %s?", d), isNew || cur.Concurrency != 0)
+	var on bool
+	on, err = io.YesNo(fmt.Sprintf("Do you wish to configure a concurrency limit for %s?", d), isNew || cur.Concurrency != 0)
 	if err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		if s.Concurrency, err = io.Int(fmt.Sprintf("Enter the max concurrency limit for %q.", d),
 			destOrDefault(cur.Concurrency, def.Concurrency), 1, destinations.MaxConcurrency); err != nil {
-			return s, err
+			return s, "", err
 		}
 	}
 	if on, err = io.YesNo("Do you wish to apply a messages-per-connection limit to this domain?", cur.MessagesPerConnection != 0); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		if s.MessagesPerConnection, err = io.Int(fmt.Sprintf("Enter the max number of messages per connection for %q.", d),
 			destOrDefault(cur.MessagesPerConnection, def.MessagesPerConnection), 1, destinations.MaxMessagesPerConnection); err != nil {
-			return s, err
+			return s, "", err
 		}
 	}
 	if on, err = io.YesNo("Do you wish to apply a recipient limit to this domain?", cur.RecipientLimit != 0); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		if s.RecipientMinutes, s.RecipientLimit, err = destAskRecipientLimit(io,
@@ -280,61 +288,61 @@ func destAskSettings(io *shell.IO, t destinations.Table, d string, cur destinati
 				return fmt.Sprintf("Enter the max number of recipients per %d minutes for %q.", m, d)
 			},
 			cur); err != nil {
-			return s, err
+			return s, "", err
 		}
 	}
 	if s.Concurrency != 0 || s.RecipientLimit != 0 {
 		if s.LimitType, s.LimitApply, err = destAskLimitApply(io, "Select how you want to apply the limits for "+d+":",
 			"One limit applies to the entire domain "+d, cur); err != nil {
-			return s, err
+			return s, "", err
 		}
 	}
 	if on, err = io.YesNo("Do you wish to apply a specific TLS setting for this domain?", cur.TLS != ""); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		if s.TLS, err = destAskTLS(io, cur.TLS); err != nil {
-			return s, err
+			return s, "", err
 		}
 		if s.TLS.Enabled() {
 			if on, err = io.YesNo("Do you wish to configure DANE Support for this domain?", cur.DANE != ""); err != nil {
-				return s, err
+				return s, "", err
 			}
 			if on {
 				if s.DANE, err = destAskDANE(io, "Please choose a DANE option:", cur.DANE); err != nil {
-					return s, err
+					return s, "", err
 				}
 			}
 			destCertReminder(io)
 		}
 	}
 	if on, err = io.YesNo("Do you wish to apply a specific bounce verification address tagging setting for this domain?", cur.BounceVerification != ""); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		tag, err := io.YesNo("Perform bounce verification address tagging?", cur.BounceVerification == destinations.On)
 		if err != nil {
-			return s, err
+			return s, "", err
 		}
 		s.BounceVerification = destToggle(tag)
 	}
 	if on, err = io.YesNo("Do you wish to apply a specific bounce profile to this domain?", cur.BounceProfile != ""); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
-		if s.BounceProfile, err = destAskBounceProfile(io, t, cur.BounceProfile); err != nil {
-			return s, err
+		if s.BounceProfile, newProfile, err = destAskBounceProfile(io, profiles, cur.BounceProfile); err != nil {
+			return s, "", err
 		}
 	}
 	if on, err = io.YesNo("Do you wish to apply a specific IP sort preference to this domain?", cur.IPSort != ""); err != nil {
-		return s, err
+		return s, "", err
 	}
 	if on {
 		if s.IPSort, err = destAskIPSort(io, cur.IPSort); err != nil {
-			return s, err
+			return s, "", err
 		}
 	}
-	return s, nil
+	return s, newProfile, nil
 }
 
 func destToggle(on bool) destinations.Toggle {
@@ -423,35 +431,33 @@ func destCertReminder(io *shell.IO) {
 	io.Printf("\nYou have chosen to enable TLS. Please use the 'certconfig' command to\nensure that there is a valid certificate configured.\n")
 }
 
-// destBounceProfiles lists the bounce profiles a destination may name: Default
-// and, until bounceconfig keeps its own table, the other names the table
-// already uses (sorted).
-func destBounceProfiles(t destinations.Table) []string {
-	seen := map[string]bool{destinations.DefaultProfile: true}
+// profileNames lists the bounceconfig profiles of the session's
+// configuration, Default first.
+func profileNames(env *Env) []string {
 	var names []string
-	for _, s := range append([]destinations.Settings{t.Default}, destSettingsOf(t.Entries)...) {
-		if p := s.BounceProfile; p != "" && !seen[p] {
-			seen[p] = true
-			names = append(names, p)
-		}
+	for _, p := range env.Session.Config().Bounces.Profiles {
+		names = append(names, p.Name)
 	}
-	sort.Strings(names)
 	return names
 }
 
-func destSettingsOf(es []destinations.Destination) []destinations.Settings {
-	out := make([]destinations.Settings, len(es))
-	for i, e := range es {
-		out[i] = e.Settings
+// destAskBounceProfile offers Default, New Profile and the other
+// bounceconfig profiles (ESA-CLI.md §1.3 #19); a profile the entry names
+// that bounceconfig no longer has is offered too, so Enter keeps it. New
+// Profile asks for a name bounceconfig does not have yet, and isNew says
+// the profile is to be created.
+func destAskBounceProfile(io *shell.IO, profiles []string, cur string) (name, newProfile string, err error) {
+	choices := []string{bounces.DefaultName, "New Profile"}
+	known := map[string]bool{}
+	for _, p := range profiles {
+		known[p] = true
+		if p != bounces.DefaultName {
+			choices = append(choices, p)
+		}
 	}
-	return out
-}
-
-// destAskBounceProfile offers Default, New Profile and the profiles in use
-// (ESA-CLI.md §1.3 #19); New Profile asks for the name.
-func destAskBounceProfile(io *shell.IO, t destinations.Table, cur string) (string, error) {
-	others := destBounceProfiles(t)
-	choices := append([]string{destinations.DefaultProfile, "New Profile"}, others...)
+	if cur != "" && !known[cur] && cur != bounces.DefaultName {
+		choices = append(choices, cur)
+	}
 	d := 1
 	for i, c := range choices {
 		if i != 1 && c == cur {
@@ -460,17 +466,28 @@ func destAskBounceProfile(io *shell.IO, t destinations.Table, cur string) (strin
 	}
 	n, err := io.Choose("Please choose a bounce profile to apply:", choices, d)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if n != 2 {
-		return choices[n-1], nil
+		return choices[n-1], "", nil
 	}
-	return io.Ask("Please enter the name of a profile:", "", func(a string) (string, error) {
+	name, err = io.Ask("Please enter the name of a profile:", "", func(a string) (string, error) {
+		if err := bounces.CheckName(a); err != nil {
+			return "", err
+		}
 		if err := destinations.CheckProfileName(a); err != nil {
 			return "", err
 		}
+		if known[a] {
+			return "", fmt.Errorf("The bounce profile %q already exists; choose it from the list.", a)
+		}
 		return a, nil
 	})
+	if err != nil {
+		return "", "", err
+	}
+	io.Printf("\nThe bounce profile %s will be created with the Default profile's values; use bounceconfig to change them.\n", name)
+	return name, name, nil
 }
 
 // destDefault asks the default destination's settings in the order of

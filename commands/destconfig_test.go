@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"esa/store"
+	"esa/store/bounces"
 	"esa/store/destinations"
 )
 
@@ -42,10 +43,18 @@ func twoDest() destinations.Table {
 	return t
 }
 
+// commitDest commits d as the destinations, with a bounce profile
+// Slow-bounces (which twoDest names) and Outbound.
 func commitDest(t testing.TB, env *Env, d destinations.Table) {
 	t.Helper()
 	ss := env.Store.NewSession("admin")
-	if err := ss.Update(func(c *store.Config) error { c.Destinations = d; return nil }); err != nil {
+	if err := ss.Update(func(c *store.Config) error {
+		c.Destinations = d
+		for _, n := range []string{"Slow-bounces", "Outbound"} {
+			c.Bounces.Profiles = append(c.Bounces.Profiles, bounces.NewProfile(n, c.Bounces.Default()))
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ss.Commit("destinations", false); err != nil {
@@ -61,7 +70,14 @@ func checkDestTable(t *testing.T, got, want destinations.Table) {
 }
 
 func checkDestNew(t *testing.T, env *Env) {
-	checkDestTable(t, env.Store.Committed().Destinations, twoDest())
+	c := env.Store.Committed()
+	checkDestTable(t, c.Destinations, twoDest())
+	// New Profile created the profile in bounceconfig's table, with the
+	// Default profile's values.
+	p, ok := c.Bounces.Find("Slow-bounces")
+	if want := bounces.NewProfile("Slow-bounces", c.Bounces.Default()); !ok || !reflect.DeepEqual(p, want) {
+		t.Errorf("bounce profile Slow-bounces: %v %+v, want %+v", ok, p, want)
+	}
 	nothingPending(t, env)
 }
 

@@ -179,7 +179,7 @@ func TestImportRefused(t *testing.T) {
 		{"limit type", def + "[a.example]\nlimit_type = 2\n", `line 12: limit_type: "2" is not 0 (host) or 1 (MXIP)`},
 		{"limit apply", def + "[a.example]\nlimit_apply = all\n", `line 12: limit_apply: "all" is not 0 (system) or 1 (VG)`},
 		{"bounce validation", def + "[a.example]\nbounce_validation = yes\n", `line 12: bounce_validation: "yes" is not 0 (off) or 1 (on)`},
-		{"profile", def + "[a.example]\nbounce_profile = 1slow\n", `line 12: bounce_profile: The bounce profile name must start with a letter: "1slow" does not`},
+		{"profile", def + "[a.example]\nbounce_profile = 1slow\n", `line 12: bounce_profile: The bounce profile name must start with a letter or underscore: "1slow" does not`},
 		{"profile chars", def + "[a.example]\nbounce_profile = slow profile\n", `line 12: bounce_profile: Invalid profile name "slow profile": valid characters are letters, digits, "-", "_" and "."`},
 		{"limit without type", def + "[a.example]\nmax_host_concurrency = 5\n", "line 11: [a.example]: a concurrency or recipient limit needs limit_type and limit_apply"},
 		{"type without limit", def + "[a.example]\nlimit_type = host\nlimit_apply = system\n", "line 11: [a.example]: limit_type and limit_apply need a concurrency or recipient limit"},

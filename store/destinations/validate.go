@@ -95,13 +95,13 @@ func clip(s string) string {
 	return s
 }
 
-// CheckProfileName checks a bounce profile name: a letter first, then
-// letters, digits, '-', '_' and '.', at most 64 characters (the
-// appliance's words: "bounce profile name must start with",
-// "Invalid profile name", ESA-CLI.md §1.2).
+// CheckProfileName checks a bounce profile name as bounceconfig names
+// profiles: a letter or underscore first, then letters, digits, '-', '_'
+// and '.', at most 64 characters (the appliance's words: "bounce profile
+// name must start with", "Invalid profile name", ESA-CLI.md §1.2).
 func CheckProfileName(name string) error {
-	if name == "" || !isLetter(name[0]) {
-		return fmt.Errorf("The bounce profile name must start with a letter: %q does not.", clip(name))
+	if name == "" || !isLetter(name[0]) && name[0] != '_' {
+		return fmt.Errorf("The bounce profile name must start with a letter or underscore: %q does not.", clip(name))
 	}
 	if len(name) > 64 {
 		return fmt.Errorf("Invalid profile name %q: at most 64 characters.", clip(name))
