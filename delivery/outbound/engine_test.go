@@ -349,3 +349,22 @@ func TestDANELogLine(t *testing.T) {
 		t.Errorf("host status %+v", st)
 	}
 }
+
+// TestDANEOnlyForRelayed: DANE applies to relayed (outbound) mail only
+// (SPEC.md §2): the same destination with a mismatching TLSA holds relayed
+// mail and delivers other mail under its TLS setting.
+func TestDANEOnlyForRelayed(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, []row{{name: "onlyrelay", secure: true, tlsa: tlsaMismatch, kind: kindCA}}, nil)
+	pol := Policy{TLS: TLSPreferred, DANE: DANEMandatory, Bounce: Bounce{InitialRetry: time.Hour, MaxQueueTime: time.Hour}}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Policy: func(string) Policy { return pol }})
+	relayed := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "r@onlyrelay.sec.test")
+	inbound := hs.submit("", false, "Subject: x\r\n\r\nb\r\n", "i@onlyrelay.sec.test")
+	evs := hs.waitAll(midSet([]uint64{relayed, inbound}))
+	if evs[relayed].Outcome != Deferred {
+		t.Errorf("relayed: %+v", evs[relayed])
+	}
+	if ev := evs[inbound]; ev.Outcome != Delivered || !ev.TLS || ev.DANE {
+		t.Errorf("not relayed: %+v", ev)
+	}
+}
