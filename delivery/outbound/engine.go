@@ -385,15 +385,15 @@ func (e *Engine) worker(ds *dest) {
 		}
 	}()
 	for {
+		paused := e.cfg.Queue.Paused()
 		e.mu.Lock()
-		if len(ds.jobs) == 0 || e.ctx.Err() != nil {
-			// Jobs left behind at Close stay in the queue for the next run.
+		if len(ds.jobs) == 0 || e.ctx.Err() != nil || paused {
+			// Jobs left behind at Close or by workqueue pause stay in the
+			// queue for the next scan.
 			for _, j := range ds.jobs {
 				delete(e.inflight, j)
 			}
-			if e.ctx.Err() != nil {
-				ds.jobs = nil
-			}
+			ds.jobs = nil
 			ds.workers--
 			e.mu.Unlock()
 			return

@@ -137,7 +137,7 @@ func (e *Engine) fail(en queue.Entry, domain string, rfs []ridFail, dcid uint64,
 	}
 	attempts := cur.State.Attempts + 1
 	b := pol.Bounce
-	if (b.MaxQueueTime > 0 && now.Sub(env.Received) >= b.MaxQueueTime) || (b.MaxRetries > 0 && attempts >= b.MaxRetries) {
+	if (b.MaxQueueTime > 0 && !env.Received.IsZero() && now.Sub(env.Received) >= b.MaxQueueTime) || (b.MaxRetries > 0 && attempts >= b.MaxRetries) {
 		unlock()
 		for i, rf := range temp {
 			temp[i].f = &failure{perm: true, enh: "5.4.7", reason: "Delivery expired (message too old)",
