@@ -96,6 +96,10 @@ func TestParseRefuses(t *testing.T) {
 		{"x.example ,,\n", "line 1: a route needs at least one destination"},
 		{"x.example " + strings.Repeat("h.example/pri=1,", 0) + many(33) + "\n", "line 1: Routes may not contain more than 32 destinations."},
 		{"x.example a\x01b\n", "line 1: control character in the line"},
+		// Regressions found by FuzzParse: names that would read back as
+		// the keywords.
+		{"a.example USEDNS.\n", `line 1: "USEDNS." is not a valid destination host`},
+		{"ALL. a.example\n", `line 1: "ALL." is not a domain, .partial.domain or ALL`},
 		{"x.example " + strings.Repeat("a", MaxLineBytes) + "\n", "line 1: line longer than 65536 bytes"},
 	} {
 		_, err := Parse(strings.NewReader(c.in))
