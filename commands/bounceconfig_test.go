@@ -109,3 +109,11 @@ func customProfile(t *testing.T, env *Env) {
 		t.Fatal(err)
 	}
 }
+
+func init() {
+	transcripts["bounceconfig_eof"] = transcript{check: func(t *testing.T, env *Env) {
+		if env.Session.Pending() {
+			t.Errorf("an abandoned operation left pending changes in %v", env.Session.Changed())
+		}
+	}}
+}

@@ -124,3 +124,11 @@ func badRouteFiles(t *testing.T, env *Env) {
 		t.Fatal(err)
 	}
 }
+
+func init() {
+	transcripts["smtproutes_eof"] = transcript{check: func(t *testing.T, env *Env) {
+		if env.Session.Pending() {
+			t.Errorf("an abandoned operation left pending changes in %v", env.Session.Changed())
+		}
+	}}
+}
