@@ -195,7 +195,7 @@ func certPlural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	if strings.HasSuffix(word, "y") {
+	if strings.HasSuffix(word, "ty") { // authority
 		word = strings.TrimSuffix(word, "y") + "ie"
 	}
 	return strconv.Itoa(n) + " " + word + "s"

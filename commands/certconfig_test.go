@@ -1,10 +1,16 @@
 package commands
 
 import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"esa/store"
 	"esa/store/certs"
@@ -185,5 +191,60 @@ func TestCertconfigKeyMasked(t *testing.T) {
 	}
 	if out := script(env, "showconfig\n3\n"); !strings.Contains(out, body) {
 		t.Errorf("plain showconfig lacks the key")
+	}
+}
+
+// TestCertconfigCSRSigned walks the CSR path: NEW shows the signing
+// request, a CA signs it, EDIT puts the signed certificate in (the key
+// stays, the CSR goes) and the profile then verifies against the CA.
+func TestCertconfigCSRSigned(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	demoSetup(t, env)
+	out := script(env, "certconfig\ncertificate\nnew\n\ncsr\nmx.example.net\nExample\nMail\nLyon\nARA\nFR\n365\n1\ny\n\n\n")
+	i := strings.Index(out, "-----BEGIN CERTIFICATE REQUEST-----")
+	j := strings.Index(out, "-----END CERTIFICATE REQUEST-----")
+	if i < 0 || j < i {
+		t.Fatalf("NEW did not show the CSR:\n%s", out)
+	}
+	b, _ := pem.Decode([]byte(out[i:]))
+	csr, err := x509.ParseCertificateRequest(b.Bytes)
+	if err != nil || csr.CheckSignature() != nil || csr.Subject.CommonName != "mx.example.net" {
+		t.Fatalf("CSR: %v", err)
+	}
+	if p := profile(t, env.Session.Config(), "csr"); p.CSR != out[i:j+len("-----END CERTIFICATE REQUEST-----\n")] {
+		t.Errorf("the CSR shown is not the one kept:\n%q\n%q", p.CSR, out[i:j])
+	}
+	caCert, err := certs.ParseCertificates(certFixture(t, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := certs.ParsePrivateKey(certFixture(t, "ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: csr.Subject, DNSNames: csr.DNSNames,
+		NotBefore: clock.Add(-time.Hour), NotAfter: clock.AddDate(1, 0, 0), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert[0], csr.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	out = script(env, "certconfig\ncertificate\nedit\ncsr\nn\ny\n"+signed+".\ny\n"+certFixture(t, "ca.pem")+".\nn\n\n\n")
+	p := profile(t, env.Session.Config(), "csr")
+	if p.CSR != "" || p.Cert != signed || p.Chain != certFixture(t, "ca.pem") {
+		t.Fatalf("after EDIT: %+v\n%s", p, out)
+	}
+	if !regexp.MustCompile(`(?m)^csr +mx\.example\.net +Example Test CA +Active +365 days$`).MatchString(out) {
+		t.Errorf("the list does not show the signed certificate:\n%s", out)
+	}
+	tc, err := env.Session.Config().Certificates.TLSCertificate("csr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(caCert[0])
+	if _, err := tc.Leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: clock, DNSName: "mx.example.net"}); err != nil {
+		t.Errorf("signed certificate does not verify: %v", err)
 	}
 }
