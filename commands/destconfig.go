@@ -10,6 +10,7 @@ import (
 	"esa/shell"
 	"esa/store"
 	"esa/store/bounces"
+	"esa/store/certs"
 	"esa/store/destinations"
 )
 
@@ -18,8 +19,9 @@ const destconfigHelp = `destconfig
 Configure destination controls: how the appliance delivers to each
 destination domain. The main screen says how many entries there are and
 offers:
-  SETUP   - global settings: the certificate outbound TLS presents and
-            whether to send an alert when a required TLS connection fails
+  SETUP   - global settings: the certificate outbound TLS presents (the
+            outbound certificate of certconfig) and whether to send an
+            alert when a required TLS connection fails
   NEW     - add a destination: a domain (example.com), a partial domain
             (.example.com, every subdomain of example.com) or an IP address,
             and the settings it overrides: concurrency limit, messages per
@@ -81,7 +83,7 @@ func destconfigCommand(env *Env) shell.Command {
 				newProfile := ""
 				switch op {
 				case "SETUP":
-					change, err = destSetup(io, t)
+					err = destSetup(io, env)
 				case "NEW":
 					change, newProfile, err = destNew(io, t, profileNames(env))
 				case "EDIT":
@@ -144,19 +146,46 @@ func applyDestinations(io *shell.IO, env *Env, change func(*destinations.Table),
 	}
 }
 
-// destSetup asks the global settings (ESA-CLI.md §1.6). certconfig does
-// not exist yet: the demo certificate is the only one there is.
-func destSetup(io *shell.IO, t destinations.Table) (func(*destinations.Table), error) {
-	if _, err := io.Choose("Please choose the certificate to apply:", []string{"Demo"}, 1); err != nil {
-		return nil, err
+// destSetup asks the global settings (ESA-CLI.md §1.6): the certificate
+// outbound TLS presents, which is certconfig's outbound certificate (one
+// setting that certconfig SETUP changes too), and the TLS failure alert.
+func destSetup(io *shell.IO, env *Env) error {
+	c := env.Session.Config()
+	var names []string
+	for _, ct := range c.Certificates.Certificates {
+		names = append(names, ct.Name)
 	}
-	alert, err := io.YesNo("Do you want to send an alert when a required TLS connection fails?", t.Global.AlertOnTLSFailure)
+	cur := c.Certificates.Outbound
+	if cur != "" && c.Certificates.Find(cur) < 0 {
+		// The demo certificate before the daemon's first start makes it.
+		names = append(names, cur)
+	}
+	if len(names) == 0 {
+		names = []string{certs.DemoName}
+	}
+	def := 1
+	for i, n := range names {
+		if strings.EqualFold(n, cur) {
+			def = i + 1
+		}
+	}
+	n, err := io.Choose("Please choose the certificate to apply:", names, def)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return func(t *destinations.Table) {
-		t.Global = destinations.Global{Certificate: "Demo", AlertOnTLSFailure: alert}
-	}, nil
+	alert, err := io.YesNo("Do you want to send an alert when a required TLS connection fails?", c.Destinations.Global.AlertOnTLSFailure)
+	if err != nil {
+		return err
+	}
+	if err := env.Session.Update(func(c *store.Config) error {
+		c.Certificates.Outbound = names[n-1]
+		c.Destinations.Global.AlertOnTLSFailure = alert
+		return nil
+	}); err != nil {
+		io.Printf("%v\n", err)
+		io.Fail()
+	}
+	return nil
 }
 
 // destFind is the index of the entry for domain (canonical), or -1.

@@ -10,6 +10,7 @@ import (
 
 	"esa/store"
 	"esa/store/bounces"
+	"esa/store/certs"
 	"esa/store/destinations"
 )
 
@@ -23,6 +24,12 @@ func init() {
 		"destconfig_invalid":        {check: checkDestInvalid},
 		"destconfig_export_import":  {setup: destRich, check: checkDestRoundTrip},
 		"destconfig_import_refused": {setup: destBadFiles, check: checkDestUnchanged},
+		"destconfig_setup_certificate": {setup: twoCertificates, check: func(t *testing.T, env *Env) {
+			c := env.Store.Committed()
+			if c.Certificates.Outbound != "mail.example" || c.Destinations.Global.AlertOnTLSFailure {
+				t.Errorf("outbound %q, alert %v", c.Certificates.Outbound, c.Destinations.Global.AlertOnTLSFailure)
+			}
+		}},
 	} {
 		transcripts[name] = tc
 	}
@@ -103,6 +110,9 @@ func checkDestCleared(t *testing.T, env *Env) {
 }
 
 func checkDestDefault(t *testing.T, env *Env) {
+	if o := env.Store.Committed().Certificates.Outbound; o != "Demo" {
+		t.Errorf("outbound certificate %q", o)
+	}
 	want := destinations.Factory()
 	want.Global.AlertOnTLSFailure = true
 	want.Default = destinations.Settings{Concurrency: 200, RecipientLimit: 500, RecipientMinutes: 10,
@@ -203,5 +213,27 @@ func TestDestconfigNoArgs(t *testing.T) {
 	env := newEnv(t)
 	if out := script(env, "destconfig list\n"); !strings.Contains(out, "Invalid arguments when processing: destconfig takes no arguments.") {
 		t.Errorf("screen:\n%s", out)
+	}
+}
+
+// twoCertificates commits the demo certificate and a second one,
+// mail.example.
+func twoCertificates(t *testing.T, env *Env) {
+	demo, err := certs.NewDemo("esa.example.com", clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := demo
+	other.Name, other.Demo = "mail.example", false
+	ss := env.Store.NewSession("admin")
+	if err := ss.Update(func(c *store.Config) error {
+		c.Certificates.Certificates = []certs.Certificate{demo, other}
+		c.Certificates.DemoMade = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.Commit("certificates", false); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -297,7 +297,7 @@ func TestUnmarshalAnyOrder(t *testing.T) {
   <listeners><max_connections>10</max_connections><data_timeout>60</data_timeout><command_timeout>30</command_timeout></listeners>
   <destinations><entries/><default><tls>No</tls><concurrency>5</concurrency><messages_per_connection>5</messages_per_connection>
     <limit_type>Domain</limit_type><limit_apply>System</limit_apply><dane>No</dane><bounce_verification>Off</bounce_verification>
-    <ip_sort>Prefer IPv4</ip_sort></default><global><alert_on_tls_failure>false</alert_on_tls_failure><certificate>Demo</certificate></global></destinations>
+    <ip_sort>Prefer IPv4</ip_sort></default><global><alert_on_tls_failure>false</alert_on_tls_failure></global></destinations>
   <routes/>
   <bounces><bounce_unknown_hosts>true</bounce_unknown_hosts><profile><name>Default</name><max_retries>100</max_retries>
     <max_queue_lifetime>259200</max_queue_lifetime><initial_retry>60</initial_retry><max_retry_timeout>3600</max_retry_timeout>

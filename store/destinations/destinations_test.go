@@ -11,7 +11,7 @@ import (
 // rich is a table using every kind of setting.
 func rich() Table {
 	t := Factory()
-	t.Global = Global{Certificate: "Demo", AlertOnTLSFailure: true}
+	t.Global = Global{AlertOnTLSFailure: true}
 	t.Default.RecipientLimit, t.Default.RecipientMinutes = 5000, 30
 	t.Default.TLS, t.Default.DANE = TLSPreferred, DANEOpportunistic
 	t.Entries = []Destination{
@@ -134,12 +134,12 @@ limit_type = 0
 limit_apply = 0
 max_host_concurrency = 3
 `
-	got, err := Import(strings.NewReader(in), Global{Certificate: "Demo"})
+	got, err := Import(strings.NewReader(in), Global{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Table{
-		Global: Global{Certificate: "Demo"},
+		Global: Global{},
 		Default: Settings{Concurrency: 20, MessagesPerConnection: 5, LimitType: PerMXIP, LimitApply: PerVirtualGateway,
 			BounceVerification: On, TLS: TLSRequiredVerify, DANE: DANEMandatory, IPSort: PreferIPv4},
 		Entries: []Destination{
@@ -192,7 +192,7 @@ func TestImportRefused(t *testing.T) {
 		{"long line", def + "# " + strings.Repeat("x", 70000) + "\n", "line 11: the line is longer than 65536 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tb, err := Import(strings.NewReader(tc.in), Global{Certificate: "Demo"})
+			tb, err := Import(strings.NewReader(tc.in), Global{})
 			if err == nil {
 				t.Fatalf("accepted: %+v", tb)
 			}
@@ -212,7 +212,7 @@ func TestImportTooLarge(t *testing.T) {
 	for b.Len() <= MaxImportBytes {
 		b.WriteString("# padding padding padding padding padding padding padding padding\n")
 	}
-	_, err := Import(strings.NewReader(b.String()), Global{Certificate: "Demo"})
+	_, err := Import(strings.NewReader(b.String()), Global{})
 	if err == nil || err.Error() != fmt.Sprintf("the file is larger than %d bytes", MaxImportBytes) {
 		t.Errorf("got %v", err)
 	}
@@ -263,7 +263,6 @@ func TestValidate(t *testing.T) {
 		change func(*Table)
 		want   string
 	}{
-		{"certificate", func(t *Table) { t.Global.Certificate = "" }, "global: the certificate name must be one line and not empty"},
 		{"default tls", func(t *Table) { t.Default.TLS = "" }, "default destination: tls is required"},
 		{"default tls word", func(t *Table) { t.Default.TLS = "Maybe" }, `default destination: tls "Maybe" is not a TLS setting`},
 		{"default minutes alone", func(t *Table) { t.Default.RecipientLimit = 0 }, "default destination: recipient_limit and recipient_minutes must be set together"},
@@ -298,7 +297,7 @@ func TestLookup(t *testing.T) {
 	)
 	def := Effective{Concurrency: 500, MessagesPerConnection: 50, RecipientLimit: 5000, RecipientMinutes: 30,
 		LimitType: PerDomain, LimitApply: SystemWide, TLS: TLSPreferred, DANE: DANEOpportunistic,
-		BounceProfile: "Default", IPSort: PreferIPv6, Certificate: "Demo", AlertOnTLSFailure: true}
+		BounceProfile: "Default", IPSort: PreferIPv6, AlertOnTLSFailure: true}
 	with := func(f func(e *Effective)) Effective { e := def; f(&e); return e }
 	for _, tc := range []struct {
 		domain string

@@ -17,7 +17,7 @@ func FuzzImport(f *testing.F) {
 	f.Add("[DEFAULT]\nip_sort_pref = PREFER_V6\nmax_host_concurrency = 500\nmax_messages_per_connection = 50\nlimit_type = host\nlimit_apply = system\nbounce_validation = 0\ntls = 0\ndane = 0\n")
 	f.Add("[default]\ntls=on\n[example.com]\ndane = 1\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		g := Global{Certificate: "Demo"}
+		g := Global{AlertOnTLSFailure: true}
 		tb, err := Import(strings.NewReader(in), g)
 		if err != nil {
 			if _, ok := err.(*ParseError); !ok {

@@ -28,8 +28,8 @@ type Effective struct {
 	BounceProfile      string
 	IPSort             IPSort
 
-	// Certificate and AlertOnTLSFailure are the global settings.
-	Certificate       string
+	// AlertOnTLSFailure is the global setting (the outbound certificate
+	// is certconfig's: certs.Table.Outbound).
 	AlertOnTLSFailure bool
 }
 
@@ -80,7 +80,6 @@ func (t *Table) effective(i int) Effective {
 		BounceVerification:    d.BounceVerification == On,
 		BounceProfile:         d.BounceProfile,
 		IPSort:                d.IPSort,
-		Certificate:           t.Global.Certificate,
 		AlertOnTLSFailure:     t.Global.AlertOnTLSFailure,
 	}
 	if i >= 0 {

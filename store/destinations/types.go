@@ -13,11 +13,10 @@ type Table struct {
 
 // Global is destconfig SETUP (ESA-CLI.md §1.6): UG-9.1.2 p.653 says the
 // outbound certificate and the TLS failure alert are global, not
-// per-domain settings.
+// per-domain settings. The certificate SETUP chooses is certconfig's
+// outbound certificate and lives in its table, not here, so the two
+// commands never disagree on it.
 type Global struct {
-	// Certificate names the certificate outbound TLS presents ("Demo"
-	// until certconfig exists).
-	Certificate string `xml:"certificate"`
 	// AlertOnTLSFailure sends a Warning system alert when a connection
 	// whose TLS setting requires TLS fails to negotiate it.
 	AlertOnTLSFailure bool `xml:"alert_on_tls_failure"`
@@ -207,13 +206,12 @@ const (
 	MaxRecipientMinutes      = 60
 )
 
-// Factory is the factory table: no entries, the demo certificate, and the
+// Factory is the factory table: no entries, no TLS failure alert, and the
 // appliance's default destination (500 connections per domain, 50 messages
 // per connection, no recipient limit, TLS No, bounce verification off, the
 // Default bounce profile, IPv6 preferred as the seed's LIST shows it).
 func Factory() Table {
 	return Table{
-		Global: Global{Certificate: "Demo"},
 		Default: Settings{
 			Concurrency:           500,
 			MessagesPerConnection: 50,

@@ -117,12 +117,8 @@ func CheckProfileName(name string) error {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// Validate checks the whole table: the global settings, the default
-// destination, each entry, and that no domain is listed twice.
+// Validate checks the whole table: the default destination, each entry, and that no domain is listed twice.
 func (t *Table) Validate() error {
-	if t.Global.Certificate == "" || strings.ContainsAny(t.Global.Certificate, "\r\n\t") {
-		return errors.New("global: the certificate name must be one line and not empty")
-	}
 	if err := t.Default.validate(true); err != nil {
 		return fmt.Errorf("default destination: %v", err)
 	}
