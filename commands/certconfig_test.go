@@ -248,3 +248,36 @@ func TestCertconfigCSRSigned(t *testing.T) {
 		t.Errorf("signed certificate does not verify: %v", err)
 	}
 }
+
+// TestCertconfigPastedKeyNotLogged: the pasted private key is data, not a
+// command line: it reaches neither the CLI audit log nor any other log.
+func TestCertconfigPastedKeyNotLogged(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	demoSetup(t, env)
+	key := certFixture(t, "leaf.key")
+	out := script(env, "certconfig\ncertificate\npaste\nlogged\n"+certFixture(t, "leaf.pem")+".\n"+key+".\nn\n\n\ncommit\nc\nn\n")
+	if !strings.Contains(out, "Changes committed") {
+		t.Fatalf("paste:\n%s", out)
+	}
+	if !strings.Contains(readLogs(t, env), "User admin entered 'certconfig'") {
+		t.Fatal("the audit log does not record the command: the check below would prove nothing")
+	}
+	body := strings.Split(key, "\n")[2]
+	if strings.Contains(readLogs(t, env), body) {
+		t.Error("a log holds the pasted private key")
+	}
+}
+
+func readLogs(t *testing.T, env *Env) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.WalkDir(filepath.Join(env.Store.Dir(), "logs"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			b.Write(data)
+		}
+		return nil
+	})
+	return b.String()
+}
