@@ -40,6 +40,13 @@ func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	if !ok {
 		return nil, smtperr.LocalError.SMTP()
 	}
+	// go-smtp echoes the HELO argument in its reply: a name with control
+	// characters is refused before it can be echoed or logged.
+	for _, r := range c.Hostname() {
+		if r < 0x21 || r == 0x7f {
+			return nil, smtperr.New(501, smtperr.Enhanced{5, 5, 2}, "Invalid HELO/EHLO argument").SMTP()
+		}
+	}
 	ss := &session{s: b.s, gen: b.gen, pc: pc, helo: c.Hostname(), tls: tlsState}
 	if tlsState != nil && !pc.tlsLogged {
 		pc.tlsLogged = true
@@ -175,8 +182,9 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	return nil
 }
 
-// errBareLF is what scanner returns when the message breaks the line rules.
-var errBareLF = errors.New("bare LF or NUL")
+// errBareLF is what scanner returns when the message breaks the line rules
+// (a bare LF, a bare CR or a NUL).
+var errBareLF = errors.New("bare LF, bare CR or NUL")
 
 // scanner watches the DATA stream as it goes to disk: it refuses bare LF
 // and NUL (a bare LF is how SMTP smuggling hides a second message from the
@@ -196,7 +204,10 @@ func (sc *scanner) Write(p []byte) (int, error) {
 		return 0, sc.err
 	}
 	for i, c := range p {
-		if c == 0 || (c == '\n' && !sc.prevCR) {
+		// A CR must be followed by LF and a LF preceded by CR: a bare CR
+		// hides the end of DATA from go-smtp's reader ("\r\r\n.\r\n" is
+		// taken as data) while another MTA would end the message there.
+		if c == 0 || (c == '\n' && !sc.prevCR) || (sc.prevCR && c != '\n') {
 			sc.err = errBareLF
 			return i, sc.err
 		}
@@ -244,12 +255,16 @@ func (ss *session) Data(r io.Reader) error {
 	if err == nil && w.Size() > lim {
 		err = smtp.ErrDataTooLarge
 	}
+	if err == nil && sc.prevCR {
+		// A message (a BDAT one) that ends in a CR without its LF.
+		err = errBareLF
+	}
 	if err != nil {
 		w.Abort()
 		ss.mid = 0
 		switch {
 		case errors.Is(err, errBareLF):
-			ss.s.opt.Log.Info("ICID %d Receiving Failed: bare LF or NUL in message", ss.pc.icid)
+			ss.s.opt.Log.Info("ICID %d Receiving Failed: bare LF, bare CR or NUL in message", ss.pc.icid)
 			return smtperr.BareLineFeed.SMTP()
 		case errors.Is(err, smtp.ErrDataTooLarge) || isTooLarge(err):
 			ss.s.opt.Log.Info("ICID %d Receiving Failed: Message size exceeds limit", ss.pc.icid)
@@ -259,6 +274,8 @@ func (ss *session) Data(r io.Reader) error {
 			return smtperr.New(552, smtperr.Enhanced{5, 3, 4}, fmt.Sprintf("Message line longer than %d characters", maxLineLength)).SMTP()
 		case isTimeout(err):
 			ss.s.opt.Log.Info("ICID %d Receiving Failed: timeout during DATA", ss.pc.icid)
+			// 421 closes the connection (RFC 5321 §3.8).
+			ss.pc.endSession.Store(true)
 			return smtperr.TimeoutClosing.SMTP()
 		}
 		ss.s.opt.Log.Info("ICID %d Receiving Failed: %v", ss.pc.icid, err)
