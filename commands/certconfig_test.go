@@ -281,3 +281,18 @@ func readLogs(t *testing.T, env *Env) string {
 	})
 	return b.String()
 }
+
+// TestListenerconfigCertificate: listenerconfig EDIT → CERTIFICATE offers
+// certconfig's certificates, the current one as the default.
+func TestListenerconfigCertificate(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	mailSetup(t, env)
+	out := script(env, "listenerconfig\nedit\n1\ncertificate\n2\n\n\n")
+	if !strings.Contains(out, "Choose the certificate to use for STARTTLS:\n1. Demo\n2. mail.example\n[1]> 2") {
+		t.Errorf("the question:\n%s", out)
+	}
+	if got := env.Session.Config().Listeners.Listeners[0].Certificate; got != "mail.example" {
+		t.Errorf("listener certificate %q", got)
+	}
+}

@@ -24,7 +24,7 @@ screen lists the listeners and offers:
            starts with the factory host access table of its type
   EDIT   - change a listener, chosen by its number: NAME, INTERFACE (address
            and port), SETUP (default domain), CERTIFICATE (the STARTTLS
-           certificate: "Demo" until certconfig exists), HOSTACCESS and, on a
+           certificate, one of certconfig's), HOSTACCESS and, on a
            public listener, RCPTACCESS
   DELETE - remove a listener, chosen by its number, after confirmation
   SETUP  - global settings: the connection limit of all listeners and the
@@ -383,12 +383,20 @@ func listenerEdit(io *shell.IO, env *Env, ls store.Listeners) error {
 			}
 			applyListener(io, env, i, func(l *mailflow.Listener) { l.DefaultDomain = d })
 		case "CERTIFICATE":
-			// certconfig does not exist yet: the demo certificate is the
-			// only one there is.
-			if _, err := io.Choose("Choose the certificate to use for STARTTLS:", []string{"Demo"}, 1); err != nil {
+			// The certificates of certconfig (Demo until the daemon made
+			// it); the current one is the default.
+			names := certChoices(env.Session.Config().Certificates)
+			def := 0
+			for k, n := range names {
+				if strings.EqualFold(n, l.Certificate) {
+					def = k + 1
+				}
+			}
+			k, err := io.Choose("Choose the certificate to use for STARTTLS:", names, def)
+			if err != nil {
 				return err
 			}
-			applyListener(io, env, i, func(l *mailflow.Listener) { l.Certificate = "Demo" })
+			applyListener(io, env, i, func(l *mailflow.Listener) { l.Certificate = names[k-1] })
 		case "HOSTACCESS":
 			err = hostAccess(io, env, i)
 		case "RCPTACCESS":
