@@ -381,3 +381,21 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkImport: reading back the export of a 1,000-entry table.
+func BenchmarkImport(b *testing.B) {
+	tb := rich()
+	for i := 0; i < 1000; i++ {
+		tb.Entries = append(tb.Entries, Destination{Domain: fmt.Sprintf("d%d.example", i), Settings: Settings{
+			Concurrency: 10, LimitType: PerMXIP, LimitApply: SystemWide, TLS: TLSRequiredVerify, DANE: DANEMandatory}})
+	}
+	var text bytes.Buffer
+	Export(&text, &tb)
+	b.SetBytes(int64(text.Len()))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := Import(bytes.NewReader(text.Bytes()), tb.Global); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // in table order with the keys in one fixed order, so Import of an export
 // gives the identical table.
 
-// Keys of the file, in the order Export writes them.
+// Keys of the file; Export writes them in this order.
 const (
 	keyIPSort      = "ip_sort_pref"
 	keyConcurrency = "max_host_concurrency"
@@ -31,9 +31,6 @@ const (
 	keyTLS         = "tls"
 	keyDANE        = "dane"
 )
-
-var keyOrder = []string{keyIPSort, keyConcurrency, keyMessages, keyMinutes, keyRecipients,
-	keyLimitType, keyLimitApply, keyBounceVerif, keyProfile, keyTLS, keyDANE}
 
 // ipSortWords are the file's words for the IP sort preferences, in
 // IPSorts order, with the guide's casing (it prints REQUIRE_v4).
@@ -136,9 +133,10 @@ func Import(r io.Reader, global Global) (*Table, error) {
 	sc := bufio.NewScanner(cr)
 	sc.Buffer(make([]byte, 4096), maxLine)
 	var (
-		secs []*section
-		cur  *section
-		n    int
+		secs   []*section
+		byName = map[string]*section{}
+		cur    *section
+		n      int
 	)
 	for sc.Scan() {
 		n++
@@ -169,13 +167,12 @@ func Import(r io.Reader, global Global) (*Table, error) {
 				}
 				name = d
 			}
-			for _, o := range secs {
-				if o.name == name {
-					return nil, &ParseError{n, fmt.Sprintf("[%s] is already defined on line %d", name, o.line)}
-				}
+			if o, dup := byName[name]; dup {
+				return nil, &ParseError{n, fmt.Sprintf("[%s] is already defined on line %d", name, o.line)}
 			}
 			cur = &section{name: name, line: n, keys: map[string]int{}}
 			secs = append(secs, cur)
+			byName[name] = cur
 			continue
 		}
 		key, val, ok := strings.Cut(l, "=")
