@@ -37,9 +37,21 @@ func FuzzImport(f *testing.F) {
 		if !reflect.DeepEqual(back, tb) {
 			t.Fatalf("round trip changed the table:\n%+v\n%+v", tb, back)
 		}
+		// Lookup finds each entry: a domain or address by itself, a
+		// partial domain for a subdomain unless a longer partial domain
+		// matches too; every effective setting has a value.
 		for _, e := range tb.Entries {
-			if got := tb.Lookup(strings.TrimPrefix(e.Domain, ".x")); got.Concurrency < 1 || got.TLS == "" || got.BounceProfile == "" {
-				t.Fatalf("lookup of %s gave unset values %+v", e.Domain, got)
+			q := e.Domain
+			if q[0] == '.' {
+				q = "x" + q
+			}
+			got := tb.Lookup(q)
+			if got.Concurrency < 1 || got.MessagesPerConnection < 1 || got.TLS == "" || got.DANE == "" ||
+				got.BounceProfile == "" || got.IPSort == "" || got.LimitType == "" || got.LimitApply == "" {
+				t.Fatalf("lookup of %s gave unset values %+v", q, got)
+			}
+			if got.Entry != e.Domain && (e.Domain[0] != '.' || len(got.Entry) < len(e.Domain) || !strings.HasSuffix(q, got.Entry)) {
+				t.Fatalf("lookup of %s matched %q, want %q", q, got.Entry, e.Domain)
 			}
 		}
 	})
