@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"esa/commands"
+	"esa/delivery/outbound"
 	"esa/delivery/queue"
 	"esa/delivery/smtpd"
 	"esa/shell"
@@ -38,8 +39,9 @@ import (
 
 // serveFlags are `esa serve`'s own options.
 type serveFlags struct {
-	ssh   string        // SSH listen address
-	grace time.Duration // SIGTERM: how long transactions in flight may take
+	ssh    string        // SSH listen address
+	grace  time.Duration // SIGTERM: how long transactions in flight may take
+	mxPort int           // lab: the port delivery connects to (25)
 }
 
 // The SSH server's settings, shown by sshconfig.
@@ -60,6 +62,7 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	var sf serveFlags
 	fs.StringVar(&sf.ssh, "ssh", ":22", "address and port of the SSH server (ADDR:PORT)")
 	fs.DurationVar(&sf.grace, "grace", 30*time.Second, "on SIGTERM, how long SMTP transactions in flight may take to finish")
+	fs.IntVar(&sf.mxPort, "mx-port", 25, "lab: deliver to this port instead of 25 on every mail host")
 	if err := fs.Parse(args); err != nil {
 		return sf, err
 	}
@@ -68,6 +71,9 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	}
 	if _, _, err := net.SplitHostPort(sf.ssh); err != nil {
 		return sf, fmt.Errorf("--ssh %q: want ADDR:PORT, e.g. :22 or 127.0.0.1:2222", sf.ssh)
+	}
+	if sf.mxPort < 1 || sf.mxPort > 65535 {
+		return sf, fmt.Errorf("--mx-port %d: want a port from 1 to 65535", sf.mxPort)
 	}
 	return sf, nil
 }
@@ -80,6 +86,8 @@ type daemon struct {
 	// for who's idle column.
 	activity sync.Map
 	q        *queue.Queue
+	out      *outbound.Engine
+	stopOut  context.CancelFunc
 	smtp     *smtpd.Server
 	ssh      *sshd.Server
 	ctl      *sshd.Server
@@ -171,6 +179,27 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	prevUnsub := a.unsubscribe
 	a.unsubscribe = func() { unsub(); prevUnsub() }
 
+	// The delivery engine empties the queue under destconfig, bounceconfig
+	// and smtproutes, read from the committed snapshot at each decision.
+	out, err := outbound.New(outbound.Config{
+		Queue:    q,
+		Policy:   enginePolicy(st),
+		Route:    engineRoute(st),
+		Port:     sf.mxPort,
+		Resolver: lookuper{a.env.Resolver},
+		Dial:     (&net.Dialer{}).DialContext,
+		Now:      time.Now,
+		Log:      a.logs.Logger(store.LogTypeMail),
+		HeloName: st.Snapshot().System.Hostname,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	d.out = out
+	octx, cancel := context.WithCancel(context.Background())
+	d.stopOut = cancel
+	go out.Run(octx)
+
 	keys, err := sshd.LoadHostKeys(filepath.Join(st.Dir(), "ssh"))
 	if err != nil {
 		return nil, err
@@ -232,6 +261,9 @@ func (d *daemon) stop(grace time.Duration) int {
 	if err := d.smtp.Shutdown(ctx); err != nil {
 		d.sys.Warning("SMTP connections cut after %s: %v", grace, err)
 	}
+	// Delivery finishes the messages on the wire, then stops.
+	d.stopOut()
+	d.out.Close()
 	d.q.Close()
 	d.logins.Close()
 	d.sys.Info("esa serve stopped")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 const adminPassword = "Secret-pass1"
@@ -322,5 +325,120 @@ func TestServeFirstStartAndSignals(t *testing.T) {
 	defer func() { cmd2.Process.Signal(syscall.SIGTERM); cmd2.Wait() }()
 	if strings.Contains(errb2.String(), "password") {
 		t.Fatalf("second start printed a password:\n%s", errb2.String())
+	}
+}
+
+// sink is a loopback SMTP server that keeps what it receives.
+type sink struct {
+	mu   sync.Mutex
+	msgs []string
+	rcpt []string
+}
+
+func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }
+
+type sinkSession struct {
+	s    *sink
+	rcpt []string
+}
+
+func (x *sinkSession) Reset()                               {}
+func (x *sinkSession) Logout() error                        { return nil }
+func (x *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.rcpt = append(x.rcpt, to)
+	return nil
+}
+func (x *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, string(b))
+	x.s.rcpt = append(x.s.rcpt, x.rcpt...)
+	x.s.mu.Unlock()
+	return nil
+}
+
+// TestServeDelivers: mail relayed through a private listener leaves the
+// queue for the host an SMTP route names, and mail_logs tells its life
+// from New SMTP ICID to Message finished.
+func TestServeDelivers(t *testing.T) {
+	needTools(t, "swaks")
+	sk := &sink{}
+	srv := smtp.NewServer(sk)
+	srv.Domain = "sink.example"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	sinkPort := ln.Addr().(*net.TCPAddr).Port
+
+	dir := t.TempDir()
+	s := startServe(t, dir)
+	_ = s
+	smtpPort := freePort(t)
+	script := fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n127.0.0.1\nn\n\n"+
+		"smtproutes\nnew\nexample.com\n127.0.0.1:%d\n\ncommit\nrelay and route\n\n", smtpPort, sinkPort)
+	if out, errs, code := pipe(t, dir, script); code != 0 {
+		t.Fatalf("configuring: exit %d\n%s\n%s", code, out, errs)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(smtpPort))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("listener not running")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sw := exec.Command("swaks", "--server", "127.0.0.1:"+strconv.Itoa(smtpPort), "--from", "alice@example.org",
+		"--to", "bob@example.com", "--h-Subject", "relayed", "--body", "through the gateway", "--timeout", "20")
+	if out, err := sw.CombinedOutput(); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		sk.mu.Lock()
+		n := len(sk.msgs)
+		sk.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, _, _ := pipe(t, dir, "grep -e \"MID\" mail_logs\n")
+			t.Fatalf("nothing delivered to the route's host:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sk.mu.Lock()
+	msg, rcpt := sk.msgs[0], sk.rcpt
+	sk.mu.Unlock()
+	if !strings.Contains(msg, "through the gateway") || !strings.Contains(msg, "Received: from ") || strings.Join(rcpt, ",") != "bob@example.com" {
+		t.Fatalf("delivered %q to %v", msg, rcpt)
+	}
+	// The queue is empty and the log tells the message's life.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		out, _, _ := pipe(t, dir, "grep -e \"MID 1\" mail_logs\n")
+		if strings.Contains(out, "Message finished MID 1 done") {
+			for _, want := range []string{"Start MID 1 ICID", "queued for delivery", "Delivery start DCID", "Message done DCID", "Response '"} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("mail_logs lacks %q:\n%s", want, out)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Message finished line:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
