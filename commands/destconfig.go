@@ -745,5 +745,21 @@ func destImport(io *shell.IO, env *Env, t destinations.Table) (func(*destination
 		return nil, nil
 	}
 	io.Printf("\nImported the default and %d destinations from %s.\n", len(nt.Entries), name)
+	// A file from another appliance may name bounce profiles this one does
+	// not have: the import stands (bounces.Table.Lookup gives such a
+	// destination the Default profile) and the administrator is told.
+	known := map[string]bool{}
+	for _, p := range profileNames(env) {
+		known[p] = true
+	}
+	warn := func(domain, p string) {
+		if p != "" && !known[p] {
+			io.Printf("Warning: the bounce profile %q of %s does not exist; the Default profile applies until it is created with bounceconfig.\n", p, domain)
+		}
+	}
+	warn("the default destination", nt.Default.BounceProfile)
+	for _, e := range nt.Entries {
+		warn(e.Domain, e.BounceProfile)
+	}
 	return func(t *destinations.Table) { *t = *nt }, nil
 }

@@ -24,6 +24,13 @@ func init() {
 		"destconfig_invalid":        {check: checkDestInvalid},
 		"destconfig_export_import":  {setup: destRich, check: checkDestRoundTrip},
 		"destconfig_import_refused": {setup: destBadFiles, check: checkDestUnchanged},
+		"destconfig_import_unknown_profile": {setup: otherApplianceFile, check: func(t *testing.T, env *Env) {
+			d := env.Store.Committed().Destinations
+			if d.Default.BounceProfile != "Elsewhere" || len(d.Entries) != 2 || d.Entries[0].BounceProfile != "Slow-bounces" ||
+				d.Entries[1].BounceProfile != "Gone" {
+				t.Errorf("imported %+v", d)
+			}
+		}},
 		"destconfig_setup_certificate": {setup: twoCertificates, check: func(t *testing.T, env *Env) {
 			c := env.Store.Committed()
 			if c.Certificates.Outbound != "mail.example" || c.Destinations.Global.AlertOnTLSFailure {
@@ -236,4 +243,13 @@ func twoCertificates(t *testing.T, env *Env) {
 	if _, err := ss.Commit("certificates", false); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// otherApplianceFile is an export naming profiles Elsewhere and Gone,
+// which this appliance does not have, and Slow-bounces, which it has.
+func otherApplianceFile(t *testing.T, env *Env) {
+	commitDest(t, env, destinations.Factory())
+	writeConfigFile(t, env, "other.txt", "[DEFAULT]\nip_sort_pref = PREFER_V6\nmax_host_concurrency = 500\n"+
+		"max_messages_per_connection = 50\nlimit_type = host\nlimit_apply = system\nbounce_validation = 0\n"+
+		"bounce_profile = Elsewhere\ntls = 0\ndane = 0\n\n[a.example]\nbounce_profile = Slow-bounces\n\n[b.example]\nbounce_profile = Gone\n")
 }
