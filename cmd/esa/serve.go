@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/signal"
@@ -146,15 +138,15 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	for _, name := range q.SetAside() {
 		sysLog.Critical("Queue file %s is damaged and was moved to queue/bad", name)
 	}
-	cert, err := demoCertificate(filepath.Join(st.Dir(), "certs"), st.Snapshot().System.Hostname)
-	if err != nil {
+	if err := ensureDemoCertificate(st); err != nil {
 		return nil, fmt.Errorf("demo certificate: %w", err)
 	}
+	material := newTLSMaterial(st)
 	d.smtp = smtpd.New(smtpd.Options{
-		Queue: q,
-		Log:   a.logs.Logger(store.LogTypeMail),
-		TLS:   &tls.Config{Certificates: []tls.Certificate{cert}},
-		SPF:   newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
+		Queue:       q,
+		Log:         a.logs.Logger(store.LogTypeMail),
+		Certificate: material.Certificate,
+		SPF:         newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()
@@ -182,15 +174,16 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	// The delivery engine empties the queue under destconfig, bounceconfig
 	// and smtproutes, read from the committed snapshot at each decision.
 	out, err := outbound.New(outbound.Config{
-		Queue:    q,
-		Policy:   enginePolicy(st),
-		Route:    engineRoute(st),
-		Port:     sf.mxPort,
-		Resolver: lookuper{a.env.Resolver},
-		Dial:     (&net.Dialer{}).DialContext,
-		Now:      time.Now,
-		Log:      a.logs.Logger(store.LogTypeMail),
-		HeloName: st.Snapshot().System.Hostname,
+		Queue:       q,
+		Policy:      enginePolicy(st),
+		Route:       engineRoute(st),
+		Port:        sf.mxPort,
+		Resolver:    lookuper{a.env.Resolver},
+		Dial:        (&net.Dialer{}).DialContext,
+		TLSMaterial: material.Outbound,
+		Now:         time.Now,
+		Log:         a.logs.Logger(store.LogTypeMail),
+		HeloName:    st.Snapshot().System.Hostname,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
@@ -511,46 +504,22 @@ func ensureAdmin(st *store.Store, password string, stderr io.Writer) error {
 	return nil
 }
 
-// demoCertificate loads or makes the demo certificate offered with STARTTLS
-// until certconfig exists: self-signed, kept in dir (key 0600).
-func demoCertificate(dir, host string) (tls.Certificate, error) {
-	certFile, keyFile := filepath.Join(dir, "demo.crt"), filepath.Join(dir, "demo.key")
-	if c, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil {
-		return c, nil
+// ensureDemoCertificate adds certconfig's demo certificate on the first
+// start (once: an administrator who deletes it does not get it back), in
+// a system session as the admin account is made.
+func ensureDemoCertificate(st *store.Store) error {
+	if st.Snapshot().Certificates.DemoMade {
+		return nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, err
+	s := st.NewSession("system")
+	if err := s.Update(func(c *store.Config) error {
+		_, err := c.Certificates.AddDemo(c.System.Hostname, time.Now())
+		return err
+	}); err != nil {
+		return err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "Messaging Gateway Appliance Demo Cert", Organization: []string{"esa demo"}},
-		DNSNames:     []string{host},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().AddDate(5, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	if err := store.WriteFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), false); err != nil {
-		return tls.Certificate{}, err
-	}
-	os.Chmod(keyFile, 0o600)
-	if err := store.WriteFileAtomic(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), false); err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.LoadX509KeyPair(certFile, keyFile)
+	_, err := s.Commit("first start: demo certificate created", false)
+	return err
 }
 
 // sessionShellConfig is the shell of one session over env.

@@ -75,6 +75,10 @@ func TestSPFEndToEnd(t *testing.T) {
 	}
 
 	s := startServe(t, dir, "--resolver", dns.DNS.Addr, "--trust-anchor", anchor)
+	// Delivery is paused: the accepted messages stay in the queue to be read.
+	if out, errs, code := pipe(t, dir, "workqueue pause\ny\nspf test\n"); code != 0 {
+		t.Fatalf("workqueue pause: exit %d\n%s\n%s", code, out, errs)
+	}
 	swaks := func(port int, helo, from, header string) (string, int) {
 		args := []string{"--server", "127.0.0.1:" + strconv.Itoa(port), "--helo", helo, "--from", from,
 			"--to", "b@example.com", "--h-Subject", "spf " + helo + " " + from, "--timeout", "30"}

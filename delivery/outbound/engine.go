@@ -66,6 +66,10 @@ type Config struct {
 	Now func() time.Time
 	// Roots is the CA pool of the verify modes (TLS settings 4-6).
 	Roots *x509.CertPool
+	// TLSMaterial, when set, is asked at each connection for the CA pool
+	// and the client certificate instead of Roots and ClientCert, so a
+	// certconfig commit applies to the next connection.
+	TLSMaterial func() (roots *x509.CertPool, client *tls.Certificate)
 	// ClientCert is presented when a server asks for one (certconfig).
 	ClientCert *tls.Certificate
 	// Log receives the mail_logs lines; nil discards them.

@@ -38,11 +38,18 @@ func (e *Engine) tlsConfig(pol Policy, domain string, t target) (*tls.Config, fu
 			check = func(cs tls.ConnectionState) error { return e.verifyPeer(cs, refs, false) }
 		}
 	}
-	if e.cfg.ClientCert != nil {
-		c := *e.cfg.ClientCert
-		cfg.Certificates = []tls.Certificate{c}
+	if _, client := e.tlsMaterial(); client != nil {
+		cfg.Certificates = []tls.Certificate{*client}
 	}
 	return cfg, check
+}
+
+// tlsMaterial is the CA pool and client certificate in force now.
+func (e *Engine) tlsMaterial() (*x509.CertPool, *tls.Certificate) {
+	if e.cfg.TLSMaterial != nil {
+		return e.cfg.TLSMaterial()
+	}
+	return e.cfg.Roots, e.cfg.ClientCert
 }
 
 // verifyPeer checks the presented chain against the CA pool at the
@@ -59,7 +66,8 @@ func (e *Engine) verifyPeer(cs tls.ConnectionState, refs []string, strict bool) 
 	for _, c := range cs.PeerCertificates[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: e.cfg.Roots, Intermediates: inter,
+	roots, _ := e.tlsMaterial()
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
 		CurrentTime: e.cfg.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
 		return err
 	}

@@ -41,6 +41,11 @@ type Options struct {
 	// TLS is offered with STARTTLS where the policy allows it; nil offers
 	// no STARTTLS at all.
 	TLS *tls.Config
+	// Certificate, when set, gives the STARTTLS certificate a listener
+	// names (certconfig); it is asked at each handshake, so a commit that
+	// changes the certificate applies to the next connection. It takes
+	// precedence over TLS.
+	Certificate func(name string) (*tls.Certificate, error)
 	// LookupHost verifies the connecting host's name; nil logs every host
 	// as "reverse dns host unknown verified no".
 	LookupHost HostLookup
@@ -335,7 +340,14 @@ func (g *generation) server(s *Server, d mailflow.Decision) (*policyServer, bool
 	srv.WriteTimeout = g.timeouts[0]
 	srv.EnableSMTPUTF8 = true
 	srv.ErrorLog = discardLog{}
-	if d.Limits.TLS != "off" && s.opt.TLS != nil {
+	switch {
+	case d.Limits.TLS == "off":
+	case s.opt.Certificate != nil:
+		name := g.conf.Certificate
+		srv.TLSConfig = &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.opt.Certificate(name)
+		}}
+	case s.opt.TLS != nil:
 		srv.TLSConfig = s.opt.TLS
 	}
 	in := newChanListener(g.conf.Address)

@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -657,5 +658,52 @@ func TestPyQuote(t *testing.T) {
 		if got := pyQuote(in); got != want {
 			t.Errorf("pyQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The STARTTLS certificate is the one the listener names, asked at each
+// handshake (certconfig SETUP applies to the next connection).
+func TestListenerCertificateByName(t *testing.T) {
+	names := map[string]*tls.Config{"First": selfSigned(t), "Second": selfSigned(t)}
+	var mu sync.Mutex
+	current := "First"
+	b := newBed(t, func(b *bed) {})
+	b.srv.opt.Certificate = func(name string) (*tls.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if name != "Mine" {
+			return nil, fmt.Errorf("no certificate %q", name)
+		}
+		return &names[current].Certificates[0], nil
+	}
+	l := relayListener("L")
+	l.Certificate = "Mine"
+	for i, p := range l.HAT.Policies[0].Params {
+		if p.Key == "tls" {
+			l.HAT.Policies[0].Params[i].Value = "preferred"
+		}
+	}
+	b.apply(l)
+	leaf := func() []byte {
+		c, err := smtp.DialStartTLS(b.addr("L"), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// The handshake happens at the first command after STARTTLS.
+		if err := c.Noop(); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := c.TLSConnectionState()
+		return st.PeerCertificates[0].Raw
+	}
+	if !bytes.Equal(leaf(), names["First"].Certificates[0].Certificate[0]) {
+		t.Fatal("not the listener's certificate")
+	}
+	mu.Lock()
+	current = "Second"
+	mu.Unlock()
+	if !bytes.Equal(leaf(), names["Second"].Certificates[0].Certificate[0]) {
+		t.Fatal("a changed certificate did not apply to the next connection")
 	}
 }
