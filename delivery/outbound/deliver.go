@@ -36,6 +36,7 @@ type session struct {
 	broken    bool
 	domain    string
 	perIPSlot bool
+	rerouted  bool          // opened for redirectrecipients' route
 	bw        *bufio.Writer // body writer, reset onto conn for each message
 	buf       []byte        // copy buffer
 }
@@ -107,7 +108,7 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		e.mu.Unlock()
 	}
 
-	route, routed := e.cfg.Route(j.domain)
+	route, routed, redirected := e.routeFor(j)
 	if routed && route.DevNull {
 		// smtproutes /dev/null: accepted and dropped, as delivered.
 		e.logf("Delivery start DCID 0 MID %d to RID %s", j.mid, ridList(rids))
@@ -116,7 +117,9 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		return s
 	}
 
-	if s != nil && (s.broken || s.sent >= pol.MessagesPerConn) {
+	// A redirected message never rides a connection opened for the
+	// domain's own route, nor the other way round.
+	if s != nil && (s.broken || s.sent >= pol.MessagesPerConn || s.rerouted != redirected) {
 		e.closeSession(s)
 		s = nil
 	}
@@ -127,6 +130,7 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 			e.fail(en, j.domain, each(rids, f), f.dcid, pol)
 			return nil
 		}
+		s.rerouted = redirected
 	}
 	e.transaction(s, en, j.domain, rids, pol)
 	return s

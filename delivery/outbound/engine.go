@@ -135,6 +135,7 @@ type Engine struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	running  bool
+	redirect *redirect // redirectrecipients' override route (admin.go)
 }
 
 // New returns an engine over cfg.Queue.

@@ -1,0 +1,102 @@
+package outbound
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"esa/dnssec/dnstest"
+)
+
+// TestBounceNow: bouncerecipients' bounce of a deferred recipient ends it
+// at once with one RFC 3464 report (Status 5.3.0) to the sender, logged as
+// the engine's other bounces; the message leaves the queue.
+func TestBounceNow(t *testing.T) {
+	t.Parallel()
+	b, srv := rawBed(t)
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port,
+		Policy: func(string) Policy {
+			return Policy{TLS: TLSNo, Bounce: Bounce{InitialRetry: time.Hour, MaxRetry: time.Hour, MaxQueueTime: 72 * time.Hour, HardBounce: true}}
+		}})
+	mid := hs.submit("alice@raw.ins.test", true, "Subject: hello\r\nMessage-ID: <b1@x>\r\n\r\nbody\r\n", "later1@raw.ins.test")
+	if ev := hs.waitFor(mid); ev.Outcome != Deferred {
+		t.Fatalf("first attempt: %+v", ev)
+	}
+	n, err := hs.e.BounceNow(mid, []int{0, 0, 5}, "bounced by admin with bouncerecipients")
+	if err != nil || n != 1 {
+		t.Fatalf("BounceNow = %d, %v; want 1 (a RID out of range or repeated is not bounced twice)", n, err)
+	}
+	if ev := hs.waitFor(mid); ev.Outcome != Bounced || len(ev.RIDs) != 1 || ev.RIDs[0] != 0 {
+		t.Fatalf("after BounceNow: %+v", ev)
+	}
+	if _, ok := hs.q.Get(mid); ok {
+		t.Errorf("MID %d still queued after its only recipient bounced", mid)
+	}
+	hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
+	var dsns []dnstest.Message
+	for _, m := range srv.messages() {
+		if m.From == "" {
+			dsns = append(dsns, m)
+		}
+	}
+	if len(dsns) != 1 || dsns[0].To[0] != "alice@raw.ins.test" {
+		t.Fatalf("%d DSNs, want one to alice", len(dsns))
+	}
+	_, st := dsnParts(t, dsns[0])
+	for _, w := range []string{"Final-Recipient: rfc822; later1@raw.ins.test", "Action: failed", "Status: 5.3.0"} {
+		if !strings.Contains(st, w) {
+			t.Errorf("delivery-status lacks %q:\n%s", w, st)
+		}
+	}
+	if n, _ := hs.e.BounceNow(mid, []int{0}, "again"); n != 0 {
+		t.Errorf("a second BounceNow of a finished message bounced %d", n)
+	}
+	re := `(?m)^Info: Bounced: DCID 0 MID ` + itoa(mid) + ` From: <alice@raw\.ins\.test> To: <later1@raw\.ins\.test> RID 0 - 5\.3\.0 - Bounced by administrator \('000', \['bounced by admin with bouncerecipients'\]\)$`
+	if !regexp.MustCompile(re).MatchString(hs.log.String()) {
+		t.Errorf("no line %s in\n%s", re, hs.log.String())
+	}
+	if s, ok := hs.e.HostStatus("raw.ins.test"); !ok || s.HardBounced != 1 || s.SoftBounced != 1 {
+		t.Errorf("hoststatus counters %+v", s)
+	}
+}
+
+// TestRedirect: redirectrecipients' override sends the mail queued before
+// it to the named host whatever its route, at once; mail queued after it
+// follows its own route again.
+func TestRedirect(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, []row{{name: "raw", kind: kindRefuse}}, nil)
+	rawIP := b.ips["raw.ins.test"]
+	// held.invalid's route is a closed port: its mail is deferred.
+	routes := map[string]Route{"held.invalid": {Hosts: []RouteHost{{Host: "127.0.0.1", Port: 1}}}}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port,
+		Policy: func(string) Policy {
+			return Policy{TLS: TLSNo, Bounce: Bounce{InitialRetry: time.Hour, MaxRetry: time.Hour, MaxQueueTime: 72 * time.Hour}}
+		},
+		Route: func(d string) (Route, bool) { r, ok := routes[d]; return r, ok }})
+	m1 := hs.submit("a@x.test", true, "Subject: x\r\n\r\nb\r\n", "one@held.invalid", "two@held.invalid")
+	if ev := hs.waitFor(m1); ev.Outcome != Deferred {
+		t.Fatalf("before the redirect: %+v", ev)
+	}
+	if _, err := hs.e.Redirect("", 0); err == nil {
+		t.Errorf("a redirect without a host was accepted")
+	}
+	n, err := hs.e.Redirect(rawIP, b.port)
+	if err != nil || n != 2 {
+		t.Fatalf("Redirect = %d, %v; want 2 recipients", n, err)
+	}
+	if h, p, ok := hs.e.Redirected(); !ok || h != rawIP || p != b.port {
+		t.Errorf("Redirected() = %s %d %v", h, p, ok)
+	}
+	if ev := hs.waitFor(m1); ev.Outcome != Delivered || len(ev.RIDs) != 2 {
+		t.Fatalf("after the redirect (the back-off of an hour must not apply): %+v", ev)
+	}
+	if got := b.delivered("raw.ins.test", "one@held.invalid"); len(got) != 1 {
+		t.Errorf("the redirect host got %d copies for one@held.invalid", len(got))
+	}
+	m2 := hs.submit("a@x.test", true, "Subject: x\r\n\r\nb\r\n", "three@held.invalid")
+	if ev := hs.waitFor(m2); ev.Outcome != Deferred {
+		t.Errorf("mail queued after the redirect must follow its own route: %+v", ev)
+	}
+}
