@@ -12,18 +12,27 @@ import (
 
 // The file of one message:
 //
+//	header: magic "ESAQ2\x00\x00\x00", a random 16-byte nonce
 //	body bytes (exactly as the client sent them, after dot-unstuffing)
 //	envelope JSON
-//	trailer: magic "ESAQ1\x00\x00\x00", body length, envelope length
-//	         (uint64 big-endian each), CRC-32C of body, of envelope (uint32)
+//	trailer: magic, body length, envelope length (uint64 big-endian
+//	         each), CRC-32C of body, of envelope (uint32), the nonce again
 //
 // The trailer is at the end so the body can be streamed to disk before the
-// envelope is complete (verdicts found after DATA belong to it). A file only
-// ever appears under msg/ after it was fsynced whole, so a short or damaged
-// one means disk damage, and it is set aside, not served.
+// envelope is complete (verdicts found after DATA belong to it). The file is
+// written under a dot name in msg/, renamed to <MID>.msg once whole, then
+// fsynced: the rename and the data reach the disk in one journal commit.
+// After a SIGKILL a file under its final name is always whole (the page
+// cache survives); only a power loss can leave one short, and then it fails
+// its checks and is set aside, never served. The nonce, which the client
+// never sees, makes sure that a body crafted to end in a plausible envelope
+// and trailer cannot pass for a whole message when a power loss cuts the
+// file right there.
 const (
-	magic      = "ESAQ1\x00\x00\x00"
-	trailerLen = len(magic) + 8 + 8 + 4 + 4
+	magic      = "ESAQ2\x00\x00\x00"
+	nonceLen   = 16
+	headerLen  = len(magic) + nonceLen
+	trailerLen = len(magic) + 8 + 8 + 4 + 4 + nonceLen
 	// maxEnvelope bounds what a damaged length field can make us allocate.
 	maxEnvelope = 64 << 20
 )
@@ -64,13 +73,18 @@ type Envelope struct {
 	Size int64 `json:"size"`
 }
 
-func encodeTrailer(bodyLen int64, env []byte, bodyCRC uint32) []byte {
+func encodeHeader(nonce []byte) []byte {
+	return append([]byte(magic), nonce...)
+}
+
+func encodeTrailer(bodyLen int64, env []byte, bodyCRC uint32, nonce []byte) []byte {
 	t := make([]byte, 0, trailerLen)
 	t = append(t, magic...)
 	t = binary.BigEndian.AppendUint64(t, uint64(bodyLen))
 	t = binary.BigEndian.AppendUint64(t, uint64(len(env)))
 	t = binary.BigEndian.AppendUint32(t, bodyCRC)
 	t = binary.BigEndian.AppendUint32(t, crc32.Checksum(env, castagnoli))
+	t = append(t, nonce...)
 	return t
 }
 
@@ -79,12 +93,19 @@ type trailer struct {
 	bodyCRC, envCRC uint32
 }
 
-// readTrailer reads and checks the trailer of a message file of the given
-// size, and returns the envelope.
+// readTrailer reads and checks the header and trailer of a message file of
+// the given size, and returns the envelope. The body starts at headerLen.
 func readTrailer(r io.ReaderAt, size int64) (trailer, *Envelope, error) {
 	var t trailer
-	if size < int64(trailerLen) {
-		return t, nil, fmt.Errorf("%w: %d bytes is shorter than a trailer", ErrDamaged, size)
+	if size < int64(headerLen+trailerLen) {
+		return t, nil, fmt.Errorf("%w: %d bytes is shorter than a header and a trailer", ErrDamaged, size)
+	}
+	head := make([]byte, headerLen)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return t, nil, err
+	}
+	if string(head[:len(magic)]) != magic {
+		return t, nil, fmt.Errorf("%w: no header", ErrDamaged)
 	}
 	buf := make([]byte, trailerLen)
 	if _, err := r.ReadAt(buf, size-int64(trailerLen)); err != nil {
@@ -96,12 +117,16 @@ func readTrailer(r io.ReaderAt, size int64) (trailer, *Envelope, error) {
 	b := buf[len(magic):]
 	bl, el := binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])
 	t.bodyCRC, t.envCRC = binary.BigEndian.Uint32(b[16:]), binary.BigEndian.Uint32(b[20:])
-	if el > maxEnvelope || bl > uint64(size) || el > uint64(size) || bl+el+uint64(trailerLen) != uint64(size) {
+	if string(b[24:]) != string(head[len(magic):]) {
+		return t, nil, fmt.Errorf("%w: the trailer is not this file's", ErrDamaged)
+	}
+	fixed := uint64(headerLen + trailerLen)
+	if el > maxEnvelope || bl > uint64(size) || el > uint64(size) || bl+el+fixed != uint64(size) {
 		return t, nil, fmt.Errorf("%w: lengths do not add up", ErrDamaged)
 	}
 	t.bodyLen, t.envLen = int64(bl), int64(el)
 	envData := make([]byte, el)
-	if _, err := r.ReadAt(envData, t.bodyLen); err != nil {
+	if _, err := r.ReadAt(envData, int64(headerLen)+t.bodyLen); err != nil {
 		return t, nil, err
 	}
 	if crc32.Checksum(envData, castagnoli) != t.envCRC {

@@ -12,7 +12,8 @@ import (
 func FuzzReadTrailer(f *testing.F) {
 	env, _ := json.Marshal(&Envelope{MID: 3, Recipients: []string{"a@b"}})
 	body := []byte("hello\r\n")
-	good := append(append(append([]byte{}, body...), env...), encodeTrailer(int64(len(body)), env, 0)...)
+	nonce := []byte("0123456789abcdef")
+	good := append(append(append(encodeHeader(nonce), body...), env...), encodeTrailer(int64(len(body)), env, 0, nonce)...)
 	f.Add(good)
 	f.Add([]byte(magic))
 	f.Add(bytes.Repeat([]byte{0xff}, trailerLen))
@@ -21,7 +22,7 @@ func FuzzReadTrailer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if e == nil || tr.bodyLen+tr.envLen+int64(trailerLen) != int64(len(data)) {
+		if e == nil || int64(headerLen)+tr.bodyLen+tr.envLen+int64(trailerLen) != int64(len(data)) {
 			t.Fatalf("accepted inconsistent file: %+v", tr)
 		}
 	})

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,7 +105,8 @@ func Open(dir string) (*Queue, error) {
 	for _, de := range ents {
 		name := de.Name()
 		if strings.HasPrefix(name, ".") {
-			// An interrupted state-file replacement.
+			// A message being written (never answered 250) or an
+			// interrupted state-file replacement.
 			os.Remove(filepath.Join(q.msgDir, name))
 			continue
 		}
@@ -199,13 +201,14 @@ var ErrClosed = errors.New("the queue is closed")
 // Writer streams one message body to disk. Commit makes it durable; Abort
 // (or a crash) leaves nothing behind.
 type Writer struct {
-	q    *Queue
-	f    *os.File
-	bw   *bufio.Writer
-	n    int64
-	crc  uint32
-	err  error
-	done bool
+	q     *Queue
+	f     *os.File
+	bw    *bufio.Writer
+	nonce []byte
+	n     int64
+	crc   uint32
+	err   error
+	done  bool
 }
 
 // NewMessage starts writing a message body.
@@ -217,12 +220,24 @@ func (q *Queue) NewMessage() (*Writer, error) {
 	}
 	q.inflight.Add(1)
 	q.mu.Unlock()
-	f, err := os.CreateTemp(q.tmpDir, "m*")
+	// A dot name in msg/ itself: Open removes such files (nothing written
+	// under one was ever answered 250), and Commit's rename stays inside
+	// one directory.
+	f, err := os.CreateTemp(q.msgDir, ".p*")
 	if err != nil {
 		q.inflight.Done()
 		return nil, err
 	}
-	return &Writer{q: q, f: f, bw: bufio.NewWriterSize(f, 64<<10)}, nil
+	w := &Writer{q: q, f: f, bw: bufio.NewWriterSize(f, 64<<10), nonce: make([]byte, nonceLen)}
+	if _, err := rand.Read(w.nonce); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if _, err := w.bw.Write(encodeHeader(w.nonce)); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	return w, nil
 }
 
 // Write appends body bytes.
@@ -253,9 +268,12 @@ func (w *Writer) Abort() {
 	w.q.inflight.Done()
 }
 
-// Commit writes the envelope, makes the message durable (file fsync, rename
-// into msg/, directory fsync shared with concurrent commits) and indexes it.
-// Only after Commit returns nil may the listener answer 250.
+// Commit writes the envelope, makes the message durable and indexes it:
+// the whole file is written, renamed to its final name, then fsynced (on
+// a journalling file system the rename and the data go in the same
+// journal commit), and the directory fsync, shared with concurrent
+// commits, makes the name durable where that needs a second step. Only
+// after Commit returns nil may the listener answer 250.
 func (w *Writer) Commit(env Envelope) error {
 	if w.done {
 		return errors.New("queue: Commit after Commit or Abort")
@@ -273,10 +291,20 @@ func (w *Writer) Commit(env Envelope) error {
 		_, err = w.bw.Write(data)
 	}
 	if err == nil {
-		_, err = w.bw.Write(encodeTrailer(w.n, data, w.crc))
+		_, err = w.bw.Write(encodeTrailer(w.n, data, w.crc, w.nonce))
 	}
 	if err == nil {
 		err = w.bw.Flush()
+	}
+	final := w.q.msgPath(env.MID)
+	renamed := false
+	if err == nil {
+		// The file is whole before it gets its name: a SIGKILL from here
+		// on leaves a whole message, which Open indexes (never answered
+		// 250, so at most a message the client will send again).
+		if err = os.Rename(w.f.Name(), final); err == nil {
+			renamed = true
+		}
 	}
 	if err == nil {
 		err = w.f.Sync()
@@ -285,15 +313,16 @@ func (w *Writer) Commit(env Envelope) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(w.f.Name(), w.q.msgPath(env.MID))
-	}
-	if err == nil {
 		err = w.q.sync.Sync()
 	}
 	w.done = true
 	defer w.q.inflight.Done()
 	if err != nil {
-		os.Remove(w.f.Name())
+		if renamed {
+			os.Remove(final)
+		} else {
+			os.Remove(w.f.Name())
+		}
 		return fmt.Errorf("queueing MID %d: %w", env.MID, err)
 	}
 	w.q.mu.Lock()
@@ -399,7 +428,7 @@ func (q *Queue) Open(mid uint64) (*Message, error) {
 		var env *Envelope
 		t, env, err = readTrailer(f, fi.Size())
 		if err == nil {
-			body := &crcReader{r: io.NewSectionReader(f, 0, t.bodyLen), want: t.bodyCRC}
+			body := &crcReader{r: io.NewSectionReader(f, int64(headerLen), t.bodyLen), want: t.bodyCRC}
 			return &Message{Envelope: *env, f: f, body: io.MultiReader(strings.NewReader(env.Prepend), body)}, nil
 		}
 	}

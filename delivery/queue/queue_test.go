@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,10 +95,13 @@ func TestAbortAndTmpLeaveNothing(t *testing.T) {
 	w, _ := q.NewMessage()
 	io.WriteString(w, "partial")
 	w.Abort()
-	// A write in flight when the process died leaves a tmp file.
+	// A write in flight when the process died leaves a dot file in msg/.
 	w2, _ := q.NewMessage()
 	io.WriteString(w2, "died here")
 	w2.bw.Flush()
+	if !strings.HasPrefix(filepath.Base(w2.f.Name()), ".p") || filepath.Dir(w2.f.Name()) != filepath.Join(dir, "msg") {
+		t.Fatalf("message written at %s", w2.f.Name())
+	}
 	q2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +109,8 @@ func TestAbortAndTmpLeaveNothing(t *testing.T) {
 	if n, _ := q2.Len(); n != 0 {
 		t.Fatalf("%d messages from uncommitted writes", n)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(ents) != 0 {
-		t.Fatalf("tmp not cleaned: %v", ents)
+	if ents, _ := os.ReadDir(filepath.Join(dir, "msg")); len(ents) != 0 {
+		t.Fatalf("msg/ not cleaned: %v", ents)
 	}
 }
 
@@ -120,7 +124,7 @@ func TestDamagedFilesSetAside(t *testing.T) {
 	// file name in.
 	p := q.msgPath(bad)
 	data, _ := os.ReadFile(p)
-	data[len("bad body\r\n")+3] ^= 0x20
+	data[headerLen+len("bad body\r\n")+3] ^= 0x20
 	os.WriteFile(p, data, 0o600)
 	pt := q.msgPath(trunc)
 	data, _ = os.ReadFile(pt)
@@ -150,7 +154,7 @@ func TestBodyChecksum(t *testing.T) {
 	mid := commit(t, q, "hello world\r\n", "r@example.com")
 	p := q.msgPath(mid)
 	data, _ := os.ReadFile(p)
-	data[2] ^= 1
+	data[headerLen+2] ^= 1
 	os.WriteFile(p, data, 0o600)
 	b, err := q.Body(mid)
 	if err != nil {
@@ -298,5 +302,34 @@ func TestCountersSurviveDamage(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "ids"), []byte("garbage"), 0o600)
 	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "damaged counter file") {
 		t.Fatalf("garbage counter file: %v", err)
+	}
+}
+
+// A body crafted to end in a plausible envelope and trailer (what a power
+// loss could leave as the end of a short file) does not pass for a whole
+// message: the trailer must carry the file's own nonce, which the client
+// never sees.
+func TestForgedTrailerRefused(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := Open(dir)
+	env, _ := json.Marshal(&Envelope{MID: 99, Recipients: []string{"victim@example.com"}})
+	forged := append(append([]byte("Subject: x\r\n\r\n"), env...), encodeTrailer(16, env, 0, make([]byte, nonceLen))...)
+	mid := commit(t, q, string(forged), "r@example.com")
+	// Cut the file right after the forged trailer, as a power loss might.
+	p := q.msgPath(mid)
+	data, _ := os.ReadFile(p)
+	os.WriteFile(p, data[:headerLen+len(forged)], 0o600)
+	q2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := q2.Get(mid); ok {
+		t.Fatal("a cut file with a forged trailer was served")
+	}
+	if _, ok := q2.Get(99); ok {
+		t.Fatal("the forged envelope was taken")
+	}
+	if len(q2.SetAside()) != 1 {
+		t.Fatalf("set aside: %v", q2.SetAside())
 	}
 }
