@@ -22,12 +22,15 @@ run: build
 
 # The Debian packages the end-to-end tests drive: swaks (SMTP), OpenSSH's
 # client and sshpass (SSH logins), xmllint, pyspf, PyYAML, OpenDKIM's tools,
-# dkimpy and Mail::DKIM (interoperability). `make deps` installs the missing
+# dkimpy and Mail::DKIM (interoperability), Postfix (the receiving peer of
+# the delivery test, which runs its own private instance on loopback; the
+# system's Postfix, if the package starts one, is stopped and disabled so
+# that nothing listens on port 25). `make deps` installs the missing
 # ones when it can (apt-get, as root) and never fails: offline or without
 # root it says what is missing, and the tests that need a tool skip with a
 # message naming it.
 DEPS_PACKAGES := swaks sshpass openssh-client libxml2-utils python3-spf python3-yaml \
-	opendkim-tools python3-dkim libmail-dkim-perl
+	opendkim-tools python3-dkim libmail-dkim-perl postfix
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
@@ -49,6 +52,10 @@ deps:
 	if DEBIAN_FRONTEND=noninteractive $$apt install --no-install-recommends $$missing >$$log 2>&1 || \
 	   { $$apt update >>$$log 2>&1 && DEBIAN_FRONTEND=noninteractive $$apt install --no-install-recommends $$missing >>$$log 2>&1; }; then \
 		echo "deps: installed$$missing"; \
+		case " $$missing " in *" postfix "*) \
+			{ command -v systemctl >/dev/null 2>&1 && systemctl disable --now postfix; \
+			  postfix stop; } >/dev/null 2>&1 || true;; \
+		esac; \
 	else \
 		echo "deps: could not install$$missing (offline?); the tests that need them skip. Last lines of apt-get:"; \
 		tail -n 5 $$log | sed 's/^/deps:   /'; \
