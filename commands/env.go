@@ -48,6 +48,9 @@ type Env struct {
 	Listeners func() smtpd.Stats // inbound counters
 	Sessions  func() []SessionInfo
 	Logins    LoginLog
+	// Delivery is the daemon's delivery engine (hoststatus, tophosts,
+	// delivernow, bouncerecipients, redirectrecipients).
+	Delivery DeliveryEngine
 
 	// HostKeys returns the SSH server's public host keys and SSHServer its
 	// settings, for sshconfig; nil where no SSH server runs. Functions,

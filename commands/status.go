@@ -38,8 +38,7 @@ type statusSection struct {
 // the rows not marked detail, `status detail` all of them, with the labels
 // Cisco's own CLI test library parses (ESA-CLI §10.7), so scripts written
 // against the real layout parse ours. The counters and gauges come from the
-// daemon's listeners and queue (statusValues); those of delivery, which a
-// later issue builds, are zero. The system gauges (RAM, CPU, disk) are left
+// daemon's listeners, queue and delivery engine (statusValues). The system gauges (RAM, CPU, disk) are left
 // out rather than shown as made-up zeros.
 var statusSections = []statusSection{
 	{title: "Counters:", columns: "Reset       Uptime     Lifetime", rows: []statusRow{
@@ -184,6 +183,14 @@ func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
 		}
 		bytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
 	}
+	// The delivery engine's counters: soft bounced events (each
+	// temporary failure of a recipient) and the connections open now.
+	if env.Delivery != nil {
+		for _, s := range env.Delivery.Stats() {
+			v["Counters:Soft Bounced Events"] += int64(s.SoftBounced)
+			v["Gauges:Current Outbound Conn."] += int64(s.ActiveConns)
+		}
+	}
 	v["Gauges:Destinations In Memory"] = int64(len(domains))
 	v["Gauges:Kilobytes Used"] = (bytes + 1023) / 1024
 	return v
@@ -223,10 +230,12 @@ events-per-hour rates and more queue gauges.
 The counters start at zero when "esa serve" starts, which is the last
 counter reset: until lifetime counters are kept on disk the Reset, Uptime
 and Lifetime columns agree. Completed Recipients counts those delivered,
-hard-bounced and deleted (deleterecipients). Not counted yet, and shown as
-zero: the hard bounces by cause, soft bounces, dropped messages, outbound
-connections and the rates. In a shell not attached to a running "esa serve"
-there are no counters to show, and status says the gateway is not running.`,
+hard-bounced and deleted (deleterecipients); Soft Bounced Events counts
+each temporary delivery failure of a recipient and Current Outbound Conn.
+the delivery connections open now. Not counted yet, and shown as zero: the
+hard bounces by cause, dropped messages and the rates. In a shell not
+attached to a running "esa serve" there are no counters to show, and status
+says the gateway is not running.`,
 		Keywords: []string{"detail"},
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")

@@ -42,6 +42,11 @@ func Table(env *Env) []shell.Command {
 		showmessageCommand(env),
 		noArgs(showrecipientsCommand(env)),
 		noArgs(deleterecipientsCommand(env)),
+		hoststatusCommand(env),
+		noArgs(tophostsCommand(env)),
+		noArgs(delivernowCommand(env)),
+		noArgs(bouncerecipientsCommand(env)),
+		noArgs(redirectrecipientsCommand(env)),
 		noArgs(smtproutesCommand(env)),
 		noArgs(bounceconfigCommand(env)),
 		noArgs(certconfigCommand(env)),
@@ -86,6 +91,10 @@ var access = map[string]int{
 	// the logs; changing it for those who may change the configuration.
 	"showmessage": forViewers, "showrecipients": forViewers,
 	"workqueue": forChangers, "deleterecipients": forChangers,
+	// Delivery status is for those who may read the logs; delivernow,
+	// bouncerecipients and redirectrecipients change the queue (the
+	// default level).
+	"hoststatus": forViewers, "tophosts": forViewers,
 }
 
 // accessOf is the access level of the command name.

@@ -136,6 +136,8 @@ func TestRoleGuard(t *testing.T) {
 		"certconfig": changers,
 		"destconfig": changers,
 		"smtproutes": changers, "bounceconfig": changers,
+		"hoststatus": viewers, "tophosts": viewers, "delivernow": changers,
+		"bouncerecipients": changers, "redirectrecipients": changers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},

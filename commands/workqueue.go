@@ -15,7 +15,9 @@ const workqueueHelp = `workqueue [STATUS | PAUSE | RESUME]
 
 Show the work queue (the messages accepted and not yet delivered to every
 recipient): whether it runs or is paused, how many messages and pending
-recipients it holds and the age of the oldest message, then the operations:
+recipients it holds and the age of the oldest message, the delivery
+connections open now and the recipients delivered, hard bounced and soft
+bounced (temporary failures) since "esa serve" started, then the operations:
 
   STATUS  show the status again.
   PAUSE   stop handing messages to delivery, with a reason that the status
@@ -140,6 +142,21 @@ func workqueueStatus(env *Env, io *shell.IO, q *queue.Queue) {
 	io.Printf("%-16s%d\n", "Messages:", msgs)
 	io.Printf("%-16s%d\n", "Recipients:", rcpts)
 	io.Printf("%-16s%s\n", "Oldest Message:", oldestMessage(env, q.List()))
+	if env.Delivery != nil {
+		// The delivery engine's counters since the daemon started, and
+		// its connections open now.
+		var conns, deliv, hard, soft int
+		for _, s := range env.Delivery.Stats() {
+			conns += s.ActiveConns
+			deliv += s.Delivered
+			hard += s.HardBounced
+			soft += s.SoftBounced
+		}
+		io.Printf("%-16s%d\n", "Conn. Out:", conns)
+		io.Printf("%-16s%d\n", "Delivered:", deliv)
+		io.Printf("%-16s%d\n", "Hard Bounced:", hard)
+		io.Printf("%-16s%d\n", "Soft Bounced:", soft)
+	}
 }
 
 // oldestMessage is the age of the oldest message of entries, as status shows

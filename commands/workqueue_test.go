@@ -32,9 +32,9 @@ func init() {
 	transcripts["status_detail"] = transcript{setup: withDaemon}
 }
 
-// withDaemon is withQueue plus the SSH server the daemon runs.
+// withDaemon is withEngine plus the SSH server the daemon runs.
 func withDaemon(t *testing.T, env *Env) {
-	withQueue(t, env)
+	withEngine(t, env)
 	env.SSHServer = func() SSHSettings { return SSHSettings{Addr: "127.0.0.1:2222", Password: true, PublicKey: true} }
 }
 

@@ -1,0 +1,97 @@
+package commands
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"esa/shell"
+)
+
+const redirectrecipientsHelp = `redirectrecipients
+
+Redirect all the mail in the queue to another host: every message queued
+when the command runs is delivered to the host named (a host name or an IP
+address, with ":port" for a port other than the MX port) instead of its
+recipient domain's MX hosts or SMTP route, at once, whatever its retry
+back-off. Mail that arrives afterwards follows its own routes. The
+destination's TLS settings (destconfig) still apply; DANE is skipped unless
+the host is one of the recipient domain's own MX hosts, as for an SMTP route.
+
+The redirect is an override route of the running delivery engine, not a
+configuration change: nothing to commit, and after "esa serve" restarts the
+mail still queued follows its normal routes again. A second
+redirectrecipients replaces the first. The command needs a shell attached to
+a running "esa serve".`
+
+// redirectHost accepts a host name or IP address, optionally with :port
+// ([v6]:port for an IPv6 address with a port).
+func redirectHost(a string) (string, error) {
+	a = strings.TrimSpace(a)
+	host, port := a, ""
+	if h, p, err := net.SplitHostPort(a); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(a, "[") && strings.HasSuffix(a, "]") {
+		host = a[1 : len(a)-1]
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("The port must be a number from 1 to 65535.")
+		}
+	}
+	h, err := shell.IPAddr(host)
+	if err != nil {
+		if h, err = shell.Hostname(host); err != nil {
+			return "", fmt.Errorf("A hostname or an IP address is required: %v", err)
+		}
+	}
+	if port == "" {
+		return h, nil
+	}
+	return net.JoinHostPort(h, port), nil
+}
+
+func redirectrecipientsCommand(env *Env) shell.Command {
+	return shell.Command{
+		Name:    "redirectrecipients",
+		Summary: "Redirect all messages in the queue to another host",
+		Help:    redirectrecipientsHelp,
+		Run: func(io *shell.IO, args []string) error {
+			if env.Delivery == nil || env.Queue == nil {
+				noDaemon(io, "redirectrecipients")
+				return nil
+			}
+			target, err := io.Ask("Please enter the hostname or IP address of the machine you want to send all mail to.", "", redirectHost)
+			if err != nil {
+				return err
+			}
+			io.Printf("\nWARNING: redirecting recipients to a host that is not prepared to accept them\nmay result in the loss of mail.\n")
+			sure, err := io.YesNo(fmt.Sprintf("Are you sure you want to redirect all mail in the queue to %q?", target), false)
+			if err != nil {
+				return err
+			}
+			if !sure {
+				io.Printf("\nNo recipients redirected.\n")
+				return nil
+			}
+			host, port := target, 0
+			if h, p, err := net.SplitHostPort(target); err == nil {
+				host = h
+				port, _ = strconv.Atoi(p)
+			}
+			io.Printf("\nRedirecting messages, please wait.\n")
+			n, err := env.Delivery.Redirect(host, port)
+			if err != nil {
+				return fmt.Errorf("Redirecting the queue failed: %v", err)
+			}
+			mailLog(env).Info("Redirect by %s: %s in the queue redirected to %s", env.User, plural(n, "recipient"), target)
+			if n == 0 {
+				io.Printf("No recipients redirected.\n")
+			} else {
+				io.Printf("%d recipients redirected.\n", n)
+			}
+			return nil
+		},
+	}
+}
