@@ -315,6 +315,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	env.Session = st.NewSession(s.User)
 	env.User, env.Role, env.SessionID, env.RemoteAddr = s.User, role, s.ID, remote
 	env.Queue = d.q
+	env.Delivery = d.out
 	env.Listeners = d.smtp.Stats
 	env.Sessions = d.sessions
 
