@@ -37,15 +37,16 @@ Show the delivery status of one recipient host (the domain after the "@"),
 as the delivery engine of the running "esa serve" knows it: whether the host
 is up or down (down: its last attempt failed and its recipients wait for a
 retry), the counters since the daemon started (soft bounced events,
-delivered and hard-bounced recipients), the gauges (active recipients, those
+delivered and hard-bounced recipients, the hard bounces by cause: the domain
+or its mail host does not exist (DNS), a 5xx reply, the bounce profile gave
+up (Expired), others such as bouncerecipients), the gauges (active recipients, those
 not yet attempted and those attempted, current outbound connections), the
 age of the oldest message queued for it, the last activity, whether the last
 delivery went over TLS, and the last error. The host is asked for when not
 given as argument.
 
 The labels are the appliance's. Values the gateway does not count per host
-show "n/a" (the hard bounces by cause, deleted recipients, pending
-connections); the MX addresses are resolved at each connection and not
+show "n/a" (deleted recipients, pending connections); the MX addresses are resolved at each connection and not
 kept, so no ordered IP address list is shown. A host the engine has never
 seen and the queue does not hold is reported as "No record of host".`
 
@@ -150,9 +151,12 @@ func printHostStatus(env *Env, io *shell.IO, host string) {
 	// deleted with deleterecipients are not counted per host.
 	hostLine(io, "    Completed Recipients", n(s.Delivered+s.HardBounced))
 	hostLine(io, "      Hard Bounced Recipients", n(s.HardBounced))
-	for _, l := range []string{"DNS", "5XX", "Filter", "Expired", "Other"} {
-		hostLine(io, "        "+l+" Hard Bounces", notTracked)
-	}
+	hostLine(io, "        DNS Hard Bounces", n(s.DNSBounced))
+	hostLine(io, "        5XX Hard Bounces", n(s.FiveXXBounced))
+	// No message filter bounces: the gateway has no message filters.
+	hostLine(io, "        Filter Hard Bounces", n(0))
+	hostLine(io, "        Expired Hard Bounces", n(s.ExpiredBounced))
+	hostLine(io, "        Other Hard Bounces", n(s.OtherBounced))
 	hostLine(io, "      Delivered Recipients", n(s.Delivered))
 	hostLine(io, "      Deleted Recipients", notTracked)
 

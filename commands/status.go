@@ -184,11 +184,17 @@ func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
 		bytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
 	}
 	// The delivery engine's counters: soft bounced events (each
-	// temporary failure of a recipient) and the connections open now.
+	// temporary failure of a recipient), the hard bounces by cause (no
+	// filter bounces: there are no message filters) and the connections
+	// open now.
 	if env.Delivery != nil {
 		for _, s := range env.Delivery.Stats() {
 			v["Counters:Soft Bounced Events"] += int64(s.SoftBounced)
 			v["Gauges:Current Outbound Conn."] += int64(s.ActiveConns)
+			v["Counters:DNS Hard Bounces"] += int64(s.DNSBounced)
+			v["Counters:5XX Hard Bounces"] += int64(s.FiveXXBounced)
+			v["Counters:Expired Hard Bounces"] += int64(s.ExpiredBounced)
+			v["Counters:Other Hard Bounces"] += int64(s.OtherBounced)
 		}
 	}
 	v["Gauges:Destinations In Memory"] = int64(len(domains))
@@ -232,8 +238,10 @@ counter reset: until lifetime counters are kept on disk the Reset, Uptime
 and Lifetime columns agree. Completed Recipients counts those delivered,
 hard-bounced and deleted (deleterecipients); Soft Bounced Events counts
 each temporary delivery failure of a recipient and Current Outbound Conn.
-the delivery connections open now. Not counted yet, and shown as zero: the
-hard bounces by cause, dropped messages and the rates. In a shell not
+the delivery connections open now; the hard bounces by cause are the
+engine's (DNS, 5XX, Expired, Other; no Filter bounces without message
+filters). Not counted yet, and shown as zero: dropped messages and the
+rates. In a shell not
 attached to a running "esa serve" there are no counters to show, and status
 says the gateway is not running.`,
 		Keywords: []string{"detail"},

@@ -56,7 +56,7 @@ func TestBounceNow(t *testing.T) {
 	if !regexp.MustCompile(re).MatchString(hs.log.String()) {
 		t.Errorf("no line %s in\n%s", re, hs.log.String())
 	}
-	if s, ok := hs.e.HostStatus("raw.ins.test"); !ok || s.HardBounced != 1 || s.SoftBounced != 1 {
+	if s, ok := hs.e.HostStatus("raw.ins.test"); !ok || s.HardBounced != 1 || s.SoftBounced != 1 || s.OtherBounced != 1 || s.FiveXXBounced+s.DNSBounced+s.ExpiredBounced != 0 {
 		t.Errorf("hoststatus counters %+v", s)
 	}
 }
@@ -98,5 +98,33 @@ func TestRedirect(t *testing.T) {
 	m2 := hs.submit("a@x.test", true, "Subject: x\r\n\r\nb\r\n", "three@held.invalid")
 	if ev := hs.waitFor(m2); ev.Outcome != Deferred {
 		t.Errorf("mail queued after the redirect must follow its own route: %+v", ev)
+	}
+}
+
+// TestBounceCauses: hoststatus' breakdown of hard bounces: a 5xx reply, a
+// temporary failure the profile gave up on (expired) and a domain that
+// does not exist (DNS) each count under their own cause.
+func TestBounceCauses(t *testing.T) {
+	t.Parallel()
+	b, _ := rawBed(t)
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port,
+		Policy: func(string) Policy {
+			return Policy{TLS: TLSNo, Bounce: Bounce{MaxRetries: 1, InitialRetry: time.Hour, MaxRetry: time.Hour, MaxQueueTime: time.Hour}}
+		}})
+	m1 := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "reject1@raw.ins.test")
+	m2 := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "later1@raw.ins.test")
+	m3 := hs.submit("", true, "Subject: x\r\n\r\nb\r\n", "a@nowhere.sec.test")
+	for mid, ev := range hs.waitAll(midSet([]uint64{m1, m2, m3})) {
+		if ev.Outcome != Bounced {
+			t.Fatalf("MID %d: %+v", mid, ev)
+		}
+	}
+	raw, _ := hs.e.HostStatus("raw.ins.test")
+	if raw.HardBounced != 2 || raw.FiveXXBounced != 1 || raw.ExpiredBounced != 1 || raw.DNSBounced != 0 || raw.OtherBounced != 0 {
+		t.Errorf("raw.ins.test: %+v", raw)
+	}
+	nx, _ := hs.e.HostStatus("nowhere.sec.test")
+	if nx.HardBounced != 1 || nx.DNSBounced != 1 || nx.FiveXXBounced+nx.ExpiredBounced+nx.OtherBounced != 0 {
+		t.Errorf("nowhere.sec.test: %+v", nx)
 	}
 }

@@ -97,6 +97,12 @@ type DomainStats struct {
 	ActiveConns    int
 	NextAttempt    time.Time
 	DeliveredBytes int64
+
+	// HardBounced by cause, as hoststatus breaks it down: the domain or
+	// its mail host does not exist (DNS), a 5xx reply (5XX), the bounce
+	// profile gave up (Expired), anything else such as bouncerecipients
+	// (Other).
+	DNSBounced, FiveXXBounced, ExpiredBounced, OtherBounced int
 }
 
 type destKey struct {
@@ -407,15 +413,8 @@ func (e *Engine) worker(ds *dest) {
 		ds.jobs = ds.jobs[1:]
 		e.mu.Unlock()
 		s = e.deliverJob(ds, s, j)
-		e.mu.Lock()
-		delete(e.inflight, j)
-		e.mu.Unlock()
-		if _, left := e.cfg.Queue.Get(j.mid); left {
-			// Deferred or partly done: let the scheduler see it now that
-			// it is no longer in flight. (A delivered message needs no
-			// rescan; one per message would copy the queue index each
-			// time.)
-			e.kick()
+		if !s.handedOff() {
+			e.jobDone(j)
 		}
 	}
 }

@@ -200,6 +200,18 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 	e.mu.Lock()
 	st := e.statLocked(domain)
 	st.HardBounced += len(rids)
+	for _, rf := range rfs {
+		switch {
+		case rf.f.enh == "5.4.7":
+			st.ExpiredBounced++
+		case rf.f.reason == "Bad destination host":
+			st.DNSBounced++
+		case strings.HasPrefix(rf.f.code, "5"):
+			st.FiveXXBounced++
+		default:
+			st.OtherBounced++
+		}
+	}
 	st.Active = max(0, st.Active-len(rids))
 	st.LastActivity, st.LastError = e.cfg.Now(), f.Error()
 	e.mu.Unlock()
