@@ -413,8 +413,15 @@ func (e *Engine) worker(ds *dest) {
 		ds.jobs = ds.jobs[1:]
 		e.mu.Unlock()
 		s = e.deliverJob(ds, s, j)
-		if !s.handedOff() {
-			e.jobDone(j)
+		e.mu.Lock()
+		delete(e.inflight, j)
+		e.mu.Unlock()
+		if _, left := e.cfg.Queue.Get(j.mid); left {
+			// Deferred or partly done: let the scheduler see it now that
+			// it is no longer in flight. (A delivered message needs no
+			// rescan; one per message would copy the queue index each
+			// time.)
+			e.kick()
 		}
 	}
 }
