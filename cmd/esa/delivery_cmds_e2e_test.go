@@ -165,3 +165,112 @@ func TestDeliveryCommandsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestBounceAndRedirectEndToEnd: with the real daemon, bouncerecipients
+// ends a deferred recipient with an RFC 3464 report that reaches the
+// sender, and redirectrecipients sends the mail its route defers to
+// another host at once.
+func TestBounceAndRedirectEndToEnd(t *testing.T) {
+	t.Parallel()
+	serve := func(b smtp.Backend) int {
+		srv := smtp.NewServer(b)
+		srv.Domain = "sink.example"
+		srv.AllowInsecureAuth = true
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	deferring := &deferSink{}
+	other := &sink{}
+	deferPort, otherPort := serve(deferring), serve(other)
+
+	dir := t.TempDir()
+	startServe(t, dir)
+	smtpPort := freePort(t)
+	// example.com's route defers; the senders' domain example.org is
+	// routed to the other host, where the bounce report arrives.
+	script := fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n127.0.0.1\nn\n\n"+
+		"smtproutes\nnew\nexample.com\n127.0.0.1:%d\nnew\nexample.org\n127.0.0.1:%d\n\ncommit\nroutes\n\n", smtpPort, deferPort, otherPort)
+	if out, errs, code := pipe(t, dir, script); code != 0 {
+		t.Fatalf("configuring: exit %d\n%s\n%s", code, out, errs)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(smtpPort)
+	send := func(to, body string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := submit(addr, "alice@example.org", to, "Subject: held\r\nMessage-ID: <"+body+"@example.org>\r\n\r\n"+body+"\r\n")
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("submitting: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	received := func(pred func(msg string) bool) string {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			other.mu.Lock()
+			for _, m := range other.msgs {
+				if pred(m) {
+					other.mu.Unlock()
+					return m
+				}
+			}
+			other.mu.Unlock()
+			if time.Now().After(deadline) {
+				logs, _, _ := pipe(t, dir, "grep -e \"MID\" mail_logs\n")
+				t.Fatalf("the other host never received the message; mail_logs:\n%s", logs)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	send("bob@example.com", "first")
+	waitScreen(t, dir, "hoststatus example.com\n", `Soft Bounced Events\s+1\n`)
+	out, _, _ := pipe(t, dir, "bouncerecipients\n1\nexample.com\ny\n")
+	if !strings.Contains(out, "1 recipients bounced.") {
+		t.Fatalf("bouncerecipients:\n%s", out)
+	}
+	dsn := received(func(m string) bool { return strings.Contains(m, "message/delivery-status") })
+	for _, w := range []string{"Final-Recipient: rfc822; bob@example.com", "Action: failed", "Status: 5.3.0", "Message-ID: <first@example.org>"} {
+		if !strings.Contains(dsn, w) {
+			t.Errorf("the report lacks %q:\n%s", w, dsn)
+		}
+	}
+	out = waitScreen(t, dir, "hoststatus example.com\n", `Other Hard Bounces\s+1\n`)
+	if !regexp.MustCompile(`Active Recipients\s+0\n`).MatchString(out) {
+		t.Errorf("the bounced recipient is still active:\n%s", out)
+	}
+
+	send("carol@example.com", "second")
+	waitScreen(t, dir, "hoststatus example.com\n", `Soft Bounced Events\s+2\n`)
+	out, _, _ = pipe(t, dir, fmt.Sprintf("redirectrecipients\n127.0.0.1:%d\ny\n", otherPort))
+	if !strings.Contains(out, "1 recipients redirected.") {
+		t.Fatalf("redirectrecipients:\n%s", out)
+	}
+	msg := received(func(m string) bool { return strings.Contains(m, "second") })
+	if !strings.Contains(msg, "Message-ID: <second@example.org>") {
+		t.Errorf("redirected message:\n%s", msg)
+	}
+	deferring.mu.Lock()
+	n := len(deferring.msgs)
+	deferring.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the deferring host received %d messages", n)
+	}
+	logs, _, _ := pipe(t, dir, "grep -e \"Bounced:|Redirect\" mail_logs\n")
+	for _, re := range []string{`Bounced: DCID 0 MID \d+ From: <alice@example\.org> To: <bob@example\.com> RID 0 - 5\.3\.0 - Bounced by administrator`,
+		`Redirecting all messages in the queue \(MID \d+ and below\) to 127\.0\.0\.1:\d+`} {
+		if !regexp.MustCompile(re).MatchString(logs) {
+			t.Errorf("mail_logs lacks %s:\n%s", re, logs)
+		}
+	}
+}

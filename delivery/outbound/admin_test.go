@@ -49,6 +49,11 @@ func TestBounceNow(t *testing.T) {
 			t.Errorf("delivery-status lacks %q:\n%s", w, st)
 		}
 	}
+	// The message left the queue with its only recipient; the report
+	// still returns its header.
+	if !strings.Contains(string(dsns[0].Data), "Message-ID: <b1@x>") {
+		t.Errorf("the original header is not returned:\n%s", dsns[0].Data)
+	}
 	if n, _ := hs.e.BounceNow(mid, []int{0}, "again"); n != 0 {
 		t.Errorf("a second BounceNow of a finished message bounced %d", n)
 	}

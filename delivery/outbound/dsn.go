@@ -20,6 +20,13 @@ const maxReturnedHeader = 64 << 10
 // sender so it can never bounce back (RFC 5321 §4.5.5). delay marks a
 // delay notice (Action: delayed, Will-Retry-Until).
 func (e *Engine) injectDSN(env queue.Envelope, rfs []ridFail, pol Policy, delay bool, until time.Time) {
+	e.injectDSNHeader(env, rfs, pol, delay, until, e.originalHeader(env.MID))
+}
+
+// injectDSNHeader is injectDSN with the original header read beforehand:
+// a bounce of a message's last recipients removes its files before the
+// report is built.
+func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, delay bool, until time.Time, header []byte) {
 	to := env.From
 	if delay && pol.Bounce.DelayRecipient != "" {
 		to = pol.Bounce.DelayRecipient
@@ -30,7 +37,7 @@ func (e *Engine) injectDSN(env queue.Envelope, rfs []ridFail, pol Policy, delay 
 		return
 	}
 	now := e.cfg.Now()
-	body := buildDSN(e.cfg.HeloName, pol.Bounce.BounceFrom, to, env, rfs, delay, until, now, mid, e.originalHeader(env.MID))
+	body := buildDSN(e.cfg.HeloName, pol.Bounce.BounceFrom, to, env, rfs, delay, until, now, mid, header)
 	w, err := e.cfg.Queue.NewMessage()
 	if err == nil {
 		_, err = w.Write(body)

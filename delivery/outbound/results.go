@@ -183,6 +183,14 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 			dcid, env.MID, env.From, env.Recipients[rf.rid], rf.rid, f.enh, f.reason, f.code, f.text)
 	}
 	rids := ridsOf(rfs)
+	report := pol.Bounce.HardBounce && env.From != ""
+	var header []byte
+	if report {
+		// Read before SetDone: when these are the message's last
+		// recipients its files go with it, and the report must still
+		// return the original header (RFC 3464 §2, text/rfc822-headers).
+		header = e.originalHeader(env.MID)
+	}
 	unlock := e.stripe(env.MID)
 	err := e.cfg.Queue.SetDone(env.MID, "bounced", rids...)
 	_, still := e.cfg.Queue.Get(env.MID)
@@ -190,8 +198,8 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: recording the bounce of RID %s failed: %v", env.MID, ridList(rids), err)
 	}
-	if pol.Bounce.HardBounce && env.From != "" {
-		e.injectDSN(env, rfs, pol, false, e.cfg.Now())
+	if report {
+		e.injectDSNHeader(env, rfs, pol, false, e.cfg.Now(), header)
 	}
 	if !still {
 		e.logf("Message finished MID %d done", env.MID)
