@@ -42,8 +42,9 @@ or its mail host does not exist (DNS), a 5xx reply, the bounce profile gave
 up (Expired), others such as bouncerecipients), the gauges (active recipients, those
 not yet attempted and those attempted, current outbound connections), the
 age of the oldest message queued for it, the last activity, whether the last
-delivery went over TLS, and the last error. The host is asked for when not
-given as argument.
+delivery went over TLS, the last error, and the SMTP route (smtproutes)
+that delivers its mail, if any. The host is asked for when not given as
+argument.
 
 The labels are the appliance's. Values the gateway does not count per host
 show "n/a" (deleted recipients, pending connections); the MX addresses are resolved at each connection and not
@@ -180,6 +181,13 @@ func printHostStatus(env *Env, io *shell.IO, host string) {
 	io.Printf("%-22s%s\n", "Last Activity", last)
 	if !s.NextAttempt.IsZero() && q.active > 0 {
 		io.Printf("%-22s%s\n", "Next Attempt", ctime(s.NextAttempt))
+	}
+	if env.Store != nil {
+		// The committed smtproutes entry the engine follows for the host
+		// (the most specific match, as the engine looks it up).
+		if r, ok := env.Store.Committed().Routes.Lookup(host); ok {
+			io.Printf("\nSMTP routes for this host:\n  %s\n", r.DestinationsText())
+		}
 	}
 	io.Printf("\nOrdered IP addresses: not kept (the MX hosts are resolved at each connection)\n")
 

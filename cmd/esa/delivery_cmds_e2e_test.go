@@ -123,6 +123,7 @@ func TestDeliveryCommandsEndToEnd(t *testing.T) {
 		`Host mail status for: 'example\.com'`, `Host up/down:\s+down`,
 		`Active Recipients\s+1\n`, `Attempted Recipients\s+1\n`, `Unattempted Recipients\s+0\n`,
 		`Delivered Recipients\s+0\n`, `Last error:\s+.*try again later`,
+		`SMTP routes for this host:\n  127\.0\.0\.1:` + strconv.Itoa(sinkPort) + `\n`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("hoststatus lacks %s:\n%s", re, out)
