@@ -37,6 +37,8 @@ type session struct {
 	domain    string
 	perIPSlot bool
 	rerouted  bool          // opened for redirectrecipients' route
+	rec       chan struct{} // closed when the last delivery's record is written (record.go)
+	async     bool          // the last job was handed to that record
 	bw        *bufio.Writer // body writer, reset onto conn for each message
 	buf       []byte        // copy buffer
 }
@@ -132,7 +134,7 @@ func (e *Engine) deliverJob(ds *dest, s *session, j job) *session {
 		}
 		s.rerouted = redirected
 	}
-	e.transaction(s, en, j.domain, rids, pol)
+	e.transaction(s, en, j, rids, pol)
 	return s
 }
 
@@ -504,6 +506,7 @@ func (e *Engine) endSession(s *session, pol Policy) {
 
 // closeSession ends a session politely (QUIT, RFC 5321 §4.1.1.10).
 func (e *Engine) closeSession(s *session) {
+	s.awaitRecord()
 	if !s.broken {
 		_ = s.conn.SetDeadline(time.Now().Add(5 * time.Second))
 		_, _ = s.c.Cmd(0, "QUIT")
@@ -516,8 +519,8 @@ func (s *session) perIP() bool { return s.perIPSlot }
 
 // transaction sends one message to rids over s (RFC 5321 §3.3) and
 // applies each recipient's outcome.
-func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []int, pol Policy) {
-	env := en.Envelope
+func (e *Engine) transaction(s *session, en queue.Entry, j job, rids []int, pol Policy) {
+	env, domain := en.Envelope, j.domain
 	s.sent++
 	_ = s.conn.SetDeadline(time.Now().Add(e.cfg.Timeout))
 	var rejected []ridFail
@@ -642,7 +645,7 @@ func (e *Engine) transaction(s *session, en queue.Entry, domain string, rids []i
 	}
 	e.logf("Message done DCID %d MID %d to RID %s", s.dcid, env.MID, ridList(accepted))
 	e.logf("MID %d RID %s Response '%s'", env.MID, ridList(accepted), strings.Join(rep.Lines, " "))
-	e.markDelivered(env, domain, accepted, s, "")
+	e.recordDelivered(s, j, env, accepted)
 }
 
 func (e *Engine) rset(s *session) {
@@ -669,6 +672,9 @@ func (e *Engine) sendBody(s *session, mid uint64) error {
 	if _, err := io.CopyBuffer(dw, struct{ io.Reader }{m}, s.buf); err != nil {
 		return err
 	}
+	// The previous message's record must be on disk before the peer can
+	// accept this one (record.go).
+	s.awaitRecord()
 	if err := dw.Close(); err != nil {
 		return err
 	}

@@ -399,6 +399,14 @@ func (e *Engine) worker(ds *dest) {
 		paused := e.cfg.Queue.Paused()
 		e.mu.Lock()
 		if len(ds.jobs) == 0 || e.ctx.Err() != nil || paused {
+			if s.recording() {
+				// Leave only once the last delivery is recorded, so that
+				// a new worker for this destination never adds a second
+				// unrecorded 250 to the concurrency limit (record.go).
+				e.mu.Unlock()
+				s.awaitRecord()
+				continue
+			}
 			// Jobs left behind at Close or by workqueue pause stay in the
 			// queue for the next scan.
 			for _, j := range ds.jobs {
@@ -413,15 +421,8 @@ func (e *Engine) worker(ds *dest) {
 		ds.jobs = ds.jobs[1:]
 		e.mu.Unlock()
 		s = e.deliverJob(ds, s, j)
-		e.mu.Lock()
-		delete(e.inflight, j)
-		e.mu.Unlock()
-		if _, left := e.cfg.Queue.Get(j.mid); left {
-			// Deferred or partly done: let the scheduler see it now that
-			// it is no longer in flight. (A delivered message needs no
-			// rescan; one per message would copy the queue index each
-			// time.)
-			e.kick()
+		if !s.handedOff() {
+			e.jobDone(j)
 		}
 	}
 }
