@@ -38,7 +38,7 @@ const (
 // answers, so a message the daemon saw 250 for is always recorded.
 type recordingSink struct {
 	mu    sync.Mutex
-	life  int              // the daemon life now running (or the last killed one)
+	life  int              // the daemon life now running (set before it starts)
 	got   map[string][]int // token -> the lives it was delivered in
 	count int              // deliveries in all
 	inLif map[int]int      // life -> deliveries
@@ -52,11 +52,20 @@ func newRecordingSink() *recordingSink {
 	return s
 }
 
+// NewSession notes the life the connection belongs to: the test moves to
+// the next life only after the previous daemon is dead and before the
+// next starts, so a connection accepted now comes from the daemon of this
+// life, whenever its message completes.
 func (s *recordingSink) NewSession(*smtp.Conn) (smtp.Session, error) {
-	return &recordingSession{s: s}, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &recordingSession{s: s, life: s.life}, nil
 }
 
-type recordingSession struct{ s *recordingSink }
+type recordingSession struct {
+	s    *recordingSink
+	life int
+}
 
 func (x *recordingSession) Reset()                               {}
 func (x *recordingSession) Logout() error                        { return nil }
@@ -76,9 +85,9 @@ func (x *recordingSession) Data(r io.Reader) error {
 		s.bad = append(s.bad, fmt.Sprintf("%.200q", b))
 		return nil
 	}
-	s.got[tok] = append(s.got[tok], s.life)
+	s.got[tok] = append(s.got[tok], x.life)
 	s.count++
-	s.inLif[s.life]++
+	s.inLif[x.life]++
 	s.cond.Broadcast()
 	return nil
 }
@@ -189,10 +198,10 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 	start := time.Now()
 	var killedAfter []int // deliveries in each killed life
 	for kill := range deliveryKills {
-		d := startDaemonProc(t, bin, dir)
 		sk.mu.Lock()
 		sk.life = kill
 		sk.mu.Unlock()
+		d := startDaemonProc(t, bin, dir)
 		lf.mu.Lock()
 		close(lf.ready)
 		lf.mu.Unlock()
@@ -227,10 +236,10 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 		sk.mu.Unlock()
 	}
 	// The last life: the clients stop, delivery empties the queue.
-	d := startDaemonProc(t, bin, dir)
 	sk.mu.Lock()
 	sk.life = deliveryKills
 	sk.mu.Unlock()
+	d := startDaemonProc(t, bin, dir)
 	lf.mu.Lock()
 	lf.stop = true
 	close(lf.ready)
