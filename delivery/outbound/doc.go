@@ -13,5 +13,8 @@
 // after the remote server's 250 to the end of DATA has been read. If the
 // process dies between that 250 and the write of the queue state, the
 // recipient is delivered again after the restart; every other recipient is
-// delivered exactly once.
+// delivered exactly once. The write runs beside the next message on the
+// same connection but is finished before that message's final dot, so a
+// crash repeats at most one delivery per open connection (record.go;
+// cmd/esa's TestSIGKILLDuringDelivery checks it against the real daemon).
 package outbound
