@@ -1,9 +1,13 @@
 package queue
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // writeFileAtomic replaces name with data: a temporary file in the same
@@ -98,4 +102,35 @@ func (g *groupSync) Sync() error {
 		g.cond.Broadcast()
 	}
 	return g.err
+}
+
+// openNoPoll opens a queue file with open(2) itself: os.OpenFile would also
+// try to register the regular file with the runtime's poller, which epoll
+// refuses on Linux, costing system calls on every message for nothing.
+func openNoPoll(path string, flag int, perm uint32) (*os.File, error) {
+	for {
+		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, perm)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(fd), path), nil
+	}
+}
+
+// createTemp makes a new file dir/<prefix><random> for writing, mode 0600.
+func createTemp(dir, prefix string) (*os.File, error) {
+	for {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		f, err := openNoPoll(filepath.Join(dir, prefix+hex.EncodeToString(b[:])), syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
 }

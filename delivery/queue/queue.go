@@ -43,6 +43,9 @@ type Queue struct {
 type Entry struct {
 	Envelope Envelope
 	State    State
+	// stateFile: msg/<MID>.st exists (or may), so removing the message
+	// must remove it too; most messages never get one.
+	stateFile bool
 }
 
 // State is the mutable part of a message: what happened to each recipient.
@@ -124,7 +127,7 @@ func Open(dir string) (*Queue, error) {
 			continue
 		}
 		e := &Entry{Envelope: *env}
-		if err := q.readState(mid, &e.State); err != nil {
+		if e.stateFile, err = q.readState(mid, &e.State); err != nil {
 			return nil, err
 		}
 		q.index[mid] = e
@@ -181,18 +184,18 @@ func (q *Queue) readEnvelope(mid uint64) (*Envelope, error) {
 	return env, err
 }
 
-func (q *Queue) readState(mid uint64, st *State) error {
+func (q *Queue) readState(mid uint64, st *State) (bool, error) {
 	data, err := os.ReadFile(q.statePath(mid))
 	if os.IsNotExist(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return true, err
 	}
 	if err := json.Unmarshal(data, st); err != nil {
-		return fmt.Errorf("%w: state of MID %d: %v", ErrDamaged, mid, err)
+		return true, fmt.Errorf("%w: state of MID %d: %v", ErrDamaged, mid, err)
 	}
-	return nil
+	return true, nil
 }
 
 // ErrClosed is returned by writes after Close.
@@ -223,7 +226,7 @@ func (q *Queue) NewMessage() (*Writer, error) {
 	// A dot name in msg/ itself: Open removes such files (nothing written
 	// under one was ever answered 250), and Commit's rename stays inside
 	// one directory.
-	f, err := os.CreateTemp(q.msgDir, ".p*")
+	f, err := createTemp(q.msgDir, ".p")
 	if err != nil {
 		q.inflight.Done()
 		return nil, err
@@ -415,9 +418,9 @@ func (q *Queue) Open(mid uint64) (*Message, error) {
 	// O_NOATIME: reading a message for delivery must not cost a metadata
 	// write (relatime updates atime on the first read of a new file); it
 	// is refused (EPERM) when we do not own the file, then read plainly.
-	f, err := os.OpenFile(q.msgPath(mid), os.O_RDONLY|oNoAtime, 0)
+	f, err := openNoPoll(q.msgPath(mid), syscall.O_RDONLY|oNoAtime, 0)
 	if errors.Is(err, syscall.EPERM) {
-		f, err = os.Open(q.msgPath(mid))
+		f, err = openNoPoll(q.msgPath(mid), syscall.O_RDONLY, 0)
 	}
 	if err != nil {
 		return nil, err
@@ -493,17 +496,19 @@ func (q *Queue) setDone(mid uint64, outcome string, syncRemove bool, rids []int)
 	}
 	q.outcomes[outcome] += int64(newly)
 	finished := len(st.Done) == len(e.Envelope.Recipients)
+	hasState := e.stateFile
 	if finished {
 		delete(q.index, mid)
 	} else {
 		e.State = st
+		e.stateFile = true
 	}
 	q.mu.Unlock()
 	if finished {
 		if !syncRemove {
-			return q.unlink(mid)
+			return q.unlink(mid, hasState)
 		}
-		return q.remove(mid)
+		return q.remove(mid, hasState)
 	}
 	data, _ := json.Marshal(&st)
 	return writeFileAtomic(q.statePath(mid), data)
@@ -524,6 +529,7 @@ func (q *Queue) SetRetry(mid uint64, next time.Time, notified bool) (State, erro
 	st.Attempts++
 	st.Next, st.DelayNotified = next, st.DelayNotified || notified
 	e.State = st
+	e.stateFile = true
 	cp := copyEntry(e).State
 	data, _ := json.Marshal(&st)
 	q.mu.Unlock()
@@ -562,27 +568,30 @@ func (q *Queue) Outcomes() map[string]int64 {
 // Remove deletes a message whatever its recipients' state.
 func (q *Queue) Remove(mid uint64) error {
 	q.mu.Lock()
-	_, ok := q.index[mid]
+	e, ok := q.index[mid]
 	delete(q.index, mid)
 	q.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("MID %d is not in the queue", mid)
 	}
-	return q.remove(mid)
+	return q.remove(mid, e.stateFile)
 }
 
-func (q *Queue) remove(mid uint64) error {
-	if err := q.unlink(mid); err != nil {
+func (q *Queue) remove(mid uint64, stateFile bool) error {
+	if err := q.unlink(mid, stateFile); err != nil {
 		return err
 	}
 	return q.sync.Sync()
 }
 
-func (q *Queue) unlink(mid uint64) error {
+func (q *Queue) unlink(mid uint64, stateFile bool) error {
 	// The message first: a state file without its message is removed at
 	// Open, a message without its state file is simply undelivered.
 	if err := os.Remove(q.msgPath(mid)); err != nil && !os.IsNotExist(err) {
 		return err
+	}
+	if !stateFile {
+		return nil
 	}
 	if err := os.Remove(q.statePath(mid)); err != nil && !os.IsNotExist(err) {
 		return err

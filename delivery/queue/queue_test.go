@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func commit(t testing.TB, q *Queue, body string, rcpts ...string) uint64 {
@@ -331,5 +332,30 @@ func TestForgedTrailerRefused(t *testing.T) {
 	}
 	if len(q2.SetAside()) != 1 {
 		t.Fatalf("set aside: %v", q2.SetAside())
+	}
+}
+
+// A state file written before a restart is removed with its message after
+// it; a message that never had one costs no second unlink.
+func TestStateFileRemovedAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	q, _ := Open(dir)
+	mid := commit(t, q, "x\r\n", "a@x.example")
+	if _, err := q.SetRetry(mid, time.Now().Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	q2, _ := Open(dir)
+	if e, ok := q2.Get(mid); !ok || e.State.Attempts != 1 || !e.stateFile {
+		t.Fatalf("after reopen: %+v", e)
+	}
+	if err := q2.SetDone(mid, "delivered", 0); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "msg")); len(ents) != 0 {
+		t.Fatalf("files left: %v", ents)
+	}
+	plain := commit(t, q2, "y\r\n", "b@x.example")
+	if e, _ := q2.Get(plain); e.stateFile {
+		t.Fatal("a new message is taken to have a state file")
 	}
 }
