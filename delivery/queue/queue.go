@@ -214,6 +214,19 @@ type Writer struct {
 	done  bool
 }
 
+// writerPool keeps the 64 KiB write buffers between messages: allocating
+// one per message was most of the queue's garbage.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// release returns the write buffer to the pool once the file is done.
+func (w *Writer) release() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		writerPool.Put(w.bw)
+		w.bw = nil
+	}
+}
+
 // NewMessage starts writing a message body.
 func (q *Queue) NewMessage() (*Writer, error) {
 	q.mu.Lock()
@@ -231,7 +244,9 @@ func (q *Queue) NewMessage() (*Writer, error) {
 		q.inflight.Done()
 		return nil, err
 	}
-	w := &Writer{q: q, f: f, bw: bufio.NewWriterSize(f, 64<<10), nonce: make([]byte, nonceLen)}
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(f)
+	w := &Writer{q: q, f: f, bw: bw, nonce: make([]byte, nonceLen)}
 	if _, err := rand.Read(w.nonce); err != nil {
 		w.Abort()
 		return nil, err
@@ -266,6 +281,7 @@ func (w *Writer) Abort() {
 		return
 	}
 	w.done = true
+	w.release()
 	w.f.Close()
 	os.Remove(w.f.Name())
 	w.q.inflight.Done()
@@ -299,6 +315,7 @@ func (w *Writer) Commit(env Envelope) error {
 	if err == nil {
 		err = w.bw.Flush()
 	}
+	w.release()
 	final := w.q.msgPath(env.MID)
 	renamed := false
 	if err == nil {
@@ -630,5 +647,6 @@ func (q *Queue) Close() error {
 	q.closed = true
 	q.mu.Unlock()
 	q.inflight.Wait()
+	q.sync.close()
 	return nil
 }

@@ -1,12 +1,15 @@
 package smtpd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,8 +17,6 @@ import (
 
 	"esa/delivery/queue"
 	"esa/store/mailflow"
-
-	"github.com/emersion/go-smtp"
 )
 
 const (
@@ -120,23 +121,23 @@ func BenchmarkInboundAccept(b *testing.B) {
 		srv.Shutdown(ctx)
 	}()
 	addr := srv.Addrs()["L"].String()
-	clients := make([]*smtp.Client, benchClients)
+	// The clients pipeline MAIL, RCPT and DATA (RFC 2920), as the MTAs that
+	// send to a gateway do when it offers PIPELINING (Postfix does): two
+	// round trips a message instead of four.
+	clients := make([]*pipeClient, benchClients)
 	for i := range clients {
-		c, err := smtp.Dial(addr)
+		c, err := dialPipe(addr)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
-		if err := c.Hello("bench.example.org"); err != nil {
-			b.Fatal(err)
-		}
+		defer c.conn.Close()
 		clients[i] = c
 	}
 	b.SetBytes(benchMsgSize)
 	// Alternate the two in rounds, so that a change in the machine's load
 	// during the run weighs on both alike.
 	const rounds = 4
-	send := func(w int) error { return sendBench(clients[w]) }
+	send := func(w int) error { return clients[w].send(dotStuffed) }
 	rawOp := rawWriteFsync(rawDir, []byte(benchBody))
 	// The queue's own commit (no SMTP), into a second queue on the same
 	// disk: where the accept rate falls short of the raw one, this says
@@ -178,22 +179,66 @@ func BenchmarkInboundAccept(b *testing.B) {
 	b.ReportMetric(100*acceptRate/rawRate, "%-of-raw")
 }
 
-func sendBench(c *smtp.Client) error {
-	if err := c.Mail("a@example.org", nil); err != nil {
-		return err
-	}
-	if err := c.Rcpt("b@example.com", nil); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, benchBody); err != nil {
-		return err
-	}
-	return w.Close()
+// pipeClient is a pipelining SMTP client for the benchmark.
+type pipeClient struct {
+	conn net.Conn
+	r    *bufio.Reader
+	w    *bufio.Writer
 }
+
+func dialPipe(addr string) (*pipeClient, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &pipeClient{conn: conn, r: bufio.NewReader(conn), w: bufio.NewWriterSize(conn, 16<<10)}
+	if err := c.expect("220"); err != nil {
+		return nil, err
+	}
+	c.w.WriteString("EHLO bench.example.org\r\n")
+	c.w.Flush()
+	if err := c.expect("250"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// expect reads one whole reply and checks its code.
+func (c *pipeClient) expect(code string) error {
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(line, code) {
+			return fmt.Errorf("want %s, got %q", code, line)
+		}
+		if len(line) < 4 || line[3] != '-' {
+			return nil
+		}
+	}
+}
+
+func (c *pipeClient) send(body string) error {
+	c.w.WriteString("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	for _, code := range []string{"250", "250", "354"} {
+		if err := c.expect(code); err != nil {
+			return err
+		}
+	}
+	c.w.WriteString(body)
+	c.w.WriteString(".\r\n")
+	if err := c.w.Flush(); err != nil {
+		return err
+	}
+	return c.expect("250")
+}
+
+// dotStuffed is benchBody as sent after DATA (RFC 5321 §4.5.2).
+var dotStuffed = strings.ReplaceAll("\n"+benchBody, "\n.", "\n..")[1:]
 
 func btoi(v bool) int {
 	if v {
