@@ -84,16 +84,7 @@ func waitScreen(t *testing.T, dir, script, re string) string {
 func TestDeliveryCommandsEndToEnd(t *testing.T) {
 	t.Parallel()
 	ds := &deferSink{}
-	srv := smtp.NewServer(ds)
-	srv.Domain = "sink.example"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	sinkPort := ln.Addr().(*net.TCPAddr).Port
+	sinkPort := serveSink(t, ds)
 
 	dir := t.TempDir()
 	startServe(t, dir)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"esa/dnssec/dnstest"
+
 	"github.com/emersion/go-smtp"
 )
 
@@ -59,8 +61,15 @@ func freePort(t *testing.T) int {
 // global are esa's own switches before "serve" (--resolver, --trust-anchor).
 func startServe(t *testing.T, dir string, global ...string) *served {
 	t.Helper()
+	return startServeArgs(t, dir, global)
+}
+
+// startServeArgs is startServe with switches of serve's own (--mx-port).
+func startServeArgs(t *testing.T, dir string, global []string, serveArgs ...string) *served {
+	t.Helper()
 	s := &served{t: t, dir: dir, port: freePort(t), errb: &lockedBuf{}, done: make(chan error, 1)}
 	args := append(append([]string{"--data", dir}, global...), "serve", "--ssh", "127.0.0.1:"+strconv.Itoa(s.port), "--grace", "5s")
+	args = append(args, serveArgs...)
 	s.cmd = exec.Command(esaBinary(t), args...)
 	s.cmd.Env = append(os.Environ(), "ESA_ADMIN_PASSWORD="+adminPassword)
 	s.cmd.Stderr = s.errb
@@ -367,16 +376,7 @@ func (x *sinkSession) Data(r io.Reader) error {
 func TestServeDelivers(t *testing.T) {
 	needTools(t, "swaks")
 	sk := &sink{}
-	srv := smtp.NewServer(sk)
-	srv.Domain = "sink.example"
-	srv.AllowInsecureAuth = true
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	sinkPort := ln.Addr().(*net.TCPAddr).Port
+	sinkPort := serveSink(t, sk)
 
 	dir := t.TempDir()
 	s := startServe(t, dir)
@@ -440,5 +440,71 @@ func TestServeDelivers(t *testing.T) {
 			t.Fatalf("no Message finished line:\n%s", out)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serveSink runs a loopback SMTP server over be for the test's life and
+// returns its port.
+func serveSink(t *testing.T, be smtp.Backend) int {
+	t.Helper()
+	srv := smtp.NewServer(be)
+	srv.Domain = "sink.example"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestServeDeliversByMX: without a route, delivery looks up the recipient
+// domain's MX through the validating resolver (a signed loopback
+// hierarchy given with --resolver and --trust-anchor) and connects to the
+// MX host on the port of the lab switch --mx-port.
+func TestServeDeliversByMX(t *testing.T) {
+	needTools(t, "swaks")
+	sk := &sink{}
+	sinkPort := serveSink(t, sk)
+	dns := dnstest.NewScenario(t, dnstest.ScenarioOptions{})
+	dns.H.Add(
+		`mx.test. 300 IN MX 10 mail.mx.test.`,
+		`mail.mx.test. 300 IN A 127.0.0.1`,
+	)
+	dir := t.TempDir()
+	anchor := filepath.Join(dir, "anchor")
+	if err := os.WriteFile(anchor, []byte(dns.H.AnchorsText()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	smtpPort := freePort(t)
+	script := fmt.Sprintf("listenerconfig\nnew\n1\nOutgoingMail\n127.0.0.1\n%d\n127.0.0.1\nn\n\ncommit\nrelay\n\n", smtpPort)
+	if out, errs, code := pipe(t, dir, script); code != 0 {
+		t.Fatalf("configuring: exit %d\n%s\n%s", code, out, errs)
+	}
+	startServeArgs(t, dir, []string{"--resolver", dns.DNS.Addr, "--trust-anchor", anchor}, "--mx-port", strconv.Itoa(sinkPort))
+	sw := exec.Command("swaks", "--server", "127.0.0.1:"+strconv.Itoa(smtpPort), "--from", "alice@example.org",
+		"--to", "carol@mx.test", "--h-Subject", "by MX", "--body", "found by its MX", "--timeout", "20")
+	if out, err := sw.CombinedOutput(); err != nil {
+		t.Fatalf("swaks: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sk.mu.Lock()
+		n := len(sk.msgs)
+		sk.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			out, _, _ := pipe(t, dir, "grep -e \"MID\" mail_logs\n")
+			t.Fatalf("nothing delivered to the MX:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if !strings.Contains(sk.msgs[0], "found by its MX") || strings.Join(sk.rcpt, ",") != "carol@mx.test" {
+		t.Fatalf("delivered %q to %v", sk.msgs[0], sk.rcpt)
 	}
 }
