@@ -429,7 +429,7 @@ func TestServeDelivers(t *testing.T) {
 	for {
 		out, _, _ := pipe(t, dir, "grep -e \"MID 1\" mail_logs\n")
 		if strings.Contains(out, "Message finished MID 1 done") {
-			for _, want := range []string{"Start MID 1 ICID", "queued for delivery", "Delivery start DCID", "Message done DCID", "Response '"} {
+			for _, want := range []string{"Start MID 1 ICID", "queued for delivery", "Delivery start DCID", "MID 1 RID 0 To: <bob@example.com> Rcpt Host 127.0.0.1", "Message done DCID", "Response '"} {
 				if !strings.Contains(out, want) {
 					t.Fatalf("mail_logs lacks %q:\n%s", want, out)
 				}

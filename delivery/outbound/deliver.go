@@ -532,6 +532,10 @@ func (e *Engine) transaction(s *session, en queue.Entry, j job, rids []int, pol 
 		e.fail(en, domain, append(rejected, each(pending, &failure{enh: "4.4.2", reason: "Connection dropped", code: "000", text: err.Error()})...), s.dcid, pol)
 	}
 	e.logf("Delivery start DCID %d MID %d to RID %s", s.dcid, env.MID, ridList(rids))
+	// Which host each recipient goes to, as message tracking reads it.
+	for _, rid := range rids {
+		e.logf("MID %d RID %d To: <%s> Rcpt Host %s", env.MID, rid, env.Recipients[rid], s.host)
+	}
 	mail := "MAIL FROM:<" + env.From + ">"
 	if s.ext.Has("SIZE") {
 		mail += " SIZE=" + strconv.FormatInt(env.Size+int64(len(env.Prepend)), 10)
