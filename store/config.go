@@ -6,6 +6,7 @@ import (
 	"esa/store/bounces"
 	"esa/store/certs"
 	"esa/store/destinations"
+	"esa/store/domainkeys"
 	"esa/store/mailflow"
 	"esa/store/routes"
 	"esa/store/users"
@@ -36,6 +37,9 @@ type Config struct {
 	// STARTTLS and outbound TLS read it through certs.Table.TLSCertificate
 	// and RootPool.
 	Certificates certs.Table `xml:"certificates"`
+	// DomainKeys is the domainkeysconfig table (store/domainkeys): signing
+	// keys and profiles, verification profiles.
+	DomainKeys domainkeys.Table `xml:"domainkeys"`
 }
 
 // Listeners is the table listenerconfig edits: the SMTP listeners, each
@@ -220,6 +224,7 @@ func Defaults() Config {
 		Destinations: destinations.Factory(),
 		Bounces:      bounces.Defaults(),
 		Certificates: certs.Factory(),
+		DomainKeys:   domainkeys.Factory(),
 	}
 }
 

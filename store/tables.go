@@ -5,6 +5,7 @@ import (
 
 	"esa/store/bounces"
 	"esa/store/certs"
+	"esa/store/domainkeys"
 	"esa/store/mailflow"
 	"esa/store/routes"
 	"esa/store/users"
@@ -51,6 +52,9 @@ var tables = []table{
 		return tableError("users", "user", users.Validate(c.Users.Users))
 	}},
 	{name: "certificates", field: func(c *Config) any { return &c.Certificates }, validate: validateCertificates},
+	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: func(c *Config) error {
+		return tableError("domainkeys", "domainkeys", domainkeys.Validate(c.DomainKeys))
+	}},
 }
 
 // value is the addressable reflect.Value of table t inside c.
