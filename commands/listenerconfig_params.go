@@ -120,11 +120,48 @@ func askParams(io *shell.IO, cur mailflow.Limits) (mailflow.Limits, error) {
 
 	// Block D: the DKIM verification (ESA-CLI §3.4 item 20), SPF/SIDF
 	// (item 21) and DMARC verification (item 22) questions go here, in
-	// that order; DKIM and DMARC come with issues 16–17.
+	// that order; DMARC comes with issue 17.
+	if l.DKIM, err = askDKIM(io, cur.DKIM, dkimProfileNames(cur.DKIM)); err != nil {
+		return l, err
+	}
 	if l.SPF, err = askSPF(io, cur.SPF); err != nil {
 		return l, err
 	}
 	return l, nil
+}
+
+// dkimProfileNames are the DKIM verification profiles a policy may use.
+// Until domainkeysconfig's verification profiles are stored (issue 16
+// item 2) that is the appliance's DEFAULT profile, plus the profile the
+// policy already names so an existing choice is kept.
+func dkimProfileNames(cur mailflow.DKIMSettings) []string {
+	names := []string{"DEFAULT"}
+	if cur.Profile != "" && cur.Profile != "DEFAULT" {
+		names = append(names, cur.Profile)
+	}
+	return names
+}
+
+// askDKIM asks the DKIM verification questions of the DEFAULT policy
+// (ESA-CLI §3.4 item 20): on/off, then the verification profile.
+func askDKIM(io *shell.IO, cur mailflow.DKIMSettings, profiles []string) (mailflow.DKIMSettings, error) {
+	s := cur
+	var err error
+	if s.Enabled, err = io.YesNo("Would you like to enable DKIM verification?", cur.Enabled); err != nil || !s.Enabled {
+		return s, err
+	}
+	def := 1
+	for i, n := range profiles {
+		if n == cur.Profile || (cur.Profile == "" && n == "DEFAULT") {
+			def = i + 1
+		}
+	}
+	n, err := io.Choose("Select the DKIM verification profile to use:", profiles, def)
+	if err != nil {
+		return s, err
+	}
+	s.Profile = profiles[n-1]
+	return s, nil
 }
 
 // spfLevelNames are the conformance levels as the menu and the print-out
@@ -401,6 +438,8 @@ func allParams(l mailflow.Limits) []mailflow.Param {
 		{Key: "spf_defer_code", Value: strconv.Itoa(l.SPF.DeferCode)},
 		{Key: "spf_defer_text", Value: l.SPF.DeferText},
 		{Key: "spf_timeout", Value: strconv.Itoa(l.SPF.Timeout)},
+		{Key: "dkim_verify", Value: onOff(l.DKIM.Enabled)},
+		{Key: "dkim_profile", Value: l.DKIM.Profile},
 	}
 	out := all[:0]
 	for _, p := range all {
@@ -478,8 +517,17 @@ func printLimits(io *shell.IO, l mailflow.Limits) {
 	if l.RejectText != "" {
 		io.Printf("SMTP Rejection Text: %s\n", l.RejectText)
 	}
-	// The "DKIM Verification Enabled" and "DMARC Verification Enabled"
-	// lines join here with their parameters (issues 16–17), around SPF's.
+	// The "DMARC Verification Enabled" lines join here (issue 17).
+	if l.DKIM.Enabled {
+		io.Printf("DKIM Verification Enabled: Yes\n")
+		name := l.DKIM.Profile
+		if name == "" {
+			name = "DEFAULT"
+		}
+		io.Printf("  Use DKIM Verification Profile: %s\n", name)
+	} else {
+		io.Printf("DKIM Verification Enabled: No\n")
+	}
 	printSPF(io, l.SPF)
 }
 

@@ -61,6 +61,10 @@ var paramSpecs = []paramSpec{
 	{key: "spf_defer_code", kind: kindInt, min: 400, max: 499, label: "Defer code"},
 	{key: "spf_defer_text", kind: kindText, label: "Defer text"},
 	{key: "spf_timeout", kind: kindInt, min: 1, max: 600, label: "Verification timeout"},
+	// DKIM verification (ESA-CLI.md §3.4 item 20): on/off and the name of
+	// the verification profile (domainkeysconfig, issue 16).
+	{key: "dkim_verify", kind: kindOnOff, label: "DKIM Verification Enabled"},
+	{key: "dkim_profile", kind: kindText, label: "Use DKIM Verification Profile"},
 }
 
 // SPFLevels are the spf_conformance values, in the menu's order (the
@@ -91,9 +95,14 @@ var spfDefaults = []Param{
 	{"spf_defer_code", "451"},
 	{"spf_defer_text", "#4.4.3 Temporary error occurred during SPF verification."},
 	{"spf_timeout", "40"},
+	// DKIM verification is off by default; an empty profile name is the
+	// appliance's DEFAULT verification profile (seed 004).
+	{"dkim_verify", "off"},
+	{"dkim_profile", ""},
 }
 
-// SPFDefault reports whether p is an SPF parameter at its built-in value.
+// SPFDefault reports whether p is an SPF (or DKIM) verification parameter
+// at its built-in value.
 func SPFDefault(p Param) bool {
 	v, ok := lookup(spfDefaults, p.Key)
 	return ok && v == p.Value
@@ -222,6 +231,15 @@ type Limits struct {
 	VirusCheck      bool
 	UseSenderBase   bool
 	SPF             SPFSettings
+	DKIM            DKIMSettings
+}
+
+// DKIMSettings are a policy's DKIM verification settings (ESA-CLI.md §3.4
+// item 20): whether inbound mail is verified and with which verification
+// profile.
+type DKIMSettings struct {
+	Enabled bool
+	Profile string // "" is the DEFAULT verification profile
 }
 
 // SPFSettings are a policy's SPF/SIDF verification settings (ESA-CLI.md
@@ -339,6 +357,7 @@ func (h *HAT) Effective(policy string) Limits {
 			DeferText:      get("spf_defer_text"),
 			Timeout:        int(num("spf_timeout")),
 		},
+		DKIM: DKIMSettings{Enabled: get("dkim_verify") == "on", Profile: get("dkim_profile")},
 	}
 }
 
