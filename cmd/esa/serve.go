@@ -147,6 +147,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Log:         a.logs.Logger(store.LogTypeMail),
 		Certificate: material.Certificate,
 		SPF:         newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
+		DKIM:        dkimResolver{a.env.Resolver},                                 // issue 16
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()

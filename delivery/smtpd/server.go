@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"esa/auth/dkim"
 	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
@@ -54,6 +55,12 @@ type Options struct {
 	// SPF/SIDF verification; nil checks nothing. One checker serves every
 	// listener, so its record cache is shared.
 	SPF *spf.Checker
+	// DKIM looks up DKIM key records (RFC 6376 §3.6.2) where a policy
+	// enables DKIM verification; nil verifies nothing.
+	DKIM dkim.TXTResolver
+	// DKIMProfile returns the named DKIM verification profile ("" is
+	// DEFAULT); nil uses dkim.DefaultVerifyProfile for every name.
+	DKIMProfile func(name string) dkim.VerifyProfile
 }
 
 // Config is what the server runs: the host name it announces, the

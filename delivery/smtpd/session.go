@@ -250,6 +250,10 @@ func (ss *session) Data(r io.Reader) error {
 		return smtperr.ServiceUnavailable.SMTP()
 	}
 	sc := &scanner{w: w, inHeader: true}
+	dv := ss.dkimStart()
+	if dv != nil {
+		sc.w = io.MultiWriter(w, dv)
+	}
 	lim := ss.limits().MaxMessageSize
 	_, err = io.Copy(sc, io.LimitReader(r, lim+1))
 	if err == nil && w.Size() > lim {
@@ -260,6 +264,9 @@ func (ss *session) Data(r io.Reader) error {
 		err = errBareLF
 	}
 	if err != nil {
+		if dv != nil {
+			dv.abort()
+		}
 		w.Abort()
 		ss.mid = 0
 		switch {
@@ -284,6 +291,9 @@ func (ss *session) Data(r io.Reader) error {
 	// The PRA needs the header: checked now that the message is on disk,
 	// before the 250 (RFC 4406 §4.2: a receiver may reject after DATA).
 	if err := ss.checkPRA(sc.header.Bytes()); err != nil {
+		if dv != nil {
+			dv.abort()
+		}
 		w.Abort()
 		ss.mid = 0
 		return err
@@ -297,6 +307,13 @@ func (ss *session) Data(r io.Reader) error {
 		From:    ss.from, Recipients: ss.rcpts,
 		Prepend:  spfHeaders(ss.spf) + ss.received(now),
 		Verdicts: spfVerdicts(ss.spf, nil),
+	}
+	if dv != nil {
+		if r := ss.dkimDone(dv, &env.Prepend, &env.Verdicts); r != nil {
+			w.Abort()
+			ss.mid = 0
+			return r
+		}
 	}
 	if hdr, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(sc.header.Bytes()), strings.NewReader("\r\n"))); err == nil {
 		env.MessageID = hdr.Header.Get("Message-Id")
