@@ -536,9 +536,11 @@ func (e *Engine) transaction(s *session, en queue.Entry, j job, rids []int, pol 
 	for _, rid := range rids {
 		e.logf("MID %d RID %d To: <%s> Rcpt Host %s", env.MID, rid, env.Recipients[rid], s.host)
 	}
+	// Signing is the last step before the transaction (sign.go).
+	sigs := e.signatures(env)
 	mail := "MAIL FROM:<" + env.From + ">"
 	if s.ext.Has("SIZE") {
-		mail += " SIZE=" + strconv.FormatInt(env.Size+int64(len(env.Prepend)), 10)
+		mail += " SIZE=" + strconv.FormatInt(env.Size+int64(len(env.Prepend)+len(sigs)), 10)
 	}
 	// RFC 2920: with PIPELINING, MAIL, every RCPT and DATA go out in one
 	// write and their replies are read in order; without it each command
@@ -629,7 +631,7 @@ func (e *Engine) transaction(s *session, en queue.Entry, j job, rids []int, pol 
 		e.rset(s)
 		return
 	}
-	if err := e.sendBody(s, env.MID); err != nil {
+	if err := e.sendBody(s, env.MID, sigs); err != nil {
 		dropped(err)
 		return
 	}
@@ -660,7 +662,7 @@ func (e *Engine) rset(s *session) {
 
 // sendBody writes the message with dot-stuffing and CRLF line ends
 // (RFC 5321 §4.5.2) and the final ".".
-func (e *Engine) sendBody(s *session, mid uint64) error {
+func (e *Engine) sendBody(s *session, mid uint64, sigs string) error {
 	m, err := e.cfg.Queue.Open(mid)
 	if err != nil {
 		return err
@@ -673,6 +675,9 @@ func (e *Engine) sendBody(s *session, mid uint64) error {
 	}
 	s.bw.Reset(s.conn)
 	dw := textproto.NewWriter(s.bw).DotWriter()
+	if _, err := io.WriteString(dw, sigs); err != nil {
+		return err
+	}
 	if _, err := io.CopyBuffer(dw, struct{ io.Reader }{m}, s.buf); err != nil {
 		return err
 	}

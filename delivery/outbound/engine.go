@@ -80,6 +80,14 @@ type Config struct {
 	Timeout time.Duration
 	// Notify, when set, sees every attempt's outcome.
 	Notify func(Event)
+	// Sign returns the DomainKeys and DKIM signatures for relayed mail
+	// whose signing identity (Sender:, else From:) is addr, from the
+	// profiles whose users match it most specifically (sign.go); nil
+	// signs nothing.
+	Sign func(env queue.Envelope, addr string) []Signing
+	// SignUseFrom, when set and true, makes From: the signing identity
+	// even where Sender: is present (domainkeysconfig SETUP).
+	SignUseFrom func() bool
 }
 
 // DomainStats are the per-destination counters behind hoststatus and

@@ -1,0 +1,141 @@
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"esa/auth/dkim"
+	"esa/delivery/queue"
+)
+
+// keyTXT is a fixed-record resolver for checking what the sink received.
+type keyTXT map[string]string
+
+func (k keyTXT) LookupTXT(_ context.Context, name string) ([]string, error) {
+	if v, ok := k[strings.TrimSuffix(strings.ToLower(name), ".")]; ok {
+		return []string{v}, nil
+	}
+	return nil, dkim.ErrNotFound
+}
+
+// Relayed mail is signed before DATA with every profile the signing
+// identity matches (DKIM and DomainKeys together), mail that is already
+// signed gets one more signature, unmatched and incoming mail go out
+// unsigned, and mail_logs says which (issue 16 item 3). The loopback sink's
+// copy is verified with auth/dkim.
+func TestOutboundSigning(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, []row{{name: "sign", kind: kindNoTLS}}, nil)
+	domain := "sign.ins.test"
+	ed, err := dkim.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey, err := dkim.GenerateRSAKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edRec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
+	rsaRec, _ := dkim.KeyRecordText(rsaKey, dkim.RecordOptions{})
+	dkRec, _ := dkim.KeyRecordText(rsaKey, dkim.RecordOptions{DomainKeys: true})
+	keys := keyTXT{
+		"ed._domainkey.example.com": edRec,
+		"rs._domainkey.example.com": rsaRec,
+		"dk._domainkey.example.com": dkRec,
+		"up._domainkey.origin.test": edRec,
+	}
+	var mu sync.Mutex
+	var got []string // the identities the hook was asked about
+	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	sign := func(env queue.Envelope, addr string) []Signing {
+		mu.Lock()
+		got = append(got, addr)
+		mu.Unlock()
+		if !strings.HasSuffix(addr, "@example.com") {
+			return nil
+		}
+		return []Signing{
+			{Profile: "dkim-ed", Match: "example.com", DKIM: &dkim.SignProfile{Domain: "example.com", Selector: "ed", Key: ed}},
+			{Profile: "dk-rsa", Match: "example.com", DK: &dkim.DKProfile{Domain: "example.com", Selector: "dk", Key: rsaKey}},
+		}
+	}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Roots: b.roots, Sign: sign})
+	v := &dkim.Verifier{Resolver: keys, Profile: dkim.DefaultVerifyProfile()}
+
+	// An upstream signature already on the message.
+	plain := "From: joe@example.com\r\nTo: x@" + domain + "\r\nSubject: signed\r\n\r\nBody.\r\n"
+	upstream, err := dkim.Sign(strings.NewReader(plain), time.Now(), &dkim.SignProfile{Domain: "origin.test", Selector: "up", Key: ed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		relayed bool
+		body    string
+		dkim    []string // d= of the passing DKIM signatures, top down
+		dk      bool     // a passing DomainKey-Signature
+		log     string
+	}{
+		{name: "From matches: DKIM and DomainKeys", relayed: true, body: plain, dkim: []string{"example.com"}, dk: true,
+			log: "DKIM: signing with dkim-ed - matches example.com"},
+		{name: "Sender is the identity", relayed: true, body: "Sender: other@elsewhere.test\r\n" + plain,
+			log: "DKIM: cannot sign - no profile matches other@elsewhere.test"},
+		{name: "already signed: one more signature", relayed: true, body: upstream[0] + plain, dkim: []string{"example.com", "origin.test"}, dk: true,
+			log: "DomainKeys: signing with dk-rsa - matches example.com"},
+		{name: "incoming mail is not signed", relayed: false, body: plain},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := asked()
+			rcpt := "r" + string(rune('a'+i)) + "@" + domain
+			mid := hs.submit("joe@example.com", c.relayed, c.body, rcpt)
+			if ev := hs.waitFor(mid); ev.Outcome != Delivered {
+				t.Fatalf("%v: %s", ev.Outcome, ev.Reason)
+			}
+			msgs := b.delivered(domain, rcpt)
+			if len(msgs) != 1 {
+				t.Fatalf("%d messages delivered", len(msgs))
+			}
+			data := msgs[0].Data
+			if !bytes.HasSuffix(data, []byte(c.body)) {
+				t.Fatalf("the message was changed below the signatures:\n%s", data)
+			}
+			if !c.relayed {
+				if asked() != before || !bytes.Equal(data, []byte(c.body)) {
+					t.Fatalf("incoming mail signed:\n%s", data)
+				}
+				return
+			}
+			res, err := v.Verify(context.Background(), bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var passed []string
+			for _, r := range res {
+				if r.Status == dkim.Pass {
+					passed = append(passed, r.Domain)
+				} else if r.Status != dkim.None {
+					t.Errorf("signature d=%s: %s", r.Domain, r)
+				}
+			}
+			if strings.Join(passed, ",") != strings.Join(c.dkim, ",") {
+				t.Fatalf("DKIM passes %v, want %v:\n%s", passed, c.dkim, data)
+			}
+			dk, err := v.VerifyDomainKeys(context.Background(), bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gotDK := len(dk) == 1 && dk[0].Status == dkim.Pass; gotDK != c.dk {
+				t.Fatalf("DomainKeys %v, want pass %v:\n%s", dk, c.dk, data)
+			}
+			if c.log != "" && !strings.Contains(hs.log.String(), "MID "+itoa(mid)+" "+c.log) {
+				t.Fatalf("no %q in:\n%s", c.log, hs.log.String())
+			}
+		})
+	}
+}
