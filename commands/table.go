@@ -50,6 +50,7 @@ func Table(env *Env) []shell.Command {
 		noArgs(smtproutesCommand(env)),
 		noArgs(bounceconfigCommand(env)),
 		noArgs(certconfigCommand(env)),
+		noArgs(domainkeysconfigCommand(env)),
 	})
 }
 

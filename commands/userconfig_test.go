@@ -133,7 +133,7 @@ func TestRoleGuard(t *testing.T) {
 		"who": anyone, "whoami": anyone, "last": anyone, "sshconfig": anyone,
 		"listenerconfig": changers, "workqueue": changers, "showmessage": viewers,
 		"showrecipients": viewers, "deleterecipients": changers,
-		"certconfig": changers,
+		"certconfig": changers, "domainkeysconfig": changers,
 		"destconfig": changers,
 		"smtproutes": changers, "bounceconfig": changers,
 		"hoststatus": viewers, "tophosts": viewers, "delivernow": changers,
