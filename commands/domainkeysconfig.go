@@ -407,6 +407,13 @@ func dkDeleteKey(io *shell.IO, env *Env) error {
 		return err
 	}
 	name := t.Keys[i].Name
+	for _, p := range t.Signing {
+		if strings.EqualFold(p.KeyName, name) {
+			io.Printf("Error: the signing key %q is used by domain profile %q.\n", name, p.Name)
+			io.Fail()
+			return nil
+		}
+	}
 	if dkUpdate(io, env, func(t *domainkeys.Table) error {
 		if j := t.FindKey(name); j >= 0 {
 			t.Keys = append(t.Keys[:j], t.Keys[j+1:]...)

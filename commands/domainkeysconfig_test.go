@@ -1,7 +1,12 @@
 package commands
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"esa/store"
 
 	"esa/store/domainkeys"
 )
@@ -57,7 +62,57 @@ func init() {
 				t.Errorf("CLEAR left %+v", dk.Verification)
 			}
 		}},
+		"domainkeysconfig_edit_refusals": {setup: dkSetup2, check: func(t *testing.T, env *Env) {
+			dk := env.Store.Committed().DomainKeys
+			if len(dk.Keys) != 2 || len(dk.Signing) != 1 {
+				t.Fatalf("committed %d keys, %d profiles", len(dk.Keys), len(dk.Signing))
+			}
+			p := dk.Signing[0]
+			if p.Domain != "example.net" || p.Selector != "s2" || p.KeyName != "rsa2048" || p.HeaderCanon != "relaxed" ||
+				p.BodyCanon != "relaxed" || p.Headers != domainkeys.HeadersAll || p.BodyLength != domainkeys.BodyAuto || len(p.Users) != 0 {
+				t.Errorf("edited profile %+v", p)
+			}
+		}},
 	} {
 		transcripts[name] = tc
+	}
+}
+
+func dkFixture(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "store", "domainkeys", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// dkSetup2 commits an RSA-2048 and an Ed25519 key and a DKIM profile p1
+// for joe@example.com signing with the RSA key.
+func dkSetup2(t *testing.T, env *Env) {
+	commitCerts(t, env, func(c *store.Config) {
+		c.DomainKeys.Keys = []domainkeys.Key{
+			{Name: "rsa2048", Key: domainkeys.PrivateKey(dkFixture(t, "rsa2048.pem"))},
+			{Name: "ed1", Key: domainkeys.PrivateKey(dkFixture(t, "ed25519.pem"))},
+		}
+		p := domainkeys.NewDKIMProfile("p1")
+		p.Domain, p.Selector, p.KeyName, p.Users = "example.com", "s1", "rsa2048", []string{"joe@example.com"}
+		c.DomainKeys.Signing = []domainkeys.SigningProfile{p}
+	})
+}
+
+// TestDomainKeysSecretMasked: showconfig's masked form hides the signing
+// keys; the plain form shows them.
+func TestDomainKeysSecretMasked(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	dkSetup2(t, env)
+	line := strings.Split(dkFixture(t, "rsa2048.pem"), "\n")[1]
+	masked := script(env, "showconfig\n1\n")
+	if strings.Contains(masked, line) || !strings.Contains(masked, "<private_key>*****</private_key>") {
+		t.Errorf("masked showconfig shows the signing key:\n%s", masked)
+	}
+	if plain := script(env, "showconfig\n3\n"); !strings.Contains(plain, line) {
+		t.Errorf("plain showconfig lacks the signing key")
 	}
 }
