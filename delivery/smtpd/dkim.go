@@ -38,7 +38,7 @@ func (ss *session) dkimStart() *dkimRun {
 	if ss.s.opt.DKIMProfile != nil {
 		prof = ss.s.opt.DKIMProfile(set.Profile)
 	}
-	v := &dkim.Verifier{Resolver: ss.s.opt.DKIM, Now: ss.s.opt.Now, Profile: prof}
+	v := ss.s.verifier(prof)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	d := &dkimRun{pw: pw, cancel: cancel, done: make(chan struct{}), profile: prof}
@@ -58,6 +58,23 @@ func (ss *session) dkimStart() *dkimRun {
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	return d
+}
+
+// verifier returns the server's verifier for prof: one per distinct
+// profile (a changed profile is a new key), so its parsed-key cache serves
+// every message verified with it. Profiles are few; the map is bounded by
+// clearing it when it grows past any sensible count.
+func (s *Server) verifier(prof dkim.VerifyProfile) *dkim.Verifier {
+	if v, ok := s.verifiers.Load(prof); ok {
+		return v.(*dkim.Verifier)
+	}
+	n := 0
+	s.verifiers.Range(func(any, any) bool { n++; return n < 256 })
+	if n >= 256 {
+		s.verifiers.Clear()
+	}
+	v, _ := s.verifiers.LoadOrStore(prof, &dkim.Verifier{Resolver: s.opt.DKIM, Now: s.opt.Now, Profile: prof})
+	return v.(*dkim.Verifier)
 }
 
 // Write feeds the verifier; it never fails the queue write.

@@ -108,6 +108,9 @@ type Server struct {
 	stats    struct{ in, cur, msgs, rcpts, rejected atomic.Int64 }
 	perIP    map[string]int // key listener|ip
 	maxConns int
+	// verifiers are the DKIM verifiers by profile (dkim.go), so the
+	// parsed-key cache of each outlives a message.
+	verifiers sync.Map
 }
 
 // New returns a server that runs nothing until Apply.
