@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -138,4 +139,31 @@ func TestOutboundSigning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The signing identity (Sender: else From:) is picked out of whatever
+// header the message carries; any header gives an address or "", never a
+// panic, and the address's domain is one the header names.
+func FuzzSigningIdentity(f *testing.F) {
+	f.Add("joe@example.com", "", false)
+	f.Add("Joe <joe@example.com>, ann@example.org", "list@example.net", false)
+	f.Add("joe@example.com", "list@example.net", true)
+	f.Add("=?utf-8?q?J=C3=B6?= <joe@example.com>", "", false)
+	f.Add("undisclosed-recipients:;", "<>", false)
+	f.Fuzz(func(t *testing.T, from, sender string, useFrom bool) {
+		h := mail.Header{}
+		if from != "" {
+			h["From"] = []string{from}
+		}
+		if sender != "" {
+			h["Sender"] = []string{sender}
+		}
+		got := signingIdentity(h, useFrom)
+		// The local part may be unquoted by the parser; the domain is
+		// taken verbatim (RFC 5322 §3.4.1).
+		_, domain, _ := strings.Cut(got, "@")
+		if got != "" && !strings.Contains(strings.ToLower(from+sender), strings.ToLower(domain)) {
+			t.Fatalf("identity %q not in From %q / Sender %q", got, from, sender)
+		}
+	})
 }

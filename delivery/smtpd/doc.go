@@ -11,6 +11,11 @@
 // DATA header, with the policy's actions, replies and timeout; accepted
 // mail gets Received-SPF: fields and its verdicts (ESA-CLI.md §11.5).
 //
+// Where it enables DKIM verification (dkim.go), the message is verified as
+// it streams to the queue, before the commit: it gets an
+// Authentication-Results: field and its "dkim" verdict, and the
+// verification profile's tempfail/permfail actions may refuse it.
+//
 // Reconfiguration (Apply) never drops a connection: a listener whose address
 // and port stay keeps its socket and new connections get the new settings,
 // while connections in progress finish under the settings they started
