@@ -83,7 +83,10 @@ type Config struct {
 	// Sign returns the DomainKeys and DKIM signatures for relayed mail
 	// whose signing identity (Sender:, else From:) is addr, from the
 	// profiles whose users match it most specifically (sign.go); nil
-	// signs nothing.
+	// signs nothing. The gateway's own messages (bounces and delay
+	// notices: ICID 0, empty envelope sender) reach it too, so the
+	// caller applies "Sign System-Generated Messages" and the bounce
+	// profile's choice.
 	Sign func(env queue.Envelope, addr string) []Signing
 	// SignUseFrom, when set and true, makes From: the signing identity
 	// even where Sender: is present (domainkeysconfig SETUP).
