@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	goio "io"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -53,6 +54,8 @@ var dkSigningOps = []shell.Op{
 	{Name: "DELETE", Desc: "Delete a domain profile."},
 	{Name: "CLEAR", Desc: "Delete all domain profiles."},
 	{Name: "DNSTXT", Desc: "Generate a matching DNS TXT record."},
+	{Name: "IMPORT", Desc: "Import domain profiles from a file (replaces all profiles)."},
+	{Name: "EXPORT", Desc: "Export domain profiles to a file."},
 }
 
 var dkVerifyOps = []shell.Op{
@@ -71,6 +74,8 @@ var dkKeyOps = []shell.Op{
 	{Name: "LIST", Desc: "List signing keys."},
 	{Name: "DELETE", Desc: "Delete a signing key."},
 	{Name: "CLEAR", Desc: "Delete all signing keys."},
+	{Name: "IMPORT", Desc: "Import signing keys from a file (replaces all keys)."},
+	{Name: "EXPORT", Desc: "Export signing keys to a file."},
 }
 
 func domainkeysconfigCommand(env *Env) shell.Command {
@@ -215,6 +220,14 @@ func dkKeys(io *shell.IO, env *Env) error {
 			if yes, err = io.YesNo("Are you sure you want to delete all signing keys?", false); err == nil && yes {
 				dkUpdate(io, env, func(t *domainkeys.Table) error { t.Keys = nil; return nil })
 			}
+		case "IMPORT":
+			err = dkImport(io, env, "signing keys", func(t *domainkeys.Table, text string) error {
+				keys, err := domainkeys.ParseKeys(text)
+				t.Keys = keys
+				return err
+			})
+		case "EXPORT":
+			err = dkExport(io, env, "signing keys", domainkeys.FormatKeys(t.Keys))
 		}
 		if err != nil {
 			return err
@@ -422,5 +435,51 @@ func dkDeleteKey(io *shell.IO, env *Env) error {
 	}) {
 		io.Printf("Signing key %q deleted.\n", name)
 	}
+	return nil
+}
+
+// dkImport reads a file of the configuration directory and replaces a
+// list of the table with what it holds; a file that does not parse, or
+// whose contents the table refuses (a profile naming a missing key), is
+// refused whole and changes nothing.
+func dkImport(io *shell.IO, env *Env, what string, replace func(t *domainkeys.Table, text string) error) error {
+	host := env.Session.Config().System.Hostname
+	file, err := io.Ask("Enter the name of the file on machine \""+host+"\" to import:", "", configFileName)
+	if err != nil {
+		return err
+	}
+	data, err := env.Store.ReadConfigDirFile(io.Ctx, file, domainkeys.MaxFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			io.Printf("\nError: the file %s does not exist.\n", file)
+		} else {
+			io.Printf("\nError: %v.\n", err)
+		}
+		io.Fail()
+		return nil
+	}
+	var perr error
+	ok := dkUpdate(io, env, func(t *domainkeys.Table) error {
+		perr = replace(t, string(data))
+		return perr
+	})
+	if ok {
+		io.Printf("\nThe %s have been imported from %s.\n", what, file)
+	}
+	return nil
+}
+
+// dkExport writes text to a file of the configuration directory.
+func dkExport(io *shell.IO, env *Env, what, text string) error {
+	file, err := io.Ask("Enter a name for the exported file:", "", configFileName)
+	if err != nil {
+		return err
+	}
+	if err := env.Store.WriteConfigDirFile(file, []byte(text)); err != nil {
+		io.Printf("\nError: Export failed: %v.\n", err)
+		io.Fail()
+		return nil
+	}
+	io.Printf("\nThe %s have been exported to the file %s in the configuration directory.\n", what, file)
 	return nil
 }

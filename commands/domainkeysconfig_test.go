@@ -73,6 +73,15 @@ func init() {
 				t.Errorf("edited profile %+v", p)
 			}
 		}},
+		"domainkeysconfig_import_export": {setup: dkFiles, check: func(t *testing.T, env *Env) {
+			want := newEnv(t)
+			dkSetup2(t, want)
+			got, exp := env.Store.Committed().DomainKeys, want.Store.Committed().DomainKeys
+			if domainkeys.FormatKeys(got.Keys) != domainkeys.FormatKeys(exp.Keys) ||
+				domainkeys.FormatProfiles(got.Signing) != domainkeys.FormatProfiles(exp.Signing) {
+				t.Errorf("after the round trip:\n%+v\nwant\n%+v", got, exp)
+			}
+		}},
 	} {
 		transcripts[name] = tc
 	}
@@ -115,4 +124,12 @@ func TestDomainKeysSecretMasked(t *testing.T) {
 	if plain := script(env, "showconfig\n3\n"); !strings.Contains(plain, line) {
 		t.Errorf("plain showconfig lacks the signing key")
 	}
+}
+
+// dkFiles is dkSetup2 plus the refused import files.
+func dkFiles(t *testing.T, env *Env) {
+	dkSetup2(t, env)
+	writeConfigFile(t, env, "dk_bad.txt", "name=p9\ncolour=red\n")
+	writeConfigFile(t, env, "dk_orphan.txt", "name=p9\ntype=domainkeys\ndomain=example.com\nselector=s\nkey_name=nokey\nheader_canonicalization=nofws\n")
+	writeConfigFile(t, env, "dk_onekey.txt", "name=other\n"+dkFixture(t, "ed25519.pem"))
 }
