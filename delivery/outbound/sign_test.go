@@ -167,3 +167,57 @@ func FuzzSigningIdentity(f *testing.F) {
 		}
 	})
 }
+
+// A bounce is signed when the hook signs the gateway's own messages
+// ("Sign System-Generated Messages"): the DSN reaches the hook with ICID 0
+// and its From: address, and the copy the sender's server receives
+// verifies.
+func TestOutboundSigningBounce(t *testing.T) {
+	t.Parallel()
+	b, srv := rawBed(t)
+	ed, err := dkim.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
+	var mu sync.Mutex
+	var system []string
+	sign := func(env queue.Envelope, addr string) []Signing {
+		if env.ICID != 0 {
+			return nil
+		}
+		mu.Lock()
+		system = append(system, addr)
+		mu.Unlock()
+		return []Signing{{Profile: "system", Match: addr, DKIM: &dkim.SignProfile{Domain: "esa.test", Selector: "sys", Key: ed}}}
+	}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Sign: sign,
+		Policy: func(string) Policy { return Policy{TLS: TLSNo} }})
+	mid := hs.submit("alice@raw.ins.test", true, "From: alice@raw.ins.test\r\nSubject: hello\r\n\r\nbody\r\n", "reject1@raw.ins.test")
+	if ev := hs.waitFor(mid); ev.Outcome != Bounced {
+		t.Fatalf("%v, want bounced", ev.Outcome)
+	}
+	hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
+	var dsn []byte
+	for _, m := range srv.messages() {
+		if m.From == "" {
+			dsn = m.Data
+		}
+	}
+	if dsn == nil {
+		t.Fatal("no DSN delivered")
+	}
+	v := &dkim.Verifier{Resolver: keyTXT{"sys._domainkey.esa.test": rec}, Profile: dkim.DefaultVerifyProfile()}
+	res, err := v.Verify(context.Background(), bytes.NewReader(dsn))
+	if err != nil || len(res) != 1 || res[0].Status != dkim.Pass {
+		t.Fatalf("DSN signature: %v %v\n%s", res, err, dsn)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(system) != 1 || !strings.Contains(string(dsn), system[0]) {
+		t.Fatalf("the hook saw %v for the DSN", system)
+	}
+	if !strings.Contains(hs.log.String(), "DKIM: cannot sign - no profile matches alice@raw.ins.test") {
+		t.Fatalf("no cannot-sign line for the original:\n%s", hs.log.String())
+	}
+}
