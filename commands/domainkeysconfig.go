@@ -22,12 +22,15 @@ verification. The main screen shows the number of signing profiles, signing
 keys and verification profiles and offers:
   PROFILES - SIGNING: NEW (the profile wizard: name, type, domain, selector,
              canonicalization, key, and for DKIM the header set, body length
-             and tags), EDIT, DELETE, PRINT, LIST, CLEAR, DNSTXT (the TXT
-             record to publish, split into strings of at most 255
-             characters); VERIFICATION: NEW, EDIT, DELETE, PRINT, LIST, CLEAR
+             and tags), EDIT, DELETE, PRINT, LIST, CLEAR, IMPORT, EXPORT,
+             TEST (the published key, looked up through the validating
+             resolver, matches the private key), DNSTXT (the TXT record to
+             publish, split into strings of at most 255 characters);
+             VERIFICATION: NEW, EDIT, DELETE, PRINT, LIST, CLEAR
   KEYS     - NEW (generate RSA 512 to 2048 bits or Ed25519 (RFC 8463), or
              paste a PEM key ended with a blank line or "."), PUBLICKEY,
-             PRINT, LIST, DELETE, CLEAR
+             PRINT, LIST, DELETE, CLEAR, IMPORT and EXPORT (all keys as one
+             file; an import replaces all keys)
   SETUP    - sign system-generated messages; use the From: header for DKIM
   SEARCH   - profiles and keys by name, domain, selector, user or key name
 Private keys are secrets: masked by showconfig unless asked otherwise and
@@ -53,6 +56,7 @@ var dkSigningOps = []shell.Op{
 	{Name: "LIST", Desc: "List domain profiles."},
 	{Name: "DELETE", Desc: "Delete a domain profile."},
 	{Name: "CLEAR", Desc: "Delete all domain profiles."},
+	{Name: "TEST", Desc: "Test if a domain profile is ready to sign."},
 	{Name: "DNSTXT", Desc: "Generate a matching DNS TXT record."},
 	{Name: "IMPORT", Desc: "Import domain profiles from a file (replaces all profiles)."},
 	{Name: "EXPORT", Desc: "Export domain profiles to a file."},

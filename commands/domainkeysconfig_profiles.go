@@ -36,6 +36,8 @@ func dkSigning(io *shell.IO, env *Env) error {
 			dkUpdate(io, env, func(t *domainkeys.Table) error { t.Signing = nil; return nil })
 		case "DNSTXT":
 			err = dkDNSTXT(io, env)
+		case "TEST":
+			err = dkTest(io, env)
 		case "IMPORT":
 			err = dkImport(io, env, "domain profiles", func(t *domainkeys.Table, text string) error {
 				ps, err := domainkeys.ParseProfiles(text)

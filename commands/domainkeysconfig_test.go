@@ -1,12 +1,17 @@
 package commands
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"esa/auth/dkim"
+	"esa/dnssec"
 	"esa/store"
+
+	"github.com/miekg/dns"
 
 	"esa/store/domainkeys"
 )
@@ -82,6 +87,7 @@ func init() {
 				t.Errorf("after the round trip:\n%+v\nwant\n%+v", got, exp)
 			}
 		}},
+		"domainkeysconfig_test": {setup: dkTestBed},
 	} {
 		transcripts[name] = tc
 	}
@@ -132,4 +138,55 @@ func dkFiles(t *testing.T, env *Env) {
 	writeConfigFile(t, env, "dk_bad.txt", "name=p9\ncolour=red\n")
 	writeConfigFile(t, env, "dk_orphan.txt", "name=p9\ntype=domainkeys\ndomain=example.com\nselector=s\nkey_name=nokey\nheader_canonicalization=nofws\n")
 	writeConfigFile(t, env, "dk_onekey.txt", "name=other\n"+dkFixture(t, "ed25519.pem"))
+}
+
+// txtLookuper answers TXT queries from a map, with the security it is
+// told: the command's side of the validating resolver (dnssec.Lookuper).
+type txtLookuper map[string]struct {
+	txt []string
+	sec dnssec.Security
+}
+
+func (m txtLookuper) Lookup(ctx context.Context, name string, qtype uint16) (*dnssec.Answer, error) {
+	e, ok := m[name]
+	if !ok {
+		return &dnssec.Answer{Name: name, Qtype: qtype, Security: dnssec.Secure}, nil
+	}
+	a := &dnssec.Answer{Name: name, Qtype: qtype, Security: e.sec}
+	if e.sec == dnssec.Bogus {
+		a.Reason = "signature expired"
+	}
+	a.Records = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: e.txt}}
+	return a, nil
+}
+
+// dkTestBed is dkSetup2 with profiles p2 to p4 and a resolver publishing
+// p1's key (split into 255-character strings), the Ed25519 key at p2's
+// selector, nothing at p3's and a Bogus answer at p4's.
+func dkTestBed(t *testing.T, env *Env) {
+	dkSetup2(t, env)
+	commitCerts(t, env, func(c *store.Config) {
+		for _, sel := range []string{"p2", "p3", "p4"} {
+			p := domainkeys.NewDKIMProfile(sel)
+			p.Domain, p.Selector, p.KeyName = "example.com", sel, "rsa2048"
+			c.DomainKeys.Signing = append(c.DomainKeys.Signing, p)
+		}
+	})
+	rec := func(name string) string {
+		k, err := domainkeys.Key{Key: domainkeys.PrivateKey(dkFixture(t, name))}.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := dkim.KeyRecordText(k, dkim.RecordOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	m := txtLookuper{
+		"s1._domainkey.example.com.": {dkim.SplitTXT(rec("rsa2048.pem")), dnssec.Secure},
+		"p2._domainkey.example.com.": {[]string{rec("ed25519.pem")}, dnssec.Insecure},
+		"p4._domainkey.example.com.": {[]string{rec("rsa2048.pem")}, dnssec.Bogus},
+	}
+	env.Resolver = func() (dnssec.Lookuper, error) { return m, nil }
 }
