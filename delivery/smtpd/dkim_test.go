@@ -367,3 +367,47 @@ func BenchmarkDKIMInbound(b *testing.B) {
 		})
 	}
 }
+
+// A message refused while it streams (too large, here) stops its
+// verification with it: the refusal is the size's, and the session goes
+// on to verify the next message.
+func TestDKIMAbortedMessage(t *testing.T) {
+	t.Parallel()
+	b, z := newDKIMBed(t)
+	ed, err := dkim.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
+	z.publish("sel._domainkey.sender.test", rec)
+	small := signed(t, "From: a@sender.test\r\nTo: b@example.com\r\n\r\nHello.\r\n", "sender.test", "sel", &dkim.SignProfile{Key: ed})
+	big := signed(t, "From: a@sender.test\r\nTo: b@example.com\r\n\r\n"+strings.Repeat("0123456789abcdef0123456789abcdef\r\n", 64), "sender.test", "sel", &dkim.SignProfile{Key: ed})
+	l := dkimListener(t, "dkim_verify", "on")
+	for i := range l.HAT.Policies {
+		ps := l.HAT.Policies[i].Params[:0]
+		for _, p := range l.HAT.Policies[i].Params {
+			if p.Key != "max_message_size" {
+				ps = append(ps, p)
+			}
+		}
+		l.HAT.Policies[i].Params = append(ps, mailflow.Param{Key: "max_message_size", Value: "1024"})
+	}
+	b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: []mailflow.Listener{l}, CommandTimeout: 5 * time.Second, DataTimeout: 5 * time.Second})
+	r := dialRaw(t, b.addr("IncomingMail"))
+	r.reply()
+	r.cmd("EHLO mx.sender.test")
+	for _, c := range []struct{ msg, want string }{{big, "552 "}, {small, "250 "}} {
+		r.cmd("MAIL FROM:<a@sender.test>")
+		r.cmd("RCPT TO:<b@example.com>")
+		if got := r.cmd("DATA"); !strings.HasPrefix(got, "354") {
+			t.Fatalf("DATA: %q", got)
+		}
+		if got := r.cmd(c.msg + "."); !strings.HasPrefix(got, c.want) {
+			t.Fatalf("after DATA: %q, want %q", got, c.want)
+		}
+	}
+	list := b.q.List()
+	if len(list) != 1 || list[0].Envelope.Verdicts["dkim"] != "pass" {
+		t.Fatalf("queued %+v", list)
+	}
+}
