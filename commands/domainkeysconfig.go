@@ -73,6 +73,7 @@ var dkVerifyOps = []shell.Op{
 
 var dkKeyOps = []shell.Op{
 	{Name: "NEW", Desc: "Create a new signing key."},
+	{Name: "EDIT", Desc: "Modify a signing key."},
 	{Name: "PUBLICKEY", Desc: "Create a public key from a signing key."},
 	{Name: "PRINT", Desc: "Display signing keys."},
 	{Name: "LIST", Desc: "List signing keys."},
@@ -211,6 +212,8 @@ func dkKeys(io *shell.IO, env *Env) error {
 		switch op {
 		case "NEW":
 			_, err = dkNewKey(io, env)
+		case "EDIT":
+			err = dkEditKey(io, env)
 		case "PUBLICKEY":
 			err = dkPublicKey(io, env)
 		case "PRINT":
@@ -485,5 +488,72 @@ func dkExport(io *shell.IO, env *Env, what, text string) error {
 		return nil
 	}
 	io.Printf("\nThe %s have been exported to the file %s in the configuration directory.\n", what, file)
+	return nil
+}
+
+// dkEditKey is KEYS EDIT (ESA-CLI §2.6): RENAME, which renames the
+// profiles' references too, or KEY, which replaces the key by a generated
+// or pasted one (a DomainKeys profile refuses an Ed25519 replacement).
+func dkEditKey(io *shell.IO, env *Env) error {
+	t := env.Session.Config().DomainKeys
+	i, err := dkSelectKey(io, t, "Enter the name or number of a signing key to edit.")
+	if err != nil || i < 0 {
+		return err
+	}
+	old := t.Keys[i].Name
+	op, err := io.Menu([]shell.Op{{Name: "RENAME", Desc: "Rename the key."}, {Name: "KEY", Desc: "Replace the key."}})
+	if err != nil || op == "" {
+		return err
+	}
+	if op == "RENAME" {
+		name, err := io.Ask("Enter the new name of this signing key:", old, func(a string) (string, error) {
+			if err := domainkeys.ValidName(a); err != nil {
+				return "", err
+			}
+			if j := t.FindKey(a); j >= 0 && j != i {
+				return "", errors.New("That signing key already exists.")
+			}
+			return a, nil
+		})
+		if err != nil {
+			return err
+		}
+		if dkUpdate(io, env, func(t *domainkeys.Table) error {
+			t.Keys[i].Name = name
+			for j := range t.Signing {
+				if strings.EqualFold(t.Signing[j].KeyName, old) {
+					t.Signing[j].KeyName = name
+				}
+			}
+			return nil
+		}) {
+			io.Printf("Signing key %q renamed to %q.\n", old, name)
+		}
+		return nil
+	}
+	how, err := io.Choose("Select how to provide the key:", []string{"Generate a private key", "Enter an existing key"}, 1)
+	if err != nil {
+		return err
+	}
+	var pemText string
+	if how == 1 {
+		size, err := io.Choose("Enter the size (in bits) of this signing key:", dkKeySizes, 3)
+		if err != nil {
+			return err
+		}
+		if pemText, err = dkGenerate(size); err != nil {
+			io.Printf("Failed to generate public key: %v.\n", err)
+			io.Fail()
+			return nil
+		}
+	} else if pemText, err = dkPasteKey(io); err != nil || pemText == "" {
+		return err
+	}
+	if dkUpdate(io, env, func(t *domainkeys.Table) error {
+		t.Keys[i].Key = domainkeys.PrivateKey(pemText)
+		return nil
+	}) {
+		io.Printf("Signing key %q replaced.\n", old)
+	}
 	return nil
 }

@@ -88,6 +88,12 @@ func init() {
 			}
 		}},
 		"domainkeysconfig_test": {setup: dkTestBed},
+		"domainkeysconfig_keys_edit": {setup: dkSetup2, check: func(t *testing.T, env *Env) {
+			dk := env.Store.Committed().DomainKeys
+			if dk.Keys[0].Name != "main" || dk.Keys[0].Describe() != "RSA 1024 bits" || dk.Signing[0].KeyName != "main" || len(dk.Signing) != 2 || dk.Signing[1].KeyName != "main" {
+				t.Errorf("after EDIT: keys %s %s, profiles use %s %s", dk.Keys[0].Name, dk.Keys[0].Describe(), dk.Signing[0].KeyName, dk.Signing[1].KeyName)
+			}
+		}},
 	} {
 		transcripts[name] = tc
 	}
