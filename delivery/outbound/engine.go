@@ -83,11 +83,13 @@ type Config struct {
 	// Sign returns the DomainKeys and DKIM signatures for relayed mail
 	// whose signing identity (Sender:, else From:) is addr, from the
 	// profiles whose users match it most specifically (sign.go); nil
-	// signs nothing. The gateway's own messages (bounces and delay
+	// signs nothing. on is false where the message's mail-flow policy
+	// does not sign at all, so nothing is logged for it; on with no
+	// signatures is logged as "cannot sign - no profile matches". The gateway's own messages (bounces and delay
 	// notices: ICID 0, empty envelope sender) reach it too, so the
 	// caller applies "Sign System-Generated Messages" and the bounce
 	// profile's choice.
-	Sign func(env queue.Envelope, addr string) []Signing
+	Sign func(env queue.Envelope, addr string) (sigs []Signing, on bool)
 	// SignUseFrom, when set and true, makes From: the signing identity
 	// even where Sender: is present (domainkeysconfig SETUP).
 	SignUseFrom func() bool

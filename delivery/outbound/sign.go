@@ -68,11 +68,14 @@ func (e *Engine) signatures(env queue.Envelope) string {
 		useFrom := e.cfg.SignUseFrom != nil && e.cfg.SignUseFrom()
 		addr = signingIdentity(msg.Header, useFrom)
 	}
+	sigs, on := e.cfg.Sign(env, addr)
+	if !on {
+		return ""
+	}
 	if addr == "" {
 		e.logf("MID %d DKIM: cannot sign - no signing identity", env.MID)
 		return ""
 	}
-	sigs := e.cfg.Sign(env, addr)
 	if len(sigs) == 0 {
 		e.logf("MID %d DKIM: cannot sign - no profile matches %s", env.MID, addr)
 		return ""

@@ -53,17 +53,20 @@ func TestOutboundSigning(t *testing.T) {
 	var mu sync.Mutex
 	var got []string // the identities the hook was asked about
 	asked := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
-	sign := func(env queue.Envelope, addr string) []Signing {
+	sign := func(env queue.Envelope, addr string) ([]Signing, bool) {
 		mu.Lock()
 		got = append(got, addr)
 		mu.Unlock()
+		if strings.HasPrefix(addr, "quiet@") {
+			return nil, false // a policy that does not sign
+		}
 		if !strings.HasSuffix(addr, "@example.com") {
-			return nil
+			return nil, true
 		}
 		return []Signing{
 			{Profile: "dkim-ed", Match: "example.com", DKIM: &dkim.SignProfile{Domain: "example.com", Selector: "ed", Key: ed}},
 			{Profile: "dk-rsa", Match: "example.com", DK: &dkim.DKProfile{Domain: "example.com", Selector: "dk", Key: rsaKey}},
-		}
+		}, true
 	}
 	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Roots: b.roots, Sign: sign})
 	v := &dkim.Verifier{Resolver: keys, Profile: dkim.DefaultVerifyProfile()}
@@ -89,6 +92,7 @@ func TestOutboundSigning(t *testing.T) {
 		{name: "already signed: one more signature", relayed: true, body: upstream[0] + plain, dkim: []string{"example.com", "origin.test"}, dk: true,
 			log: "DomainKeys: signing with dk-rsa - matches example.com"},
 		{name: "incoming mail is not signed", relayed: false, body: plain},
+		{name: "a policy that does not sign logs nothing", relayed: true, body: "From: quiet@example.org\r\n\r\nBody.\r\n"},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,6 +141,9 @@ func TestOutboundSigning(t *testing.T) {
 			if c.log != "" && !strings.Contains(hs.log.String(), "MID "+itoa(mid)+" "+c.log) {
 				t.Fatalf("no %q in:\n%s", c.log, hs.log.String())
 			}
+			if c.log == "" && strings.Contains(hs.log.String(), "MID "+itoa(mid)+" DKIM") {
+				t.Fatalf("a DKIM line for MID %d:\n%s", mid, hs.log.String())
+			}
 		})
 	}
 }
@@ -182,14 +189,14 @@ func TestOutboundSigningBounce(t *testing.T) {
 	rec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
 	var mu sync.Mutex
 	var system []string
-	sign := func(env queue.Envelope, addr string) []Signing {
+	sign := func(env queue.Envelope, addr string) ([]Signing, bool) {
 		if env.ICID != 0 {
-			return nil
+			return nil, true
 		}
 		mu.Lock()
 		system = append(system, addr)
 		mu.Unlock()
-		return []Signing{{Profile: "system", Match: addr, DKIM: &dkim.SignProfile{Domain: "esa.test", Selector: "sys", Key: ed}}}
+		return []Signing{{Profile: "system", Match: addr, DKIM: &dkim.SignProfile{Domain: "esa.test", Selector: "sys", Key: ed}}}, true
 	}
 	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Sign: sign,
 		Policy: func(string) Policy { return Policy{TLS: TLSNo} }})
