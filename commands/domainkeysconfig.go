@@ -26,7 +26,8 @@ keys and verification profiles and offers:
              TEST (the published key, looked up through the validating
              resolver, matches the private key), DNSTXT (the TXT record to
              publish, split into strings of at most 255 characters);
-             VERIFICATION: NEW, EDIT, DELETE, PRINT, LIST, CLEAR
+             VERIFICATION: NEW, EDIT, DELETE, PRINT, LIST, CLEAR, IMPORT,
+             EXPORT
   KEYS     - NEW (generate RSA 512 to 2048 bits or Ed25519 (RFC 8463), or
              paste a PEM key ended with a blank line or "."), PUBLICKEY,
              PRINT, LIST, DELETE, CLEAR, IMPORT and EXPORT (all keys as one
@@ -69,6 +70,8 @@ var dkVerifyOps = []shell.Op{
 	{Name: "LIST", Desc: "List verification profiles."},
 	{Name: "DELETE", Desc: "Delete a verification profile."},
 	{Name: "CLEAR", Desc: "Delete all verification profiles."},
+	{Name: "IMPORT", Desc: "Import verification profiles from a file (replaces all profiles)."},
+	{Name: "EXPORT", Desc: "Export verification profiles to a file."},
 }
 
 var dkKeyOps = []shell.Op{

@@ -670,6 +670,14 @@ func dkVerification(io *shell.IO, env *Env) error {
 			if yes, err = io.YesNo("Are you sure you want to delete all DKIM verification profiles?", false); err == nil && yes {
 				dkUpdate(io, env, func(t *domainkeys.Table) error { t.Verification = nil; return nil })
 			}
+		case "IMPORT":
+			err = dkImport(io, env, "DKIM verification profiles", func(t *domainkeys.Table, text string) error {
+				vs, err := domainkeys.ParseVerification(text)
+				t.Verification = vs
+				return err
+			})
+		case "EXPORT":
+			err = dkExport(io, env, "DKIM verification profiles", domainkeys.FormatVerification(t.Verification))
 		}
 		if err != nil {
 			return err

@@ -61,10 +61,17 @@ func init() {
 				t.Errorf("Match(ann@example.com) = %d %v", i, ok)
 			}
 		}},
-		"domainkeysconfig_verification": {check: func(t *testing.T, env *Env) {
+		"domainkeysconfig_verification": {setup: func(t *testing.T, env *Env) {
+			writeConfigFile(t, env, "dkv_bad.txt", "name=x\nmin_key_bits=1000\n")
+		}, check: func(t *testing.T, env *Env) {
 			dk := env.Store.Committed().DomainKeys
-			if len(dk.Verification) != 0 {
-				t.Errorf("CLEAR left %+v", dk.Verification)
+			if len(dk.Verification) != 1 {
+				t.Fatalf("after CLEAR and IMPORT: %+v", dk.Verification)
+			}
+			v := dk.Verification[0]
+			if v.Name != "strict" || v.MinKeyBits != 1536 || v.MaxKeyBits != 4096 || v.MaxSignatures != 4 || v.KeyQueryTimeout != 3 ||
+				v.ClockSkew != 60 || v.HonorBodyLength || v.TempFailReject || v.PermFailReject {
+				t.Errorf("strict profile %+v", v)
 			}
 		}},
 		"domainkeysconfig_edit_refusals": {setup: dkSetup2, check: func(t *testing.T, env *Env) {

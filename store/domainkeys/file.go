@@ -201,3 +201,97 @@ func ParseProfiles(text string) ([]SigningProfile, error) {
 	}
 	return ps, nil
 }
+
+// FormatVerification writes the verification profiles file.
+func FormatVerification(vs []VerificationProfile) string {
+	var b strings.Builder
+	b.WriteString("# domainkeysconfig verification profiles\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "\nname=%s\nmin_key_bits=%d\nmax_key_bits=%d\nmax_signatures=%d\nkey_query_timeout=%d\nclock_skew=%d\nhonor_body_length=%t\ntempfail_reject=%t\ntempfail_code=%d\ntempfail_text=%s\npermfail_reject=%t\npermfail_code=%d\npermfail_text=%s\n",
+			v.Name, v.MinKeyBits, v.MaxKeyBits, v.MaxSignatures, v.KeyQueryTimeout, v.ClockSkew, v.HonorBodyLength,
+			v.TempFailReject, v.TempFailCode, v.TempFailText, v.PermFailReject, v.PermFailCode, v.PermFailText)
+	}
+	return b.String()
+}
+
+// ParseVerification reads a verification profiles file; each profile
+// starts from the DEFAULT values, so a file may give only what differs.
+func ParseVerification(text string) ([]VerificationProfile, error) {
+	bs, err := blocks(text)
+	if err != nil {
+		return nil, err
+	}
+	var vs []VerificationProfile
+	for i, b := range bs {
+		v := DefaultVerification()
+		v.Name = ""
+		seen := map[string]bool{}
+		for _, line := range b {
+			k, val, ok := strings.Cut(line, "=")
+			if !ok {
+				return nil, fmt.Errorf("profile %d: Expecting key=value, got %q", i+1, line)
+			}
+			if seen[k] {
+				return nil, fmt.Errorf("profile %d: %s given twice", i+1, k)
+			}
+			seen[k] = true
+			num := func(dst *int) error {
+				n, err := strconv.Atoi(val)
+				if err != nil {
+					return fmt.Errorf("profile %d: %s: Expecting a number, got %q", i+1, k, val)
+				}
+				*dst = n
+				return nil
+			}
+			flag := func(dst *bool) error {
+				b, err := strconv.ParseBool(val)
+				if err != nil {
+					return fmt.Errorf("profile %d: %s: Expecting true or false, got %q", i+1, k, val)
+				}
+				*dst = b
+				return nil
+			}
+			switch k {
+			case "name":
+				v.Name = val
+			case "min_key_bits":
+				err = num(&v.MinKeyBits)
+			case "max_key_bits":
+				err = num(&v.MaxKeyBits)
+			case "max_signatures":
+				err = num(&v.MaxSignatures)
+			case "key_query_timeout":
+				err = num(&v.KeyQueryTimeout)
+			case "clock_skew":
+				err = num(&v.ClockSkew)
+			case "honor_body_length":
+				err = flag(&v.HonorBodyLength)
+			case "tempfail_reject":
+				err = flag(&v.TempFailReject)
+			case "tempfail_code":
+				err = num(&v.TempFailCode)
+			case "tempfail_text":
+				v.TempFailText = val
+			case "permfail_reject":
+				err = flag(&v.PermFailReject)
+			case "permfail_code":
+				err = num(&v.PermFailCode)
+			case "permfail_text":
+				v.PermFailText = val
+			default:
+				err = fmt.Errorf("profile %d: unknown field %q", i+1, k)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if v.Name == "" {
+			return nil, fmt.Errorf("profile %d: Expecting name=", i+1)
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		return nil, errors.New("Expecting at least one profile")
+	}
+	return vs, nil
+}

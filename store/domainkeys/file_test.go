@@ -90,3 +90,44 @@ func FuzzParseKeys(f *testing.F) {
 		}
 	})
 }
+
+func TestVerificationFile(t *testing.T) {
+	v := DefaultVerification()
+	w := v
+	w.Name, w.TempFailReject, w.MinKeyBits = "strict", true, 2048
+	vs, err := ParseVerification(FormatVerification([]VerificationProfile{v, w}))
+	if err != nil || len(vs) != 2 || vs[0] != v || vs[1] != w {
+		t.Fatalf("round trip: %+v %v", vs, err)
+	}
+	// Only what differs from DEFAULT need be given.
+	vs, err = ParseVerification("name=lax\nclock_skew=300\n")
+	if err != nil || vs[0].ClockSkew != 300 || vs[0].MaxSignatures != 5 {
+		t.Fatalf("partial profile: %+v %v", vs, err)
+	}
+	for _, c := range []struct{ text, want string }{
+		{"name=a\nclock_skew=x\n", "Expecting a number"},
+		{"name=a\nhonor_body_length=maybe\n", "Expecting true or false"},
+		{"name=a\nfoo=1\n", "unknown field"},
+		{"clock_skew=1\n", "Expecting name="},
+		{"", "at least one"},
+	} {
+		if _, err := ParseVerification(c.text); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.text, err, c.want)
+		}
+	}
+}
+
+func FuzzParseVerification(f *testing.F) {
+	f.Add(FormatVerification([]VerificationProfile{DefaultVerification()}))
+	f.Add("name=a\nclock_skew=-1\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		vs, err := ParseVerification(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseVerification(FormatVerification(vs))
+		if err != nil || len(again) != len(vs) {
+			t.Fatalf("formatted profiles do not parse back: %v", err)
+		}
+	})
+}
