@@ -19,7 +19,8 @@ import (
 // other DEFAULT questions, each taken at its default).
 func spfListenerScript(name string, port int, spfAnswers ...string) string {
 	lines := []string{"new", "2", name, "127.0.0.1", strconv.Itoa(port), "example.com", "y"}
-	lines = append(lines, make([]string, 14)...)
+	// 14 default-policy questions, then DKIM verification (Enter: no).
+	lines = append(lines, make([]string, 15)...)
 	lines = append(lines, spfAnswers...)
 	return strings.Join(lines, "\n") + "\n"
 }
