@@ -52,9 +52,7 @@ var tables = []table{
 		return tableError("users", "user", users.Validate(c.Users.Users))
 	}},
 	{name: "certificates", field: func(c *Config) any { return &c.Certificates }, validate: validateCertificates},
-	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: func(c *Config) error {
-		return tableError("domainkeys", "domainkeys", domainkeys.Validate(c.DomainKeys))
-	}},
+	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: validateDomainKeys},
 }
 
 // value is the addressable reflect.Value of table t inside c.
@@ -232,4 +230,25 @@ func validateCertificates(c *Config) error {
 		uses[i] = l.Certificate
 	}
 	return tableError("certificates", "certificate", certs.Validate(c.Certificates, uses))
+}
+
+// validateDomainKeys checks the domainkeysconfig table and that every
+// verification profile a mail-flow policy names exists.
+func validateDomainKeys(c *Config) error {
+	if err := domainkeys.Validate(c.DomainKeys); err != nil {
+		return tableError("domainkeys", "domainkeys", err)
+	}
+	var uses []string
+	for _, l := range c.Listeners.Listeners {
+		ps := l.HAT.Default
+		for _, p := range l.HAT.Policies {
+			ps = append(ps[:len(ps):len(ps)], p.Params...)
+		}
+		for _, p := range ps {
+			if p.Key == "dkim_profile" {
+				uses = append(uses, p.Value)
+			}
+		}
+	}
+	return tableError("domainkeys", "verification", domainkeys.CheckVerificationUses(c.DomainKeys, uses))
 }

@@ -2,6 +2,7 @@ package domainkeys
 
 import (
 	"crypto/rand"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,18 @@ func TestMatch(t *testing.T) {
 		if got != c.want {
 			t.Errorf("Match(%s, %s) = %q, want %q", c.typ, c.addr, got, c.want)
 		}
+		// The in-place scan agrees with auth/dkim's BestProfile.
+		var idx []int
+		var domains []string
+		var users [][]string
+		for k, p := range tb.Signing {
+			if p.Type == c.typ {
+				idx, domains, users = append(idx, k), append(domains, p.Domain), append(users, p.Users)
+			}
+		}
+		if j, ok2 := dkim.BestProfile(c.addr, domains, users); ok2 != ok || ok && idx[j] != i {
+			t.Errorf("Match(%s, %s) = %d %v, BestProfile says %d %v", c.typ, c.addr, i, ok, j, ok2)
+		}
 	}
 }
 
@@ -193,4 +206,31 @@ func FuzzValidUser(f *testing.F) {
 			t.Fatalf("valid user %q does not match %q", u, addr)
 		}
 	})
+}
+
+func TestCheckVerificationUses(t *testing.T) {
+	tb := Factory()
+	if err := CheckVerificationUses(tb, []string{"", "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckVerificationUses(tb, []string{"strict"}); err == nil || !strings.Contains(err.Error(), `"strict"`) {
+		t.Fatalf("missing profile accepted: %v", err)
+	}
+}
+
+// BenchmarkMatch: profile lookup per outbound message over 1,000 DKIM
+// profiles (one per domain), the worst case of a linear scan.
+func BenchmarkMatch(b *testing.B) {
+	var tb Table
+	for i := range 1000 {
+		p := NewDKIMProfile("p" + strconv.Itoa(i))
+		p.Domain = "d" + strconv.Itoa(i) + ".example"
+		tb.Signing = append(tb.Signing, p)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := tb.Match(TypeDKIM, "joe@d999.example"); !ok {
+			b.Fatal("no match")
+		}
+	}
 }

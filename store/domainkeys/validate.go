@@ -204,3 +204,17 @@ func bitsOK(n int) bool {
 	}
 	return false
 }
+
+// CheckVerificationUses reports a verification profile named in uses (the
+// mail-flow policies' "Use DKIM Verification Profile") that the table does
+// not hold: a profile in use cannot be deleted. "" names the DEFAULT
+// profile and is always accepted (the flow falls back to the built-in
+// DEFAULT values when it was deleted).
+func CheckVerificationUses(t Table, uses []string) error {
+	for _, u := range uses {
+		if u != "" && t.FindVerification(u) < 0 {
+			return fmt.Errorf("DKIM verification profile %q is used by a mail-flow policy and is not configured", u)
+		}
+	}
+	return nil
+}
