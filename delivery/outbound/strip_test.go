@@ -46,6 +46,9 @@ func (p *stripProxy) relay(c net.Conn, backend string) {
 		return
 	}
 	defer s.Close()
+	p.mu.Lock()
+	strip := p.strip // the cases change it between connections
+	p.mu.Unlock()
 	go func() {
 		br := bufio.NewReader(s)
 		for n := 0; ; n++ {
@@ -57,7 +60,7 @@ func (p *stripProxy) relay(c net.Conn, backend string) {
 				c.Close()
 				return
 			}
-			if p.strip && strings.HasPrefix(line, "250") && strings.Contains(strings.ToUpper(line), "STARTTLS") {
+			if strip && strings.HasPrefix(line, "250") && strings.Contains(strings.ToUpper(line), "STARTTLS") {
 				line = line[:4] + "XXXXXXXX\r\n"
 			}
 			if _, werr := io.WriteString(c, line); werr != nil || err != nil {
