@@ -433,7 +433,11 @@ func dkEditSigning(io *shell.IO, env *Env) error {
 				return a, nil
 			})
 		case "DOMAIN":
-			p.Domain, err = io.Ask("Enter the domain name of the signing domain:", p.Domain, dkValidDomain)
+			// A DKIM identity must stay within the domain (RFC 6376 §3.5
+			// i=), so it is asked again with the new domain.
+			if p.Domain, err = io.Ask("Enter the domain name of the signing domain:", p.Domain, dkValidDomain); err == nil && p.Type == domainkeys.TypeDKIM && p.Identity != "" {
+				p.Identity, err = io.Ask(`Enter the identity of the user or agent on whose behalf this message is signed (e.g. "@example.com"):`, "@"+p.Domain, dkIdentity(p.Domain))
+			}
 		case "SELECTOR":
 			p.Selector, err = io.Ask("Enter selector:", p.Selector, dkValidSelector)
 		case "KEY":

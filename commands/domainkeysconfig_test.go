@@ -38,7 +38,7 @@ func init() {
 				t.Fatalf("committed profiles %+v", dk.Signing)
 			}
 			p := dk.Signing[0]
-			want := domainkeys.SigningProfile{Name: "dkim2", Type: domainkeys.TypeDKIM, Domain: "example.com", Selector: "sel1",
+			want := domainkeys.SigningProfile{Name: "dkim2", Type: domainkeys.TypeDKIM, Domain: "mail.example.com", Selector: "sel1",
 				KeyName: "rsa1", HeaderCanon: "relaxed", BodyCanon: "simple", Headers: domainkeys.HeadersStandard,
 				BodyLength: domainkeys.BodyBytes, BodyLengthBytes: 100, Identity: "@mail.example.com", TagQ: true, TagT: true, Expiration: 600}
 			if p.Name != want.Name || p.Type != want.Type || p.Domain != want.Domain || p.Selector != want.Selector ||

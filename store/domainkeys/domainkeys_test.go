@@ -85,6 +85,7 @@ func TestValidate(t *testing.T) {
 		{"bytes zero", func(tb *Table) { tb.Signing[0].BodyLength = BodyBytes }, "at least 1 byte"},
 		{"body mode", func(tb *Table) { tb.Signing[0].BodyLength = "x" }, "body length mode"},
 		{"identity", func(tb *Table) { tb.Signing[0].Identity = "example.com" }, "identity"},
+		{"identity domain", func(tb *Table) { tb.Signing[0].Identity = "joe@example.org" }, "subdomain"},
 		{"type", func(tb *Table) { tb.Signing[0].Type = "x" }, "type"},
 		{"dup profile", func(tb *Table) { tb.Signing[1].Name = "DKIM1" }, "listed twice"},
 		{"min>max", func(tb *Table) { tb.Verification[0].MinKeyBits = 4096; tb.Verification[0].MaxKeyBits = 1024 }, "above the maximum"},

@@ -155,8 +155,16 @@ func validateSigning(t Table, i int, p SigningProfile) error {
 		if p.Expiration < 0 {
 			return errors.New("expiration must not be negative")
 		}
-		if p.Identity != "" && !strings.Contains(p.Identity, "@") {
-			return fmt.Errorf("identity %q: must contain '@' (RFC 6376 §3.5 i=)", p.Identity)
+		if p.Identity != "" {
+			// RFC 6376 §3.5 i=: the domain part must be d= or a subdomain.
+			at := strings.LastIndexByte(p.Identity, '@')
+			if at < 0 {
+				return fmt.Errorf("identity %q: must contain '@' (RFC 6376 §3.5 i=)", p.Identity)
+			}
+			d, dom := strings.ToLower(p.Identity[at+1:]), strings.ToLower(p.Domain)
+			if d != dom && !strings.HasSuffix(d, "."+dom) {
+				return fmt.Errorf("identity %q: its domain must be %s or a subdomain of it (RFC 6376 §3.5 i=)", p.Identity, p.Domain)
+			}
 		}
 	default:
 		return fmt.Errorf("type %q: must be %s or %s", p.Type, TypeDK, TypeDKIM)
