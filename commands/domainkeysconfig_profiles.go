@@ -213,11 +213,28 @@ func dkDKIMQuestions(io *shell.IO, p *domainkeys.SigningProfile) error {
 		return err
 	}
 	p.HeaderCanon, p.BodyCanon = canons[h-1], canons[b-1]
+	if err := dkHeaderSelect(io, p); err != nil {
+		return err
+	}
+	if err := dkBodyLength(io, p); err != nil {
+		return err
+	}
+	return dkTags(io, p)
+}
+
+// dkHeaderSelect asks the header set (question 9; EDIT HEADERSELECT).
+func dkHeaderSelect(io *shell.IO, p *domainkeys.SigningProfile) error {
+	def := 2
+	if p.Headers == domainkeys.HeadersAll {
+		def = 1
+	} else if len(p.ExtraHeaders) > 0 {
+		def = 3
+	}
 	hs, err := io.Choose("Select how you want to sign headers:", []string{
 		"Sign all existing, non-repeatable headers (except Return-Path header)",
 		`Sign "well-known" headers (Date, Subject, From, To, Cc, Reply-To, Message-ID, Sender, MIME headers)`,
 		`Sign "well-known" headers plus a custom list of headers`,
-	}, 2)
+	}, def)
 	if err != nil {
 		return err
 	}
@@ -226,17 +243,26 @@ func dkDKIMQuestions(io *shell.IO, p *domainkeys.SigningProfile) error {
 	case 1:
 		p.Headers = domainkeys.HeadersAll
 	case 3:
-		list, err := io.Ask("Enter a comma-separated list of custom headers to sign:", "", dkHeaderList)
+		list, err := io.Ask("Enter a comma-separated list of custom headers to sign:", strings.Join(p.ExtraHeaders, ","), dkHeaderList)
 		if err != nil {
 			return err
 		}
 		p.ExtraHeaders = strings.Split(list, ",")
 	}
+	return nil
+}
+
+// dkBodyLength asks the body length option (question 10; EDIT BODYLENGTH).
+func dkBodyLength(io *shell.IO, p *domainkeys.SigningProfile) error {
+	def := map[string]int{domainkeys.BodyImplied: 1, domainkeys.BodyAuto: 2, domainkeys.BodyBytes: 3}[p.BodyLength]
+	if def == 0 {
+		def = 1
+	}
 	bl, err := io.Choose("Which body length option would you like to use?", []string{
 		"Whole body implied. No further message modification is possible",
 		"Whole body auto-determined. Appending content is possible",
 		"Specify a body length",
-	}, 1)
+	}, def)
 	if err != nil {
 		return err
 	}
@@ -260,6 +286,11 @@ func dkDKIMQuestions(io *shell.IO, p *domainkeys.SigningProfile) error {
 		}
 		p.BodyLengthBytes, _ = strconv.ParseInt(n, 10, 64)
 	}
+	return nil
+}
+
+// dkTags asks the tag fine-tuning (question 11; EDIT TAGS).
+func dkTags(io *shell.IO, p *domainkeys.SigningProfile) error {
 	tune, err := io.YesNo("Would you like to fine-tune which tags should be used in the DKIM Signature?", false)
 	if err != nil || !tune {
 		return err
@@ -398,8 +429,13 @@ func dkEditSigning(io *shell.IO, env *Env) error {
 			{Name: "CANONICALIZATION", Desc: "Change the canonicalization."},
 		}
 		if p.Type == domainkeys.TypeDKIM {
-			ops = append(ops, shell.Op{Name: "DKIM", Desc: "Change the header set, body length and tags."})
+			ops = append(ops,
+				shell.Op{Name: "HEADERSELECT", Desc: "Change the headers to sign."},
+				shell.Op{Name: "BODYLENGTH", Desc: "Change the body length to sign."},
+				shell.Op{Name: "EXPIRATIONTIME", Desc: "Change the signature expiration time (x=)."},
+				shell.Op{Name: "TAGS", Desc: "Change the tags used in the signature."})
 		}
+		ops = append(ops, shell.Op{Name: "PRINT", Desc: "Display the profile."})
 		op, err := io.Menu(ops)
 		if err != nil || op == "" {
 			return err
@@ -464,8 +500,19 @@ func dkEditSigning(io *shell.IO, env *Env) error {
 					}
 				}
 			}
-		case "DKIM":
-			err = dkDKIMQuestions(io, &p)
+		case "HEADERSELECT":
+			err = dkHeaderSelect(io, &p)
+		case "BODYLENGTH":
+			err = dkBodyLength(io, &p)
+		case "EXPIRATIONTIME":
+			var n int
+			if n, err = io.Int("Enter the expiration time in seconds (0 for no \"x\" tag):", int(p.Expiration), 0, 1<<31-1); err == nil {
+				p.Expiration = int64(n)
+			}
+		case "TAGS":
+			err = dkTags(io, &p)
+		case "PRINT":
+			continue // the loop prints the profile
 		}
 		if err != nil {
 			return err

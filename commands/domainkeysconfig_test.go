@@ -80,8 +80,9 @@ func init() {
 				t.Fatalf("committed %d keys, %d profiles", len(dk.Keys), len(dk.Signing))
 			}
 			p := dk.Signing[0]
-			if p.Domain != "example.net" || p.Selector != "s2" || p.KeyName != "rsa2048" || p.HeaderCanon != "relaxed" ||
-				p.BodyCanon != "relaxed" || p.Headers != domainkeys.HeadersAll || p.BodyLength != domainkeys.BodyAuto || len(p.Users) != 0 {
+			if p.Domain != "example.net" || p.Selector != "s2" || p.KeyName != "rsa2048" || p.HeaderCanon != "simple" ||
+				p.BodyCanon != "relaxed" || p.Headers != domainkeys.HeadersAll || p.BodyLength != domainkeys.BodyAuto || len(p.Users) != 0 ||
+				p.Expiration != 0 || p.Identity != "" || p.TagQ || p.TagT || !p.TagZ {
 				t.Errorf("edited profile %+v", p)
 			}
 		}},
