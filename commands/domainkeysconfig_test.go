@@ -96,6 +96,11 @@ func init() {
 			}
 		}},
 		"domainkeysconfig_test": {setup: dkTestBed},
+		"domainkeysconfig_eof": {check: func(t *testing.T, env *Env) {
+			if env.Session.Pending() {
+				t.Errorf("an abandoned wizard left pending changes in %v", env.Session.Changed())
+			}
+		}},
 		"domainkeysconfig_keys_edit": {setup: dkSetup2, check: func(t *testing.T, env *Env) {
 			dk := env.Store.Committed().DomainKeys
 			if dk.Keys[0].Name != "main" || dk.Keys[0].Describe() != "RSA 1024 bits" || dk.Signing[0].KeyName != "main" || len(dk.Signing) != 2 || dk.Signing[1].KeyName != "main" {
