@@ -66,8 +66,14 @@ type SigningProfile struct {
 	Type     string `xml:"type"` // TypeDK or TypeDKIM
 	Domain   string `xml:"domain"`
 	Selector string `xml:"selector"`
-	// KeyName names a Key of the table.
-	KeyName string `xml:"key"`
+	// KeyName names a Key of the table. SecondKey, for DKIM only, names
+	// a second key of the other algorithm: the profile then signs twice,
+	// RSA and Ed25519 (RFC 8463 §1 recommends dual signing while
+	// verifiers adopt Ed25519). Beyond the appliance, which is RSA only.
+	KeyName   string `xml:"key"`
+	SecondKey string `xml:"second_key,omitempty"`
+	// SecondSelector is the selector the second key is published under.
+	SecondSelector string `xml:"second_selector,omitempty"`
 	// HeaderCanon and BodyCanon: DKIM simple/relaxed each; DomainKeys uses
 	// HeaderCanon only, simple/nofws (RFC 4870 §3.4).
 	HeaderCanon string `xml:"header_canon"`
@@ -236,6 +242,49 @@ func (t Table) SignProfile(p SigningProfile) (*dkim.SignProfile, error) {
 		sp.BodyLengthBytes = p.BodyLengthBytes
 	}
 	return sp, nil
+}
+
+// SignProfiles is the signer's profiles of a DKIM profile: one, or two
+// when the profile dual-signs with SecondKey (same d=, s= of each key is
+// the profile's selector for the main key and SecondSelector's for the
+// second).
+func (t Table) SignProfiles(p SigningProfile) ([]*dkim.SignProfile, error) {
+	sp, err := t.SignProfile(p)
+	if err != nil {
+		return nil, err
+	}
+	out := []*dkim.SignProfile{sp}
+	if p.SecondKey != "" {
+		q := p
+		q.KeyName, q.Selector = p.SecondKey, p.SecondSelector
+		sp2, err := t.SignProfile(q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sp2)
+	}
+	return out, nil
+}
+
+// MatchUser is Match that also returns the profile user entry that
+// matched (the profile's domain for a profile without users), for the
+// mail_logs line "signing with PROFILE - matches ADDR".
+func (t Table) MatchUser(typ, addr string) (int, string, bool) {
+	i, ok := t.Match(typ, addr)
+	if !ok {
+		return -1, "", false
+	}
+	p := t.Signing[i]
+	if len(p.Users) == 0 {
+		return i, p.Domain, true
+	}
+	best, score := "", 0
+	for _, u := range p.Users {
+		if s := dkim.UserMatch(u, addr); s > score {
+			best, score = u, s
+		}
+	}
+	return i, best, true
 }
 
 // DKProfile turns a DomainKeys profile into the signer's profile.

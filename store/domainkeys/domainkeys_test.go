@@ -87,6 +87,11 @@ func TestValidate(t *testing.T) {
 		{"identity", func(tb *Table) { tb.Signing[0].Identity = "example.com" }, "identity"},
 		{"identity domain", func(tb *Table) { tb.Signing[0].Identity = "joe@example.org" }, "subdomain"},
 		{"type", func(tb *Table) { tb.Signing[0].Type = "x" }, "type"},
+		{"second key same algorithm", func(tb *Table) { tb.Signing[0].SecondKey, tb.Signing[0].SecondSelector = "rsa", "ed" }, "other algorithm"},
+		{"second key missing", func(tb *Table) { tb.Signing[0].SecondKey, tb.Signing[0].SecondSelector = "none", "ed" }, "second signing key"},
+		{"second selector same", func(tb *Table) { tb.Signing[0].SecondKey, tb.Signing[0].SecondSelector = "ed", "SEL" }, "must differ"},
+		{"second selector alone", func(tb *Table) { tb.Signing[0].SecondSelector = "ed" }, "without a second key"},
+		{"dk second key", func(tb *Table) { tb.Signing[1].SecondKey, tb.Signing[1].SecondSelector = "ed", "ed" }, "one key"},
 		{"dup profile", func(tb *Table) { tb.Signing[1].Name = "DKIM1" }, "listed twice"},
 		{"min>max", func(tb *Table) { tb.Verification[0].MinKeyBits = 4096; tb.Verification[0].MaxKeyBits = 1024 }, "above the maximum"},
 		{"odd size", func(tb *Table) { tb.Verification[0].MinKeyBits = 1000 }, "key sizes"},
@@ -233,5 +238,40 @@ func BenchmarkMatch(b *testing.B) {
 		if _, ok := tb.Match(TypeDKIM, "joe@d999.example"); !ok {
 			b.Fatal("no match")
 		}
+	}
+}
+
+// TestDualSign: a DKIM profile with a second key signs twice, RSA and
+// Ed25519 (RFC 8463), under its two selectors; MatchUser names the entry
+// that matched.
+func TestDualSign(t *testing.T) {
+	tb := sample(t)
+	tb.Signing[0].SecondKey, tb.Signing[0].SecondSelector = "ed", "sel-ed"
+	if err := Validate(tb); err != nil {
+		t.Fatal(err)
+	}
+	sps, err := tb.SignProfiles(tb.Signing[0])
+	if err != nil || len(sps) != 2 {
+		t.Fatal(sps, err)
+	}
+	sigs, err := dkim.Sign(strings.NewReader("From: a@example.com\r\n\r\nhi\r\n"), time.Unix(1700000000, 0), sps...)
+	if err != nil || len(sigs) != 2 {
+		t.Fatal(sigs, err)
+	}
+	all := strings.Join(sigs, "")
+	for _, want := range []string{"a=rsa-sha256", "a=ed25519-sha256", "s=sel;", "s=sel-ed;"} {
+		if !strings.Contains(strings.ReplaceAll(all, "\r\n\t", ""), want) {
+			t.Errorf("signatures lack %s:\n%s", want, all)
+		}
+	}
+	ps, err := ParseProfiles(FormatProfiles(tb.Signing))
+	if err != nil || ps[0].SecondKey != "ed" || ps[0].SecondSelector != "sel-ed" {
+		t.Fatalf("export/import of the second key: %+v %v", ps, err)
+	}
+	if i, u, ok := tb.MatchUser(TypeDK, "JOE@example.com"); !ok || i != 1 || u != "joe@example.com" {
+		t.Errorf("MatchUser(DK) = %d %q %v", i, u, ok)
+	}
+	if i, u, ok := tb.MatchUser(TypeDKIM, "ann@example.com"); !ok || i != 0 || u != "example.com" {
+		t.Errorf("MatchUser(DKIM) = %d %q %v", i, u, ok)
 	}
 }

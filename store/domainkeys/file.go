@@ -45,6 +45,9 @@ func FormatProfiles(ps []SigningProfile) string {
 			if p.TagZ {
 				tags = append(tags, "z")
 			}
+			if p.SecondKey != "" {
+				fmt.Fprintf(&b, "second_key=%s\nsecond_selector=%s\n", p.SecondKey, p.SecondSelector)
+			}
 			fmt.Fprintf(&b, "body_canonicalization=%s\nheaders=%s\nextra_headers=%s\nbody_length=%s\nbody_length_bytes=%d\nidentity=%s\ntags=%s\nexpiration=%d\n",
 				p.BodyCanon, p.Headers, strings.Join(p.ExtraHeaders, ","), p.BodyLength, p.BodyLengthBytes, p.Identity, strings.Join(tags, ","), p.Expiration)
 		}
@@ -150,6 +153,10 @@ func ParseProfiles(text string) ([]SigningProfile, error) {
 				p.Selector = v
 			case "key_name":
 				p.KeyName = v
+			case "second_key":
+				p.SecondKey = v
+			case "second_selector":
+				p.SecondSelector = v
 			case "header_canonicalization":
 				p.HeaderCanon = v
 			case "body_canonicalization":

@@ -135,6 +135,29 @@ func validateSigning(t Table, i int, p SigningProfile) error {
 			return fmt.Errorf("canonicalization %q: must be simple or nofws", p.HeaderCanon)
 		}
 	case TypeDKIM:
+		if p.SecondKey != "" {
+			k2 := t.FindKey(p.SecondKey)
+			if k2 < 0 {
+				return fmt.Errorf("second signing key %q is not configured", p.SecondKey)
+			}
+			s2, err := t.Keys[k2].Parse()
+			if err != nil {
+				return err
+			}
+			_, rsa1 := signer.(*rsa.PrivateKey)
+			_, rsa2 := s2.(*rsa.PrivateKey)
+			if rsa1 == rsa2 {
+				return errors.New("the second key must be of the other algorithm (RSA and Ed25519)")
+			}
+			if err := ValidDomain(p.SecondSelector); err != nil {
+				return fmt.Errorf("second selector: %v", err)
+			}
+			if strings.EqualFold(p.SecondSelector, p.Selector) {
+				return errors.New("the second selector must differ from the selector")
+			}
+		} else if p.SecondSelector != "" {
+			return errors.New("a second selector without a second key")
+		}
 		for _, c := range []string{p.HeaderCanon, p.BodyCanon} {
 			if c != string(dkim.Simple) && c != string(dkim.Relaxed) {
 				return fmt.Errorf("canonicalization %q: must be simple or relaxed", c)
@@ -168,6 +191,9 @@ func validateSigning(t Table, i int, p SigningProfile) error {
 		}
 	default:
 		return fmt.Errorf("type %q: must be %s or %s", p.Type, TypeDK, TypeDKIM)
+	}
+	if p.Type == TypeDK && (p.SecondKey != "" || p.SecondSelector != "") {
+		return errors.New("DomainKeys profiles sign with one key")
 	}
 	return nil
 }
