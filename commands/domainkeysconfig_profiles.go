@@ -433,7 +433,8 @@ func dkEditSigning(io *shell.IO, env *Env) error {
 				shell.Op{Name: "HEADERSELECT", Desc: "Change the headers to sign."},
 				shell.Op{Name: "BODYLENGTH", Desc: "Change the body length to sign."},
 				shell.Op{Name: "EXPIRATIONTIME", Desc: "Change the signature expiration time (x=)."},
-				shell.Op{Name: "TAGS", Desc: "Change the tags used in the signature."})
+				shell.Op{Name: "TAGS", Desc: "Change the tags used in the signature."},
+				shell.Op{Name: "SECONDKEY", Desc: "Sign a second time with a key of the other algorithm (RSA + Ed25519)."})
 		}
 		ops = append(ops, shell.Op{Name: "PRINT", Desc: "Display the profile."})
 		op, err := io.Menu(ops)
@@ -511,6 +512,8 @@ func dkEditSigning(io *shell.IO, env *Env) error {
 			}
 		case "TAGS":
 			err = dkTags(io, &p)
+		case "SECONDKEY":
+			err = dkSecondKey(io, t, &p)
 		case "PRINT":
 			continue // the loop prints the profile
 		}
@@ -565,6 +568,9 @@ func dkPrintProfile(io *shell.IO, p domainkeys.SigningProfile) {
 			tags = append(tags, "z")
 		}
 		io.Printf("Tags: %s\n", strings.Join(tags, ", "))
+	}
+	if p.SecondKey != "" {
+		io.Printf("Second Signing Key: %s (selector %s)\n", p.SecondKey, p.SecondSelector)
 	}
 	u := "all users of " + p.Domain
 	if len(p.Users) > 0 {
@@ -666,6 +672,19 @@ func dkDNSTXT(io *shell.IO, env *Env) error {
 		kind = "DomainKey"
 	}
 	io.Printf("\nThe %s DNS TXT record is:\n\n%s\n", kind, dkim.DNSTXT(p.Selector, p.Domain, rec))
+	if k2 := t.FindKey(p.SecondKey); p.SecondKey != "" && k2 >= 0 {
+		// The dual-signing key is published under its own selector.
+		s2, err := t.Keys[k2].Parse()
+		if err == nil {
+			rec, err = dkim.KeyRecordText(s2, o)
+		}
+		if err != nil {
+			io.Printf("Error: %v.\n", err)
+			io.Fail()
+			return nil
+		}
+		io.Printf("\nThe DKIM DNS TXT record of the second key is:\n\n%s\n", dkim.DNSTXT(p.SecondSelector, p.Domain, rec))
+	}
 	return nil
 }
 
@@ -876,4 +895,28 @@ func dkAction(io *shell.IO, kind string, reject *bool, code *int, text *string, 
 		return a, nil
 	})
 	return err
+}
+
+// dkSecondKey sets or removes the second key of a DKIM profile: an
+// existing key of the other algorithm and the selector it is published
+// under (RFC 8463 dual signing).
+func dkSecondKey(io *shell.IO, t domainkeys.Table, p *domainkeys.SigningProfile) error {
+	use, err := io.YesNo("Do you want to sign a second time with a key of the other algorithm?", p.SecondKey != "")
+	if err != nil {
+		return err
+	}
+	if !use {
+		p.SecondKey, p.SecondSelector = "", ""
+		return nil
+	}
+	i, err := dkSelectKey(io, t, "Enter the name or number of the second signing key.")
+	if err != nil || i < 0 {
+		return err
+	}
+	sel, err := io.Ask("Enter the selector of the second key:", p.SecondSelector, dkValidSelector)
+	if err != nil {
+		return err
+	}
+	p.SecondKey, p.SecondSelector = t.Keys[i].Name, sel
+	return nil
 }

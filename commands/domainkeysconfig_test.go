@@ -82,7 +82,7 @@ func init() {
 			p := dk.Signing[0]
 			if p.Domain != "example.net" || p.Selector != "s2" || p.KeyName != "rsa2048" || p.HeaderCanon != "simple" ||
 				p.BodyCanon != "relaxed" || p.Headers != domainkeys.HeadersAll || p.BodyLength != domainkeys.BodyAuto || len(p.Users) != 0 ||
-				p.Expiration != 0 || p.Identity != "" || p.TagQ || p.TagT || !p.TagZ {
+				p.Expiration != 0 || p.Identity != "" || p.TagQ || p.TagT || !p.TagZ || p.SecondKey != "ed1" || p.SecondSelector != "s2ed" {
 				t.Errorf("edited profile %+v", p)
 			}
 		}},
