@@ -22,7 +22,10 @@ verification. The main screen shows the number of signing profiles, signing
 keys and verification profiles and offers:
   PROFILES - SIGNING: NEW (the profile wizard: name, type, domain, selector,
              canonicalization, key, and for DKIM the header set, body length
-             and tags), EDIT, DELETE, PRINT, LIST, CLEAR, IMPORT, EXPORT,
+             and tags), EDIT (users, name, domain, selector, key, a second
+             key of the other algorithm for RSA + Ed25519 dual signing,
+             canonicalization, headers, body length, expiration, tags),
+             DELETE, PRINT, LIST, CLEAR, IMPORT, EXPORT,
              TEST (the published key, looked up through the validating
              resolver, matches the private key), DNSTXT (the TXT record to
              publish, split into strings of at most 255 characters);
