@@ -148,6 +148,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Certificate: material.Certificate,
 		SPF:         newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
 		DKIM:        dkimResolver{a.env.Resolver},                                 // issue 16
+		DKIMProfile: dkimProfileFor(st),
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()
@@ -182,6 +183,8 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Resolver:    lookuper{a.env.Resolver},
 		Dial:        (&net.Dialer{}).DialContext,
 		TLSMaterial: material.Outbound,
+		Sign:        signingFor(st),
+		SignUseFrom: signUseFrom(st),
 		Now:         time.Now,
 		Log:         a.logs.Logger(store.LogTypeMail),
 		HeloName:    st.Snapshot().System.Hostname,

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"esa/auth/dkim"
+	"esa/delivery/queue"
+	"esa/store"
+	"esa/store/domainkeys"
+)
+
+// The daemon's DKIM hooks read the committed domainkeysconfig table: the
+// named verification profile (the built-in DEFAULT when it is gone), and
+// the most specific DomainKeys and DKIM profiles for a signing identity,
+// with system-generated mail signed only when SETUP says so.
+func TestDomainKeysHooks(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, err := dkim.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, _ := dkim.MarshalPrivateKeyPEM(key)
+	s := st.NewSession("test")
+	if err := s.Update(func(c *store.Config) error {
+		t := &c.DomainKeys
+		t.Keys = append(t.Keys, domainkeys.Key{Name: "k1", Key: domainkeys.PrivateKey(pemKey)})
+		p := domainkeys.NewDKIMProfile("corp")
+		p.Domain, p.Selector, p.KeyName, p.Users = "example.com", "s1", "k1", []string{"example.com"}
+		t.Signing = append(t.Signing, p)
+		strict := domainkeys.DefaultVerification()
+		strict.Name, strict.MinKeyBits = "STRICT", 2048
+		t.Verification = append(t.Verification, strict)
+		t.SignSystemGenerated = false
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("dkim", false); err != nil {
+		t.Fatal(err)
+	}
+	prof := dkimProfileFor(st)
+	if p := prof("STRICT"); p.MinKeyBits != 2048 {
+		t.Fatalf("STRICT: %+v", p)
+	}
+	if p := prof(""); p.MinKeyBits != dkim.DefaultVerifyProfile().MinKeyBits {
+		t.Fatalf("DEFAULT: %+v", p)
+	}
+	if p := prof("GONE"); p.MinKeyBits != dkim.DefaultVerifyProfile().MinKeyBits {
+		t.Fatalf("a missing profile: %+v", p)
+	}
+	sign := signingFor(st)
+	sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true}, "joe@example.com")
+	if !on || len(sigs) != 1 || sigs[0].Profile != "corp" || sigs[0].Match != "example.com" || sigs[0].DKIM == nil || sigs[0].DKIM.Selector != "s1" {
+		t.Fatalf("signatures %+v %v", sigs, on)
+	}
+	if sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true}, "joe@other.example"); !on || len(sigs) != 0 {
+		t.Fatalf("an identity no profile matches: %+v %v (want none, and a 'cannot sign' line)", sigs, on)
+	}
+	if _, on := sign(queue.Envelope{ICID: 0, Relayed: true}, "MAILER-DAEMON@example.com"); on {
+		t.Fatal("a bounce signed although SETUP says not to")
+	}
+	if signUseFrom(st)() {
+		t.Fatal("use From: set by default")
+	}
+}
