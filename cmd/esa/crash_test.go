@@ -152,6 +152,54 @@ func (l *life) current() (chan struct{}, bool) {
 	return l.ready, l.stop
 }
 
+// crashClient sends messages with unique bodies to addr, ten to a
+// connection (so that kills also land in connection set-up and the
+// banner), until the daemon's life says stop or done closes. sent is told
+// of each attempt; ack of each message answered 250 (one without a 250 is
+// not acknowledged and never retried).
+func crashClient(addr, prefix string, lf *life, cr *rand.Rand, done <-chan struct{}, sent func(), ack func(token, body string)) {
+	seq := 0
+	for {
+		ready, stop := lf.current()
+		if stop {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-ready:
+		}
+		cl, err := smtp.Dial(addr)
+		if err != nil {
+			// Killed between current() and Dial: the next life's ready
+			// channel is already in place (it is replaced before each
+			// kill), so the loop waits on it.
+			continue
+		}
+		cl.CommandTimeout, cl.SubmissionTimeout = 20*time.Second, 20*time.Second
+		if cl.Hello("crash.example.org") != nil {
+			cl.Close()
+			continue
+		}
+		for range 10 {
+			if _, stop := lf.current(); stop {
+				break
+			}
+			seq++
+			token := fmt.Sprintf("%s-%d-%d", prefix, seq, cr.Int63())
+			body := crashBody(token, cr)
+			if sent != nil {
+				sent()
+			}
+			if sendOne(cl, body) != nil {
+				break
+			}
+			ack(token, body)
+		}
+		cl.Close()
+	}
+}
+
 // crashBody makes a message whose body is unique (its token) and exercises
 // what the DATA path transforms: dot-stuffed lines, long lines, binary
 // content in base64, sizes from a few hundred bytes to about 24 KiB.
@@ -219,45 +267,12 @@ func TestSIGKILLDaemonKeepsEveryAcceptedMessage(t *testing.T) {
 		cr := rand.New(rand.NewSource(seed + int64(c) + 1))
 		go func() {
 			defer wg.Done()
-			seq := 0
-			for {
-				ready, stop := lf.current()
-				if stop {
-					return
-				}
-				<-ready
-				cl, err := smtp.Dial(addr)
-				if err != nil {
-					// Killed between current() and Dial: the next life's
-					// ready channel is already in place (it is replaced
-					// before each kill), so the loop waits on it.
-					continue
-				}
-				cl.CommandTimeout, cl.SubmissionTimeout = 20*time.Second, 20*time.Second
-				if cl.Hello("crash.example.org") != nil {
-					cl.Close()
-					continue
-				}
-				// A new connection every 10 messages, so that kills also
-				// land in connection set-up and the banner.
-				for range 10 {
-					if _, stop := lf.current(); stop {
-						break
-					}
-					seq++
-					token := fmt.Sprintf("c%d-%d-%d", c, seq, cr.Int63())
-					body := crashBody(token, cr)
-					attempts.Add(1)
-					if sendOne(cl, body) != nil {
-						break // no 250: not acknowledged, never retried
-					}
-					mu.Lock()
-					acked[token] = sha256.Sum256([]byte(body))
-					progress.Broadcast()
-					mu.Unlock()
-				}
-				cl.Close()
-			}
+			crashClient(addr, fmt.Sprintf("c%d", c), lf, cr, nil, func() { attempts.Add(1) }, func(token, body string) {
+				mu.Lock()
+				acked[token] = sha256.Sum256([]byte(body))
+				progress.Broadcast()
+				mu.Unlock()
+			})
 		}()
 	}
 

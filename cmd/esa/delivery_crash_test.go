@@ -157,41 +157,14 @@ func TestSIGKILLDuringDelivery(t *testing.T) {
 		cr := rand.New(rand.NewSource(seed + int64(c) + 1))
 		go func() {
 			defer wg.Done()
-			seq := 0
-			for {
-				ready, stop := lf.current()
-				if stop {
-					return
+			crashClient(addr, fmt.Sprintf("d%d", c), lf, cr, done, nil, func(token, _ string) {
+				mu.Lock()
+				acked[token] = true
+				if len(acked) >= deliveryMessages {
+					once.Do(func() { close(done) })
 				}
-				select {
-				case <-done:
-					return
-				case <-ready:
-				}
-				cl, err := smtp.Dial(addr)
-				if err != nil {
-					continue // killed between current() and Dial
-				}
-				cl.CommandTimeout, cl.SubmissionTimeout = 20*time.Second, 20*time.Second
-				if cl.Hello("crash.example.org") != nil {
-					cl.Close()
-					continue
-				}
-				for range 10 {
-					seq++
-					token := fmt.Sprintf("d%d-%d-%d", c, seq, cr.Int63())
-					if sendOne(cl, crashBody(token, cr)) != nil {
-						break // no 250: not acknowledged
-					}
-					mu.Lock()
-					acked[token] = true
-					if len(acked) >= deliveryMessages {
-						once.Do(func() { close(done) })
-					}
-					mu.Unlock()
-				}
-				cl.Close()
-			}
+				mu.Unlock()
+			})
 		}()
 	}
 
