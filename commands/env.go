@@ -51,6 +51,10 @@ type Env struct {
 	// Delivery is the daemon's delivery engine (hoststatus, tophosts,
 	// delivernow, bouncerecipients, redirectrecipients).
 	Delivery DeliveryEngine
+	// DMARCReports is the daemon's aggregate report job (dmarcreports)
+	// and Forged its forged email detection counters (forgedemailreport).
+	DMARCReports DMARCReporter
+	Forged       func() []ForgedCount
 
 	// HostKeys returns the SSH server's public host keys and SSHServer its
 	// settings, for sshconfig; nil where no SSH server runs. Functions,

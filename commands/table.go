@@ -51,6 +51,13 @@ func Table(env *Env) []shell.Command {
 		noArgs(bounceconfigCommand(env)),
 		noArgs(certconfigCommand(env)),
 		noArgs(domainkeysconfigCommand(env)),
+		noArgs(dmarcconfigCommand(env)),
+		dmarcreportsCommand(env),
+		noArgs(dictionaryconfigCommand(env)),
+		filtersCommand(env),
+		noArgs(quarantineconfigCommand(env)),
+		noArgs(traceCommand(env)),
+		noArgs(forgedemailreportCommand(env)),
 	})
 }
 
@@ -96,6 +103,8 @@ var access = map[string]int{
 	// bouncerecipients and redirectrecipients change the queue (the
 	// default level).
 	"hoststatus": forViewers, "tophosts": forViewers,
+	// Forged email matches are a report of received mail, like the logs.
+	"forgedemailreport": forViewers,
 }
 
 // accessOf is the access level of the command name.

@@ -138,6 +138,9 @@ func TestRoleGuard(t *testing.T) {
 		"smtproutes": changers, "bounceconfig": changers,
 		"hoststatus": viewers, "tophosts": viewers, "delivernow": changers,
 		"bouncerecipients": changers, "redirectrecipients": changers,
+		"dmarcconfig": changers, "dmarcreports": changers, "dictionaryconfig": changers,
+		"filters": changers, "quarantineconfig": changers, "trace": changers,
+		"forgedemailreport": viewers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},

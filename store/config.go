@@ -6,8 +6,12 @@ import (
 	"esa/store/bounces"
 	"esa/store/certs"
 	"esa/store/destinations"
+	"esa/store/dictionaries"
+	"esa/store/dmarcconf"
 	"esa/store/domainkeys"
+	"esa/store/filters"
 	"esa/store/mailflow"
+	"esa/store/quarantines"
 	"esa/store/routes"
 	"esa/store/users"
 )
@@ -40,6 +44,15 @@ type Config struct {
 	// DomainKeys is the domainkeysconfig table (store/domainkeys): signing
 	// keys and profiles, verification profiles.
 	DomainKeys domainkeys.Table `xml:"domainkeys"`
+	// DMARC is the dmarcconfig table (store/dmarcconf): verification
+	// profiles and the report settings.
+	DMARC dmarcconf.Table `xml:"dmarc"`
+	// Dictionaries are the content dictionaries of dictionaryconfig,
+	// Filters the message filters in order, Quarantines the local
+	// quarantines of quarantineconfig.
+	Dictionaries dictionaries.Table `xml:"dictionaries"`
+	Filters      filters.Table      `xml:"filters"`
+	Quarantines  quarantines.Table  `xml:"quarantines"`
 }
 
 // Listeners is the table listenerconfig edits: the SMTP listeners, each
@@ -225,6 +238,10 @@ func Defaults() Config {
 		Bounces:      bounces.Defaults(),
 		Certificates: certs.Factory(),
 		DomainKeys:   domainkeys.Factory(),
+		DMARC:        dmarcconf.Factory(),
+		Dictionaries: dictionaries.Factory(),
+		Filters:      filters.Factory(),
+		Quarantines:  quarantines.Factory(),
 	}
 }
 

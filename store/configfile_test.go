@@ -152,8 +152,8 @@ func TestUnmarshalIncomplete(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users>, <certificates> and <domainkeys>; a configuration file holds the whole configuration, as saveconfig writes it"},
-		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users>, <certificates> and <domainkeys>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"bare config", []byte("<config/>"), "line 1: the file is incomplete: <config> has no <system>, <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users>, <certificates>, <domainkeys>, <dmarc>, <dictionaries>, <filters> and <quarantines>; a configuration file holds the whole configuration, as saveconfig writes it"},
+		{"hostname only", []byte("<config>\n<system><hostname>m.example.com</hostname></system>\n</config>\n"), "line 1: the file is incomplete: <config> has no <logs>, <dns>, <listeners>, <destinations>, <bounces>, <routes>, <users>, <certificates>, <domainkeys>, <dmarc>, <dictionaries>, <filters> and <quarantines>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no dns", cut("  <dns>", "</dns>\n"), "line 5: the file is incomplete: <config> has no <dns>; a configuration file holds the whole configuration, as saveconfig writes it"},
 		{"no subscriptions", cut("    <subscriptions>", "</subscriptions>\n"), "line 9: <logs> is incomplete: it has no <subscriptions>"},
 		{"no resolvers", cut("    <resolvers>", "</resolvers>\n"), "line 94: <dns> is incomplete: it has no <resolvers>"},
@@ -308,6 +308,10 @@ func TestUnmarshalAnyOrder(t *testing.T) {
     <host_max_retry_timeout>3600</host_max_retry_timeout></profile></bounces>
   <certificates><outbound>Demo</outbound><demo_made>false</demo_made><system_cas>true</system_cas><custom_cas>false</custom_cas><authorities/></certificates>
   <domainkeys><use_from_header>false</use_from_header><sign_system_generated>true</sign_system_generated><keys/><signing/><verification/></domainkeys>
+  <dmarc><settings><report_time>00:00</report_time><error_reports>false</error_reports><entity></entity><rules>rfc7489</rules></settings></dmarc>
+  <dictionaries/>
+  <filters/>
+  <quarantines/>
 </config>`
 	c, err := s.UnmarshalConfig([]byte(in))
 	if err != nil {

@@ -53,6 +53,18 @@ var tables = []table{
 	}},
 	{name: "certificates", field: func(c *Config) any { return &c.Certificates }, validate: validateCertificates},
 	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: validateDomainKeys},
+	{name: "dmarc", field: func(c *Config) any { return &c.DMARC }, validate: func(c *Config) error {
+		return tableError("dmarc", "dmarc", c.DMARC.Validate())
+	}},
+	{name: "dictionaries", field: func(c *Config) any { return &c.Dictionaries }, validate: func(c *Config) error {
+		return tableError("dictionaries", "dictionary", c.Dictionaries.Validate())
+	}},
+	{name: "filters", field: func(c *Config) any { return &c.Filters }, validate: func(c *Config) error {
+		return tableError("filters", "filter", c.Filters.Validate())
+	}},
+	{name: "quarantines", field: func(c *Config) any { return &c.Quarantines }, validate: func(c *Config) error {
+		return tableError("quarantines", "quarantine", c.Quarantines.Validate())
+	}},
 }
 
 // value is the addressable reflect.Value of table t inside c.

@@ -71,6 +71,19 @@ type Envelope struct {
 	Subject   string `json:"subject,omitempty"`
 	// Size is the body length in bytes (filled in by Commit).
 	Size int64 `json:"size"`
+	// Sign: the mail-flow policy that received the message enables
+	// DKIM/DomainKeys signing (ESA-CLI.md §3.4 item 18).
+	Sign bool `json:"sign,omitempty"`
+	// Strip names header fields of the client's header that are left out
+	// when the message is sent (a filter's strip-header, forged email
+	// detection replacing From:); their replacements are in Prepend.
+	Strip []string `json:"strip,omitempty"`
+	// Quarantine names the local quarantine holding the message (a
+	// filter's or a DMARC profile's action) and QuarantineReason says
+	// why; the engine does not deliver it until it is released
+	// (State.Released).
+	Quarantine       string `json:"quarantine,omitempty"`
+	QuarantineReason string `json:"quarantine_reason,omitempty"`
 }
 
 func encodeHeader(nonce []byte) []byte {

@@ -61,6 +61,9 @@ type State struct {
 	Next time.Time `json:"next,omitzero"`
 	// DelayNotified: a delay notice has been sent to the sender.
 	DelayNotified bool `json:"delay_notified,omitempty"`
+	// Released: a quarantined message (Envelope.Quarantine) was released
+	// and may be delivered.
+	Released bool `json:"released,omitempty"`
 }
 
 // Pending returns the RIDs still to be delivered.

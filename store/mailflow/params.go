@@ -232,6 +232,20 @@ type Limits struct {
 	UseSenderBase   bool
 	SPF             SPFSettings
 	DKIM            DKIMSettings
+	// DKIMSigning is ESA-CLI.md §3.4 item 18 ("Would you like to enable
+	// DKIM/DomainKeys signing?"): mail received under the policy may be
+	// signed on its way out.
+	DKIMSigning bool
+	DMARC       DMARCSettings
+}
+
+// DMARCSettings are a policy's DMARC verification settings (ESA-CLI.md
+// §3.4 item 22): whether inbound mail is verified, with which dmarcconfig
+// profile, and whether its results feed the aggregate reports.
+type DMARCSettings struct {
+	Enabled bool
+	Profile string // "" is the DEFAULT DMARC verification profile
+	Reports bool
 }
 
 // DKIMSettings are a policy's DKIM verification settings (ESA-CLI.md §3.4
@@ -357,7 +371,13 @@ func (h *HAT) Effective(policy string) Limits {
 			DeferText:      get("spf_defer_text"),
 			Timeout:        int(num("spf_timeout")),
 		},
-		DKIM: DKIMSettings{Enabled: get("dkim_verify") == "on", Profile: get("dkim_profile")},
+		DKIM:        DKIMSettings{Enabled: get("dkim_verify") == "on", Profile: get("dkim_profile")},
+		DKIMSigning: get("dkim_signing") == "on",
+		DMARC: DMARCSettings{
+			Enabled: get("dmarc_verify") == "on",
+			Profile: get("dmarc_profile"),
+			Reports: get("dmarc_reports") == "on",
+		},
 	}
 }
 
