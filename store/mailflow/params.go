@@ -65,6 +65,15 @@ var paramSpecs = []paramSpec{
 	// the verification profile (domainkeysconfig, issue 16).
 	{key: "dkim_verify", kind: kindOnOff, label: "DKIM Verification Enabled"},
 	{key: "dkim_profile", kind: kindText, label: "Use DKIM Verification Profile"},
+	// DKIM/DomainKeys signing (ESA-CLI.md §3.4 item 18): mail received
+	// under the policy is signed on its way out.
+	{key: "dkim_signing", kind: kindOnOff, label: "DKIM/DomainKeys Signing Enabled"},
+	// DMARC verification (ESA-CLI.md §3.4 item 22, RFC 7489 §6.6): on/off,
+	// the dmarcconfig profile ("" is DEFAULT) and whether the results feed
+	// the aggregate reports (RFC 7489 §7.2).
+	{key: "dmarc_verify", kind: kindOnOff, label: "DMARC Verification Enabled"},
+	{key: "dmarc_profile", kind: kindText, label: "Use DMARC Verification Profile"},
+	{key: "dmarc_reports", kind: kindOnOff, label: "Send Aggregate Reports"},
 }
 
 // SPFLevels are the spf_conformance values, in the menu's order (the
@@ -99,10 +108,21 @@ var spfDefaults = []Param{
 	// appliance's DEFAULT verification profile (seed 004).
 	{"dkim_verify", "off"},
 	{"dkim_profile", ""},
+	// Signing is off by default for every policy, $RELAYED included: on
+	// the appliance the administrator turns "DKIM/DomainKeys Signing" on
+	// for the relay policy (seed 004), it is not on out of the box.
+	{"dkim_signing", "off"},
+	// DMARC verification is off, with the DEFAULT profile ("") and no
+	// aggregate reports, until a policy turns it on (seed 004, "メール フロー
+	// ポリシーでの DMARC 検証の設定").
+	{"dmarc_verify", "off"},
+	{"dmarc_profile", ""},
+	{"dmarc_reports", "off"},
 }
 
-// SPFDefault reports whether p is an SPF (or DKIM) verification parameter
-// at its built-in value.
+// SPFDefault reports whether p is an SPF, DKIM or DMARC parameter at its
+// built-in value: such parameters are not written into a table's DEFAULT,
+// so tables from before they existed read and print as before.
 func SPFDefault(p Param) bool {
 	v, ok := lookup(spfDefaults, p.Key)
 	return ok && v == p.Value
