@@ -308,7 +308,10 @@ func TestUnmarshalAnyOrder(t *testing.T) {
     <host_max_retry_timeout>3600</host_max_retry_timeout></profile></bounces>
   <certificates><outbound>Demo</outbound><demo_made>false</demo_made><system_cas>true</system_cas><custom_cas>false</custom_cas><authorities/></certificates>
   <domainkeys><use_from_header>false</use_from_header><sign_system_generated>true</sign_system_generated><keys/><signing/><verification/></domainkeys>
-  <dmarc><settings><report_time>00:00</report_time><error_reports>false</error_reports><entity></entity><rules>rfc7489</rules></settings></dmarc>
+  <dmarc><profile><name>DEFAULT</name><reject_action>reject</reject_action><reject_code>550</reject_code><reject_text>#5.7.1 DMARC unauthenticated mail is prohibited</reject_text>
+    <quarantine_action>none</quarantine_action><tempfail_action>accept</tempfail_action><tempfail_code>451</tempfail_code><tempfail_text>#4.7.1 Unable to perform DMARC verification</tempfail_text>
+    <permfail_action>accept</permfail_action><permfail_code>550</permfail_code><permfail_text>#5.7.1 DMARC verification failed</permfail_text></profile>
+    <settings><report_time>00:00</report_time><error_reports>false</error_reports><entity></entity><rules>rfc7489</rules></settings></dmarc>
   <dictionaries/>
   <filters/>
   <quarantines/>

@@ -53,9 +53,7 @@ var tables = []table{
 	}},
 	{name: "certificates", field: func(c *Config) any { return &c.Certificates }, validate: validateCertificates},
 	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: validateDomainKeys},
-	{name: "dmarc", field: func(c *Config) any { return &c.DMARC }, validate: func(c *Config) error {
-		return tableError("dmarc", "dmarc", c.DMARC.Validate())
-	}},
+	{name: "dmarc", field: func(c *Config) any { return &c.DMARC }, validate: validateDMARC},
 	{name: "dictionaries", field: func(c *Config) any { return &c.Dictionaries }, validate: func(c *Config) error {
 		return tableError("dictionaries", "dictionary", c.Dictionaries.Validate())
 	}},
@@ -242,6 +240,36 @@ func validateCertificates(c *Config) error {
 		uses[i] = l.Certificate
 	}
 	return tableError("certificates", "certificate", certs.Validate(c.Certificates, uses))
+}
+
+// validateDMARC checks the dmarcconfig table, that the quarantines its
+// profiles send messages to exist, and that every DMARC verification
+// profile a mail-flow policy names (dmarc_profile) exists: a profile in
+// use cannot be deleted.
+func validateDMARC(c *Config) error {
+	if err := c.DMARC.Validate(); err != nil {
+		return tableError("dmarc", "dmarc", err)
+	}
+	names := make([]string, len(c.Quarantines.Quarantines))
+	for i, q := range c.Quarantines.Quarantines {
+		names[i] = q.Name
+	}
+	if err := c.DMARC.CheckQuarantines(names); err != nil {
+		return tableError("dmarc", "profile", err)
+	}
+	var uses []string
+	for _, l := range c.Listeners.Listeners {
+		ps := l.HAT.Default
+		for _, p := range l.HAT.Policies {
+			ps = append(ps[:len(ps):len(ps)], p.Params...)
+		}
+		for _, p := range ps {
+			if p.Key == "dmarc_profile" {
+				uses = append(uses, p.Value)
+			}
+		}
+	}
+	return tableError("dmarc", "profile", c.DMARC.CheckUses(uses))
 }
 
 // validateDomainKeys checks the domainkeysconfig table and that every

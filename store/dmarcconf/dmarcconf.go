@@ -3,6 +3,12 @@
 // global DMARC settings (aggregate reports, bypass lists).
 package dmarcconf
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
 // Message actions of a profile for the domain owner's p=reject and
 // p=quarantine, and SMTP actions for temporary and permanent failures.
 const (
@@ -69,6 +75,22 @@ type Settings struct {
 	Rules string `xml:"rules"`
 }
 
+// Specifications Settings.Rules names.
+const (
+	RulesRFC7489  = "rfc7489"
+	RulesDMARCbis = "dmarcbis"
+)
+
+// ReturnAddress is the From: of the reports: the configured one, else the
+// appliance's default noreply-dmarc-support@<hostname> (seed 004, "DMARC
+// フィードバック レポートの返信アドレスの設定").
+func (s Settings) Return(hostname string) string {
+	if s.ReturnAddress != "" {
+		return s.ReturnAddress
+	}
+	return "noreply-dmarc-support@" + hostname
+}
+
 // Factory is a fresh appliance's table: the DEFAULT profile with the
 // seed's defaults.
 func Factory() Table {
@@ -106,5 +128,76 @@ func (t *Table) Profile(name string) *Profile {
 	return nil
 }
 
-// Validate checks the table.
-func (t Table) Validate() error { return nil }
+// Validate checks the table: every profile (names unique, ignoring case)
+// and the global settings. The DEFAULT profile must be there: it is what a
+// policy that names no profile uses, so it cannot be deleted. The same
+// checks serve dmarcconfig's questions and its IMPORT.
+func (t Table) Validate() error {
+	seen := map[string]bool{}
+	for i := range t.Profiles {
+		p := &t.Profiles[i]
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("profile %q: %v", p.Name, err)
+		}
+		key := strings.ToLower(p.Name)
+		if seen[key] {
+			return fmt.Errorf("profile %q is defined twice", p.Name)
+		}
+		seen[key] = true
+	}
+	if t.Profile(DefaultProfile) == nil {
+		return errors.New("the DEFAULT profile is missing; it cannot be deleted")
+	}
+	return t.Settings.Validate()
+}
+
+// Find returns the index of the named profile, ignoring case, or -1.
+func (t *Table) Find(name string) int {
+	for i := range t.Profiles {
+		if strings.EqualFold(t.Profiles[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// CheckQuarantines reports a profile that sends messages to a quarantine
+// not among names (the quarantineconfig table's).
+func (t Table) CheckQuarantines(names []string) error {
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	for _, p := range t.Profiles {
+		for _, q := range p.Quarantines() {
+			if !have[q] {
+				return fmt.Errorf("profile %q: quarantine %q does not exist", p.Name, q)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckUses reports a profile name a mail-flow policy uses (dmarc_profile;
+// "" is DEFAULT) that is not configured: a profile in use cannot be
+// deleted or renamed away.
+func (t Table) CheckUses(uses []string) error {
+	for _, u := range uses {
+		if u != "" && t.Profile(u) == nil {
+			return fmt.Errorf("DMARC verification profile %q is used by a mail-flow policy and is not configured", u)
+		}
+	}
+	return nil
+}
+
+// Quarantines are the quarantines the profile's actions send messages to.
+func (p Profile) Quarantines() []string {
+	var qs []string
+	if p.RejectAction == ActionQuarantine {
+		qs = append(qs, p.RejectQuarantine)
+	}
+	if p.QuarantineAction == ActionQuarantine {
+		qs = append(qs, p.QuarantineQuarantine)
+	}
+	return qs
+}
