@@ -1,0 +1,94 @@
+// Package filter is the AsyncOS message filter language: Parse reads a
+// script of named filters, (*Filter).String prints one back in canonical
+// form, and Run applies filters to a message's authentication verdicts,
+// envelope and header, returning what should happen to it.
+//
+// It is a leaf: it imports nothing of ours. The message arrives as plain
+// values (Message), content dictionaries through Env.
+//
+// # Syntax
+//
+// A script holds filters, each
+//
+//	name:
+//	if (condition) {
+//	    actions and nested ifs
+//	} else if (condition) {
+//	    ...
+//	} else {
+//	    ...
+//	}
+//
+// or just actions (`name: drop();`). Names are [A-Za-z0-9_-]+. `#` starts a
+// comment to the end of the line; comments on lines of their own inside a
+// block and before a filter's name are kept (String prints them), others
+// are dropped. A line holding only "." (the CLI's end of input) is ignored.
+// Strings are "double" or 'single' quoted; \\, \" and \' are escapes and
+// any other backslash stays as it is, so a regular expression such as
+// "example\.com" needs no doubling (as on the appliance, where "\\." works
+// too: it means the same).
+//
+// Conditions combine rules with not, and, or (in that order of precedence)
+// and parentheses; true and false are constants. The rules:
+//
+//	spf-status == "Pass"                    best identity (see below)
+//	spf-status("pra"|"mailfrom"|"helo") != "PermError, TempError"
+//	spf-passed                              only Pass is true
+//	dkim-authentication == "pass, neutral"  pass neutral temperror permerror hardfail none
+//	dmarc == "fail"                         pass fail none temperror permerror (alias dmarc-status)
+//	forged-email-detection("Executives", 90)
+//	sendergroup == "TRUSTED"                whole group name, regular expression
+//	remote-ip == "192.0.2.0/24, 2001:db8::1"
+//	mail-from == "regex"   rcpt-to == "regex" (any recipient)   subject == "regex"
+//	header("X-Name") == "regex"   header("X-Name") (present)
+//	body-size > 10k                         also >= < <= == !=; k, M, G are powers of 1024
+//
+// A right-hand side with commas is a set: the rule is true when the result
+// is any of them (==) or none of them (!=). Results compare without regard
+// to case. A verdict that was not computed ("" or a missing identity)
+// counts as None/none: there was not enough information, which is what
+// None means (RFC 7208 §2.6.1).
+//
+// spf-status without an identity, and spf-passed, use the PRA result when
+// the listener checked the PRA identity, else MAIL FROM, else HELO. The
+// seed (AsyncOS user guide, "spf-status") says the content filter form
+// checks the PRA identity only; SPF-only conformance never checks PRA, so
+// falling back to MAIL FROM (then HELO) keeps the bare rule meaningful there
+// and is what the Received-SPF header the appliance reads would show.
+//
+// Regular expressions are Go's RE2 (the appliance uses Python's): no
+// backreferences or lookaround, and matching is guaranteed linear in the
+// input. They match anywhere in the value (Python's re.search) except
+// sendergroup, which must match the whole group name, so "TRUSTED" never
+// selects a group called "UNTRUSTED". Matching is case-sensitive unless the
+// expression says (?i).
+//
+// # Actions
+//
+//	quarantine("Policy")  drop()  bounce()  deliver()  skip-filters()
+//	insert-header("Name", "value")  strip-header("Name")  log-entry("text")
+//	fed("from", "")       replace From: with the envelope sender
+//	skip-spamcheck()  skip-viruscheck()  skip-ampcheck()
+//	skip-outbreakcheck()  skip-marketingcheck()   (no-ops: no such engines)
+//
+// insert-header and log-entry expand $Subject, $EnvelopeFrom, $RemoteIP and
+// $FilterName (any case) from the original message.
+//
+// # Semantics
+//
+// Filters run in order. drop, bounce and deliver are final: they end the
+// filter and no later filter runs; skip-filters ends filtering the same
+// way, and the message goes on. quarantine is not final: later filters
+// still run and the message ends in the quarantine; when several filters
+// quarantine a message, the first quarantine wins (the appliance would put
+// a copy in each; we keep one copy). A final drop or bounce wins over a
+// quarantine: the message is gone. Header edits accumulate; strip-header
+// also removes fields an earlier insert-header added. Conditions always
+// see the original message.
+//
+// # Bounds
+//
+// Scripts come from imports and SSH sessions: a script is at most
+// MaxScriptBytes, nesting at most MaxDepth levels, a string MaxStringBytes,
+// and a regular expression may not expand past MaxRegexCost instructions.
+package filter
