@@ -314,7 +314,7 @@ func TestUnmarshalAnyOrder(t *testing.T) {
     <settings><report_time>00:00</report_time><error_reports>false</error_reports><entity></entity><rules>rfc7489</rules></settings></dmarc>
   <dictionaries/>
   <filters/>
-  <quarantines/>
+  <quarantines><quarantine><name>Policy</name><retention_hours>240</retention_hours><default_action>delete</default_action></quarantine></quarantines>
 </config>`
 	c, err := s.UnmarshalConfig([]byte(in))
 	if err != nil {

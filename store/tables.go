@@ -5,8 +5,10 @@ import (
 
 	"esa/store/bounces"
 	"esa/store/certs"
+	"esa/store/dictionaries"
 	"esa/store/domainkeys"
 	"esa/store/mailflow"
+	"esa/store/quarantines"
 	"esa/store/routes"
 	"esa/store/users"
 
@@ -55,14 +57,16 @@ var tables = []table{
 	{name: "domainkeys", field: func(c *Config) any { return &c.DomainKeys }, validate: validateDomainKeys},
 	{name: "dmarc", field: func(c *Config) any { return &c.DMARC }, validate: validateDMARC},
 	{name: "dictionaries", field: func(c *Config) any { return &c.Dictionaries }, validate: func(c *Config) error {
-		return tableError("dictionaries", "dictionary", c.Dictionaries.Validate())
+		err := c.Dictionaries.Validate()
+		if e, ok := err.(*dictionaries.EntryError); ok {
+			return &ValidationError{"dictionaries", fmt.Sprintf("dictionary[%d]", e.Index+1), e.Err.Error()}
+		}
+		return tableError("dictionaries", "dictionary", err)
 	}},
 	{name: "filters", field: func(c *Config) any { return &c.Filters }, validate: func(c *Config) error {
 		return tableError("filters", "filter", c.Filters.Validate())
 	}},
-	{name: "quarantines", field: func(c *Config) any { return &c.Quarantines }, validate: func(c *Config) error {
-		return tableError("quarantines", "quarantine", c.Quarantines.Validate())
-	}},
+	{name: "quarantines", field: func(c *Config) any { return &c.Quarantines }, validate: validateQuarantines},
 }
 
 // value is the addressable reflect.Value of table t inside c.
@@ -291,4 +295,16 @@ func validateDomainKeys(c *Config) error {
 		}
 	}
 	return tableError("domainkeys", "verification", domainkeys.CheckVerificationUses(c.DomainKeys, uses))
+}
+
+// validateQuarantines checks the quarantineconfig table. The quarantines
+// that DMARC profiles name are checked in the dmarc entry (validateDMARC,
+// which runs first) and filters' quarantine("...") actions in the filters
+// entry: either refuses deleting a quarantine in use.
+func validateQuarantines(c *Config) error {
+	err := c.Quarantines.Validate()
+	if e, ok := err.(*quarantines.EntryError); ok {
+		return &ValidationError{"quarantines", fmt.Sprintf("quarantine[%d]", e.Index+1), e.Err.Error()}
+	}
+	return tableError("quarantines", "quarantine", err)
 }
