@@ -23,6 +23,7 @@ import (
 	"esa/shell"
 	"esa/shell/sshd"
 	"esa/store"
+	"esa/store/dmarcconf"
 	"esa/store/logins"
 	"esa/store/users"
 
@@ -149,6 +150,10 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		SPF:         newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
 		DKIM:        dkimResolver{a.env.Resolver},                                 // issue 16
 		DKIMProfile: dkimProfileFor(st),
+		// issue 17: DMARC with the dmarcconfig profiles and settings.
+		DMARC:         dmarcEvaluators(st, dmarcResolver{dkimResolver{a.env.Resolver}}),
+		DMARCProfile:  dmarcProfileFor(st),
+		DMARCSettings: func() dmarcconf.Settings { return st.Snapshot().DMARC.Settings },
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()

@@ -342,6 +342,10 @@ func (e *Engine) scan() time.Time {
 	nexts := map[string]time.Time{}
 	for i := range entries {
 		en := &entries[i]
+		if en.Held() {
+			// Quarantined: delivered only once released.
+			continue
+		}
 		seen := map[string]bool{}
 		for _, rid := range en.Pending() {
 			d := domainOf(en.Envelope.Recipients[rid])

@@ -66,6 +66,10 @@ type State struct {
 	Released bool `json:"released,omitempty"`
 }
 
+// Held reports whether the message waits in a quarantine: the delivery
+// engine leaves it alone until it is released.
+func (e *Entry) Held() bool { return e.Envelope.Quarantine != "" && !e.State.Released }
+
 // Pending returns the RIDs still to be delivered.
 func (e *Entry) Pending() []int {
 	var rids []int
@@ -433,8 +437,23 @@ func (m *Message) Read(p []byte) (int, error) { return m.body.Read(p) }
 // Close closes the file.
 func (m *Message) Close() error { return m.f.Close() }
 
-// Open opens message mid for reading.
+// Open opens message mid for reading as it is sent: the gateway's header
+// lines, then the client's message without the fields Envelope.Strip names.
 func (q *Queue) Open(mid uint64) (*Message, error) {
+	m, err := q.openRaw(mid)
+	if err != nil {
+		return nil, err
+	}
+	body := m.body
+	if len(m.Envelope.Strip) > 0 {
+		body = newStripReader(body, m.Envelope.Strip)
+	}
+	m.body = io.MultiReader(strings.NewReader(m.Envelope.Prepend), body)
+	return m, nil
+}
+
+// openRaw opens message mid with its body exactly as the client sent it.
+func (q *Queue) openRaw(mid uint64) (*Message, error) {
 	// O_NOATIME: reading a message for delivery must not cost a metadata
 	// write (relatime updates atime on the first read of a new file); it
 	// is refused (EPERM) when we do not own the file, then read plainly.
@@ -452,7 +471,7 @@ func (q *Queue) Open(mid uint64) (*Message, error) {
 		t, env, err = readTrailer(f, fi.Size())
 		if err == nil {
 			body := &crcReader{r: io.NewSectionReader(f, int64(headerLen), t.bodyLen), want: t.bodyCRC}
-			return &Message{Envelope: *env, f: f, body: io.MultiReader(strings.NewReader(env.Prepend), body)}, nil
+			return &Message{Envelope: *env, f: f, body: body}, nil
 		}
 	}
 	f.Close()
@@ -461,15 +480,7 @@ func (q *Queue) Open(mid uint64) (*Message, error) {
 
 // Body opens message mid's body alone, exactly as the client sent it.
 func (q *Queue) Body(mid uint64) (io.ReadCloser, error) {
-	m, err := q.Open(mid)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := io.CopyN(io.Discard, m, int64(len(m.Envelope.Prepend))); err != nil {
-		m.Close()
-		return nil, err
-	}
-	return m, nil
+	return q.openRaw(mid)
 }
 
 // SetDone records final outcomes for recipients of mid (delivered, bounced,

@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"esa/auth/dkim"
+	"esa/auth/dmarc"
 	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
+	"esa/store/dmarcconf"
 	"esa/store/mailflow"
 
 	"github.com/emersion/go-smtp"
@@ -61,6 +63,17 @@ type Options struct {
 	// DKIMProfile returns the named DKIM verification profile ("" is
 	// DEFAULT); nil uses dkim.DefaultVerifyProfile for every name.
 	DKIMProfile func(name string) dkim.VerifyProfile
+	// DMARC returns the evaluator of the From: domain's policy where a
+	// mail-flow policy enables DMARC verification (asked per message, as
+	// the global settings choose the specification); nil verifies
+	// nothing. DMARCProfile returns the named dmarcconfig profile (""
+	// is DEFAULT; nil uses the factory DEFAULT), DMARCSettings the global
+	// settings (bypass lists), and DMARCRecord files an evaluated message
+	// for the aggregate reports of a policy that sends them.
+	DMARC         func() *dmarc.Evaluator
+	DMARCProfile  func(name string) dmarcconf.Profile
+	DMARCSettings func() dmarcconf.Settings
+	DMARCRecord   func(res dmarc.Result, row dmarc.Row)
 }
 
 // Config is what the server runs: the host name it announces, the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"esa/auth/dkim"
 	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
@@ -250,7 +251,14 @@ func (ss *session) Data(r io.Reader) error {
 		return smtperr.ServiceUnavailable.SMTP()
 	}
 	sc := &scanner{w: w, inHeader: true}
-	dv := ss.dkimStart()
+	dv, silent := ss.dkimStart(), false
+	if dv == nil {
+		// DMARC needs the DKIM results even where the policy does not
+		// verify DKIM for their own sake (seed 004 DMARC step 2): a
+		// silent run, without the DKIM stage's header, log or actions.
+		dv = ss.dmarcDKIMStart()
+		silent = dv != nil
+	}
 	if dv != nil {
 		sc.w = io.MultiWriter(w, dv)
 	}
@@ -308,13 +316,31 @@ func (ss *session) Data(r io.Reader) error {
 		Prepend:  spfHeaders(ss.spf) + ss.received(now),
 		Verdicts: spfVerdicts(ss.spf, nil),
 	}
-	if dv != nil {
+	var dkimRes []dkim.Result
+	if silent {
+		dkimRes = dv.finish()
+	} else if dv != nil {
 		if r := ss.dkimDone(dv, &env.Prepend, &env.Verdicts); r != nil {
 			w.Abort()
 			ss.mid = 0
 			return r
 		}
+		dkimRes = dv.res
 	}
+	if dm := ss.dmarcCheck(sc.header.Bytes(), dkimRes); dm.verdict != "" {
+		if dm.reject != nil {
+			w.Abort()
+			ss.mid = 0
+			return dm.reject
+		}
+		env.Prepend = "Authentication-Results: " + ss.gen.hostname + "; " + dm.header + "\r\n" + env.Prepend
+		if env.Verdicts == nil {
+			env.Verdicts = map[string]string{}
+		}
+		env.Verdicts["dmarc"] = dm.verdict
+		env.Quarantine, env.QuarantineReason = dm.quarantine, dm.reason
+	}
+	env.Sign = ss.limits().DKIMSigning
 	if hdr, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(sc.header.Bytes()), strings.NewReader("\r\n"))); err == nil {
 		env.MessageID = hdr.Header.Get("Message-Id")
 		env.Subject = hdr.Header.Get("Subject")
