@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math/bits"
+	"slices"
 )
 
 // Canonicalization names an algorithm of RFC 6376 §3.4 (DKIM: simple,
@@ -20,7 +21,15 @@ const (
 // canonHeaderRelaxed implements RFC 6376 §3.4.2: lower-case the name,
 // unfold, reduce WSP runs to one SP, drop WSP at the end of the value and
 // around the colon.
+//
+// The result is never longer than raw plus ":" and CRLF, so the room is
+// made once and bytes are stored by index; runs of visible characters (most
+// of a value) are copied whole.
 func canonHeaderRelaxed(dst, raw []byte) []byte {
+	base := len(dst)
+	dst = slices.Grow(dst, len(raw)+3)
+	out := dst[:base+len(raw)+3]
+	n := base
 	i := bytes.IndexByte(raw, ':')
 	if i < 0 {
 		// A malformed line without a colon: all name, empty value.
@@ -40,33 +49,46 @@ func canonHeaderRelaxed(dst, raw []byte) []byte {
 			c += 'a' - 'A'
 		}
 		if nameWSP {
-			dst = append(dst, ' ')
+			out[n] = ' '
+			n++
 			nameWSP = false
 		}
-		dst = append(dst, c)
+		out[n] = c
+		n++
 	}
-	dst = append(dst, ':')
-	if i == len(raw) {
-		return append(dst, '\r', '\n')
-	}
-	wsp := false
-	started := false
-	for _, c := range raw[i+1:] {
-		switch c {
-		case '\r', '\n':
-			// unfolding: the CRLF of a fold disappears, its WSP stays
-		case ' ', '\t':
-			wsp = true
-		default:
+	out[n] = ':'
+	n++
+	if i < len(raw) {
+		v := raw[i+1:]
+		wsp := false
+		started := false
+		for j := 0; j < len(v); {
+			switch v[j] {
+			case '\r', '\n':
+				// unfolding: the CRLF of a fold disappears, its WSP stays
+				j++
+				continue
+			case ' ', '\t':
+				wsp = true
+				j++
+				continue
+			}
 			if wsp && started {
-				dst = append(dst, ' ')
+				out[n] = ' '
+				n++
 			}
 			wsp = false
 			started = true
-			dst = append(dst, c)
+			k := j + 1
+			for k < len(v) && v[k] > ' ' {
+				k++
+			}
+			n += copy(out[n:], v[j:k])
+			j = k
 		}
 	}
-	return append(dst, '\r', '\n')
+	out[n], out[n+1] = '\r', '\n'
+	return out[:n+2]
 }
 
 // canonHeaderNoFWS implements RFC 4870 §3.4.2 for one header field: all

@@ -143,29 +143,66 @@ type bodyKey struct {
 }
 
 type bodyHash struct {
-	canon *bodyCanon
+	key   bodyKey
+	canon bodyCanon
 	h     hash.Hash
 }
 
-// bodyHashes feeds one body to several canonicalizer+hash pairs.
+// bodyHashes feeds one body to several canonicalizer+hash pairs. A
+// verifier reuses one across messages (reset), so the hashes and
+// canonicalizers of the usual one or two body hashes are not allocated
+// per message.
 type bodyHashes struct {
-	m    map[bodyKey]*bodyHash
+	m    map[bodyKey]*bodyHash // only past a few entries; see add
 	list []*bodyHash
+	free []*bodyHash
 }
 
 func (b *bodyHashes) add(mode bodyMode, limit int64) *bodyHash {
 	k := bodyKey{mode, limit}
-	if b.m == nil {
-		b.m = map[bodyKey]*bodyHash{}
+	// A few distinct hashes are the rule (signatures mostly share one);
+	// the map keeps a message with many l= values linear.
+	if b.m != nil {
+		if bh, ok := b.m[k]; ok {
+			return bh
+		}
+	} else {
+		for _, bh := range b.list {
+			if bh.key == k {
+				return bh
+			}
+		}
 	}
-	if bh, ok := b.m[k]; ok {
-		return bh
+	var bh *bodyHash
+	if n := len(b.free); n > 0 {
+		bh = b.free[n-1]
+		b.free = b.free[:n-1]
+		bh.h.Reset()
+	} else {
+		bh = &bodyHash{h: sha256.New()}
 	}
-	h := sha256.New()
-	bh := &bodyHash{canon: newBodyCanon(mode, h, limit), h: h}
-	b.m[k] = bh
+	bh.key = k
+	bh.canon = bodyCanon{mode: mode, h: bh.h, limit: limit, out: bh.canon.out[:0]}
 	b.list = append(b.list, bh)
+	if b.m != nil {
+		b.m[k] = bh
+	} else if len(b.list) > 8 {
+		b.m = make(map[bodyKey]*bodyHash, len(b.list))
+		for _, x := range b.list {
+			b.m[x.key] = x
+		}
+	}
 	return bh
+}
+
+// reset makes every hash available again for the next message.
+func (b *bodyHashes) reset() {
+	if len(b.free)+len(b.list) <= 16 {
+		b.free = append(b.free, b.list...)
+	}
+	clear(b.list)
+	b.list = b.list[:0]
+	b.m = nil
 }
 
 func (b *bodyHashes) Write(p []byte) (int, error) {
@@ -290,20 +327,28 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 		used = map[string]int{}
 	}
 	for k, n := range names {
-		n = lowerName([]byte(n))
+		// Names are matched as written in h= (field names compare
+		// case-insensitively, RFC 5322 §1.2.2). Most names of an
+		// oversigned h= match no field at all; only a name that does
+		// needs its earlier mentions counted.
+		i := len(fields) - 1
+		for i >= 0 && !nameIs(fields[i].name, n) {
+			i--
+		}
 		skip := 0
 		if used != nil {
-			skip = used[n]
-			used[n]++
-		} else {
+			ln := lowerString(n)
+			skip = used[ln]
+			used[ln]++
+		} else if i >= 0 {
 			for _, m := range names[:k] {
 				if len(m) == len(n) && strings.EqualFold(m, n) {
 					skip++
 				}
 			}
 		}
-		for i := len(fields) - 1; i >= 0; i-- {
-			if fields[i].name != n {
+		for ; i >= 0; i-- {
+			if !nameIs(fields[i].name, n) {
 				continue
 			}
 			if skip > 0 {
@@ -321,6 +366,24 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 		}
 	}
 	return picked, buf
+}
+
+// nameIs reports whether the lower-case field name lower is n in any case
+// (ASCII only, as field names are, RFC 5322 §3.6.8).
+func nameIs(lower, n string) bool {
+	if len(lower) != len(n) {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // folder builds a folded header field, breaking lines before tokens that

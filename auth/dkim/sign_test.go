@@ -198,7 +198,11 @@ func hTag(t *testing.T, signed string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.headers
+	names := make([]string, len(s.headers))
+	for i, n := range s.headers {
+		names[i] = strings.ToLower(n)
+	}
+	return names
 }
 
 func TestHeaderSets(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,6 +29,14 @@ type signature struct {
 	expiration  int64 // -1 when no x=
 	bodyHash    []byte
 	sig         []byte
+	// b64 holds the decoded b= and bh= of the usual key sizes (256 bytes
+	// for RSA-2048 plus 32 for SHA-256), so decoding them allocates
+	// nothing beyond the signature itself.
+	b64 [320]byte
+	// tagArr and hdrs back tags and headers for signatures of ordinary
+	// size (the appliance's standard set oversigns 28 names).
+	tagArr [16]tag
+	hdrs   [32]string
 }
 
 // sigError is a signature that cannot be verified, with the result it
@@ -48,10 +57,17 @@ func permErr(format string, a ...any) error {
 // x= not before t=. Failures are permerror. Partially parsed results are
 // returned so the caller can still report d= and s=.
 func parseSignature(f field) (*signature, error) {
-	s := &signature{f: f, bodyLength: -1, timestamp: -1, expiration: -1}
-	tags, err := parseTagList(f.value())
+	s := new(signature)
+	return s, parseSignatureInto(s, f)
+}
+
+// parseSignatureInto is parseSignature filling a signature the caller
+// recycles.
+func parseSignatureInto(s *signature, f field) error {
+	*s = signature{f: f, bodyLength: -1, timestamp: -1, expiration: -1}
+	tags, err := parseTagListInto(s.tagArr[:0], f.value())
 	if err != nil {
-		return s, permErr("signature syntax error: %v", err)
+		return permErr("signature syntax error: %v", err)
 	}
 	s.tags = tags
 	s.domain, _ = tags.get("d")
@@ -61,11 +77,11 @@ func parseSignature(f field) (*signature, error) {
 
 	for _, req := range []string{"v", "a", "b", "bh", "d", "h", "s"} {
 		if _, ok := tags.get(req); !ok {
-			return s, permErr("signature missing required tag %s=", req)
+			return permErr("signature missing required tag %s=", req)
 		}
 	}
 	if v, _ := tags.get("v"); v != "1" {
-		return s, permErr("incompatible signature version v=%s", v)
+		return permErr("incompatible signature version v=%s", v)
 	}
 	a, _ := tags.get("a")
 	s.algorithm = strings.ToLower(stripFWS(a))
@@ -78,15 +94,16 @@ func parseSignature(f field) (*signature, error) {
 		// RFC 8301 §3.1: "Verifiers MUST NOT consider signatures using
 		// rsa-sha1 as valid signatures."
 		s.keyType, s.hash = "rsa", crypto.SHA1
-		return s, permErr("rsa-sha1 is not accepted (RFC 8301)")
+		return permErr("rsa-sha1 is not accepted (RFC 8301)")
 	default:
-		return s, permErr("unsupported signature algorithm %s", s.algorithm)
+		return permErr("unsupported signature algorithm %s", s.algorithm)
 	}
-	if s.sig, err = decodeB64(tags, "b"); err != nil {
-		return s, err
+	if s.sig, err = decodeB64(tags, "b", s.b64[:0]); err != nil {
+		return err
 	}
-	if s.bodyHash, err = decodeB64(tags, "bh"); err != nil {
-		return s, err
+	off := min(len(s.sig), len(s.b64)) // a larger b= was decoded elsewhere
+	if s.bodyHash, err = decodeB64(tags, "bh", s.b64[off:off]); err != nil {
+		return err
 	}
 	s.headerCanon, s.bodyCanon = Simple, Simple
 	if c, ok := tags.get("c"); ok {
@@ -97,26 +114,31 @@ func parseSignature(f field) (*signature, error) {
 		}
 		for _, x := range []Canonicalization{s.headerCanon, s.bodyCanon} {
 			if x != Simple && x != Relaxed {
-				return s, permErr("unsupported canonicalization c=%s", c)
+				return permErr("unsupported canonicalization c=%s", c)
 			}
 		}
 	}
 	if s.domain == "" || s.selector == "" {
-		return s, permErr("empty d= or s= tag")
+		return permErr("empty d= or s= tag")
 	}
 	// h= names cannot hold FWS, so each is trimmed rather than the whole
-	// value copied without it.
+	// value copied without it. Names keep their case: hashHeaders matches
+	// them case-insensitively (RFC 5322 §1.2.2), so nothing is copied.
 	h, _ := tags.get("h")
-	s.headers = make([]string, 0, strings.Count(h, ":")+1)
+	if n := strings.Count(h, ":") + 1; n <= len(s.hdrs) {
+		s.headers = s.hdrs[:0]
+	} else {
+		s.headers = make([]string, 0, n)
+	}
 	for {
 		name, rest, more := strings.Cut(h, ":")
 		name = trimFWS(name)
 		if name == "" {
 			// A name with FWS inside matches no field, so it needs no
 			// check of its own: the signature simply will not verify.
-			return s, permErr("empty header name in h=")
+			return permErr("empty header name in h=")
 		}
-		s.headers = append(s.headers, lowerString(name))
+		s.headers = append(s.headers, name)
 		if !more {
 			break
 		}
@@ -125,15 +147,15 @@ func parseSignature(f field) (*signature, error) {
 	// No limit in RFC 6376, but each entry costs a scan of the header: a
 	// hostile h= of thousands of names must not buy that much work.
 	if len(s.headers) > maxSignedHeaders {
-		return s, permErr("too many header fields in h= (%d, at most %d)", len(s.headers), maxSignedHeaders)
+		return permErr("too many header fields in h= (%d, at most %d)", len(s.headers), maxSignedHeaders)
 	}
 	// RFC 6376 §5.4: the From field MUST be signed.
 	hasFrom := false
 	for _, name := range s.headers {
-		hasFrom = hasFrom || name == "from"
+		hasFrom = hasFrom || len(name) == 4 && strings.EqualFold(name, "from")
 	}
 	if !hasFrom {
-		return s, permErr("From field not signed")
+		return permErr("From field not signed")
 	}
 	if q, ok := tags.get("q"); ok {
 		okq := false
@@ -141,24 +163,24 @@ func parseSignature(f field) (*signature, error) {
 			okq = okq || strings.ToLower(m) == "dns/txt"
 		}
 		if !okq {
-			return s, permErr("unsupported query method q=%s", q)
+			return permErr("unsupported query method q=%s", q)
 		}
 	}
 	s.identity = "@" + s.domain
 	if i, ok := tags.get("i"); ok {
 		id, err := decodeQP(i)
 		if err != nil {
-			return s, permErr("invalid i= tag")
+			return permErr("invalid i= tag")
 		}
 		at := strings.LastIndexByte(id, '@')
 		if at < 0 {
-			return s, permErr("invalid i= tag: no @")
+			return permErr("invalid i= tag: no @")
 		}
 		dom := strings.ToLower(id[at+1:])
 		// §3.5 i=: the domain part MUST be the same as, or a subdomain
 		// of, d=.
 		if dom != s.domain && !strings.HasSuffix(dom, "."+s.domain) {
-			return s, permErr("domain mismatch: i= is not within d=")
+			return permErr("domain mismatch: i= is not within d=")
 		}
 		s.identity = id
 	}
@@ -172,14 +194,14 @@ func parseSignature(f field) (*signature, error) {
 		}
 		n, err := parseDecimal(stripFWS(v))
 		if err != nil {
-			return s, permErr("invalid %s= tag", t.name)
+			return permErr("invalid %s= tag", t.name)
 		}
 		*t.dst = n
 	}
 	if s.timestamp >= 0 && s.expiration >= 0 && s.expiration < s.timestamp {
-		return s, permErr("x= is earlier than t=")
+		return permErr("x= is earlier than t=")
 	}
-	return s, nil
+	return nil
 }
 
 // maxSignedHeaders bounds h=; real signers list a few dozen names, even
@@ -204,31 +226,43 @@ func parseDecimal(s string) (int64, error) {
 	return n, nil
 }
 
-func decodeB64(tags tagList, name string) ([]byte, error) {
+// decodeB64 decodes the base64 value of a tag into dst (allocating only
+// when dst is too small). The value has passed checkTagValue, so every
+// byte at or below SP is FWS (RFC 6376 §3.2), which base64 values may hold
+// anywhere and which is dropped before decoding.
+func decodeB64(tags tagList, name string, dst []byte) ([]byte, error) {
 	v, _ := tags.get(name)
-	// Strip FWS and decode in one buffer (b= is folded in nearly every
-	// signature).
 	var stack [1024]byte // b= of a 4096-bit key is 684 characters
 	buf := stack[:0]
-	for i := 0; i < len(v); i++ {
-		if !isFWS(v[i]) {
-			buf = append(buf, v[i])
+	for i := 0; i < len(v); {
+		j := i
+		for j < len(v) && v[j] > ' ' {
+			j++
 		}
+		buf = append(buf, v[i:j]...)
+		for j < len(v) && v[j] <= ' ' {
+			j++
+		}
+		i = j
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(buf)))
+	need := base64.StdEncoding.DecodedLen(len(buf))
+	if cap(dst) < need {
+		dst = make([]byte, need)
+	}
+	out := dst[:need]
 	n, err := base64.StdEncoding.Decode(out, buf)
 	if err != nil || n == 0 {
 		return nil, permErr("invalid %s= tag", name)
 	}
-	return out[:n], nil
+	return out[:n:n], nil
 }
 
-// withoutB returns the signature field with the b= value removed, as it
-// was hashed (RFC 6376 §3.7: "the value of the b= tag (including all
+// withoutB appends to dst the signature field with the b= value removed,
+// as it was hashed (RFC 6376 §3.7: "the value of the b= tag (including all
 // surrounding whitespace) is deleted").
-func withoutB(raw []byte) []byte {
+func withoutB(dst, raw []byte) []byte {
 	colon := bytes.IndexByte(raw, ':')
-	out := make([]byte, 0, len(raw))
+	out := slices.Grow(dst, len(raw))
 	out = append(out, raw[:colon+1]...)
 	for i := colon + 1; i < len(raw); {
 		j := bytes.IndexByte(raw[i:], ';')

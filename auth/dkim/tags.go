@@ -56,7 +56,12 @@ var errEmptyTagList = errors.New("empty tag list")
 // surrounding FWS removed and inner FWS kept; callers that need base64 strip
 // it themselves.
 func parseTagList(s string) (tagList, error) {
-	l := make(tagList, 0, 16)
+	return parseTagListInto(make(tagList, 0, 16), s)
+}
+
+// parseTagListInto is parseTagList appending to l, so a caller with room
+// for the tags allocates nothing.
+func parseTagListInto(l tagList, s string) (tagList, error) {
 	for i := 0; i <= len(s); {
 		j := strings.IndexByte(s[i:], ';')
 		last := j < 0
@@ -119,6 +124,15 @@ func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 // bare CR or LF that is not part of a fold is refused.
 func checkTagValue(v string) error {
 	for i := 0; i < len(v); i++ {
+		// Eight VALCHARs at a time: long values (b=, p=, h=) are nearly
+		// all VALCHAR between folds, and this check is on the path of
+		// every signature and key record verified.
+		for i+8 <= len(v) && allVALCHAR(leUint64(v[i:])) {
+			i += 8
+		}
+		if i >= len(v) {
+			break
+		}
 		c := v[i]
 		if c > ' ' && c < 0x7f {
 			continue // VALCHAR (";" cannot occur: it ends the spec)
@@ -139,6 +153,24 @@ func checkTagValue(v string) error {
 		}
 	}
 	return nil
+}
+
+// allVALCHAR reports whether all eight bytes of w lie in %x21-7E. With no
+// high bit set (x < 0x80) neither addition carries into the next byte, so
+// x+0x5F has its high bit set exactly when x >= 0x21 and x+0x01 exactly
+// when x >= 0x7F.
+func allVALCHAR(w uint64) bool {
+	const ones = 0x0101010101010101
+	const high = 0x8080808080808080
+	return (^(w+0x5f*ones)|(w+ones)|w)&high == 0
+}
+
+// leUint64 loads eight bytes of s (little-endian, as the SWAR checks
+// expect; the order does not matter to an all-bytes test).
+func leUint64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // stripFWS removes all folding white space, as needed for base64 values

@@ -193,6 +193,47 @@ func (p *pending) fail(err error) {
 	p.done = true
 }
 
+// verifyState is the scratch space of one Verify call: the signatures and
+// their progress, the body hashes, the header hash and a buffer for
+// canonical header fields. Verifiers recycle it through verifyStates, so a
+// message costs the allocations of its results and little else; nothing
+// Verify returns points into it (results refer to the signature field's
+// value, which parseSignatureInto copies out of the header).
+type verifyState struct {
+	ps     []pending
+	sigs   []signature
+	bodies bodyHashes
+	cw     crlfWriter
+	hh     hash.Hash
+	buf    []byte
+	sum    [sha256.Size]byte // a body hash, then the header hash
+}
+
+var verifyStates = sync.Pool{New: func() any { return &verifyState{hh: sha256.New()} }}
+
+func getVerifyState(n int) *verifyState {
+	st := verifyStates.Get().(*verifyState)
+	if cap(st.ps) < n {
+		st.ps = make([]pending, n)
+		st.sigs = make([]signature, n)
+	}
+	st.ps, st.sigs = st.ps[:n], st.sigs[:n]
+	return st
+}
+
+func putVerifyState(st *verifyState) {
+	if cap(st.ps) > 16 || cap(st.buf) > 64<<10 {
+		return // a hostile message's worth; let it go
+	}
+	for i := range st.ps {
+		st.ps[i].sig, st.ps[i].body, st.ps[i].key, st.ps[i].keyErr = nil, nil, nil, nil
+		st.ps[i].res = Result{}
+	}
+	st.bodies.reset()
+	st.cw = crlfWriter{}
+	verifyStates.Put(st)
+}
+
 // Verify reads a message and returns one result per DKIM-Signature field,
 // top to bottom, or a single None result when there is none. The error is
 // only for a message that cannot be read. The body is read only when a
@@ -206,27 +247,34 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 		return nil, err
 	}
 	now := v.now()
-	var sigs []*pending
+	n := 0
 	for _, f := range fields {
 		if f.name == "dkim-signature" {
-			sigs = append(sigs, &pending{})
-			sigs[len(sigs)-1].sig = &signature{f: f}
+			n++
 		}
 	}
-	if len(sigs) == 0 {
+	if n == 0 {
 		// Unsigned: the body is not needed, so it is not read.
 		return []Result{{Status: None, Reason: "no signature"}}, nil
 	}
-	var bodies bodyHashes
+	st := getVerifyState(n)
+	defer putVerifyState(st)
+	sigs := st.ps
 	limit := v.Profile.MaxSignatures
 	if limit <= 0 {
 		limit = 5
 	}
-	for i, p := range sigs {
-		s, err := parseSignature(p.sig.f)
-		p.sig = s
+	i := 0
+	for _, f := range fields {
+		if f.name != "dkim-signature" {
+			continue
+		}
+		p, s := &sigs[i], &st.sigs[i]
+		err := parseSignatureInto(s, f)
+		p.sig, p.done = s, false
 		p.res = Result{Domain: s.domain, Selector: s.selector, Identity: s.identity, Algorithm: s.algorithm}
-		if i >= limit {
+		i++
+		if i > limit {
 			p.res.Status = Neutral
 			p.res.Reason = fmt.Sprintf("not verified: more than %d signatures", limit)
 			p.done = true
@@ -248,17 +296,18 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 		if v.Profile.HonorBodyLength {
 			bl = s.bodyLength
 		}
-		p.body = bodies.add(mode, bl)
+		p.body = st.bodies.add(mode, bl)
 	}
 	// Key lookups run while the body is read; with one signature the
 	// lookup simply happens first.
 	live := 0
-	for _, p := range sigs {
-		if !p.done {
+	for i := range sigs {
+		if !sigs[i].done {
 			live++
 		}
 	}
-	for _, p := range sigs {
+	for i := range sigs {
+		p := &sigs[i]
 		if p.done {
 			continue
 		}
@@ -273,21 +322,22 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 		}()
 	}
 	var readErr error
-	if len(bodies.list) > 0 { // otherwise no signature needs the body
-		readErr = readBody(br, &bodies)
-		bodies.close()
+	if len(st.bodies.list) > 0 { // otherwise no signature needs the body
+		st.cw = crlfWriter{w: &st.bodies}
+		_, readErr = br.WriteTo(&st.cw)
+		st.bodies.close()
 	}
-	for _, p := range sigs {
-		p.wg.Wait()
+	for i := range sigs {
+		sigs[i].wg.Wait()
 	}
 	if readErr != nil {
 		return nil, readErr
 	}
 	results := make([]Result, len(sigs))
-	var buf []byte
-	for i, p := range sigs {
+	for i := range sigs {
+		p := &sigs[i]
 		if !p.done {
-			buf = v.finish(p, fields, buf)
+			v.finish(p, fields, st)
 		}
 		results[i] = p.res
 	}
@@ -309,11 +359,11 @@ func (v *Verifier) checkTimes(s *signature, now time.Time) error {
 	return nil
 }
 
-func (v *Verifier) finish(p *pending, fields []field, buf []byte) []byte {
+func (v *Verifier) finish(p *pending, fields []field, st *verifyState) {
 	s := p.sig
 	if p.keyErr != nil {
 		p.fail(p.keyErr)
-		return buf
+		return
 	}
 	key := p.key
 	p.res.KeyBits = key.Bits()
@@ -322,39 +372,50 @@ func (v *Verifier) finish(p *pending, fields []field, buf []byte) []byte {
 		// its actions entirely, so nothing else about the key matters.
 		p.res.Status, p.res.Reason, p.res.Testing = Neutral, "key in testing mode (t=y)", true
 		p.done = true
-		return buf
+		return
 	}
 	if err := v.checkKey(s, key); err != nil {
 		p.fail(err)
-		return buf
+		return
 	}
-	c := p.body.canon
+	c := &p.body.canon
 	if s.bodyLength >= 0 && v.Profile.HonorBodyLength && c.total < s.bodyLength {
 		p.res.Status, p.res.Reason = HardFail, "body shorter than l= tag"
 		p.done = true
-		return buf
+		return
 	}
-	if !bytes.Equal(p.body.h.Sum(nil), s.bodyHash) {
+	if !bytes.Equal(p.body.h.Sum(st.sum[:0]), s.bodyHash) {
 		p.res.Status, p.res.Reason = HardFail, "body hash did not verify"
 		p.done = true
-		return buf
+		return
 	}
 	var h hash.Hash
 	if s.hash == crypto.SHA1 {
 		h = sha1.New()
 	} else {
-		h = sha256.New()
+		h = st.hh
+		h.Reset()
 	}
-	_, buf = hashHeaders(h, fields, s.headers, s.headerCanon, buf)
-	stripped := withoutB(s.f.raw)
+	_, buf := hashHeaders(h, fields, s.headers, s.headerCanon, st.buf)
+	// RFC 6376 §3.7: the signature field itself goes last, b= emptied,
+	// without its trailing CRLF. Both steps share buf: the canonical form
+	// is written after the stripped one, which it is read from.
+	stripped := withoutB(buf[:0], s.f.raw)
 	stripped = bytes.TrimSuffix(stripped, crlf)
 	if s.headerCanon == Relaxed {
-		buf = canonHeaderRelaxed(buf[:0], stripped)
-		h.Write(buf[:len(buf)-2])
+		canon := canonHeaderRelaxed(stripped[len(stripped):], stripped)
+		h.Write(canon[:len(canon)-2])
+		if cap(canon) > cap(buf) {
+			buf = canon
+		}
 	} else {
 		h.Write(stripped)
 	}
-	digest := h.Sum(nil)
+	if cap(stripped) > cap(buf) {
+		buf = stripped
+	}
+	st.buf = buf[:0]
+	digest := h.Sum(st.sum[:0])
 	var err error
 	switch pk := key.Key.(type) {
 	case *rsa.PublicKey:
@@ -367,14 +428,13 @@ func (v *Verifier) finish(p *pending, fields []field, buf []byte) []byte {
 	if err != nil {
 		p.res.Status, p.res.Reason = HardFail, "signature did not verify"
 		p.done = true
-		return buf
+		return
 	}
 	p.res.Status, p.res.Reason = Pass, "signature verified"
 	if s.bodyLength >= 0 && v.Profile.HonorBodyLength && c.total > s.bodyLength {
 		p.res.Partial, p.res.BodyLength = true, s.bodyLength
 	}
 	p.done = true
-	return buf
 }
 
 // checkKey applies the key record's constraints (RFC 6376 §3.6.1, §6.1.2)
