@@ -13,18 +13,56 @@ import (
 
 // DKIM verification of inbound mail (SPEC.md §4, issue 16 item 4): where
 // the connection's mail-flow policy enables it, the message is verified as
-// it is written to the queue (the same bytes, teed into the verifier, so
-// nothing is buffered whole), before the queue commit. The verdicts go
-// into the envelope and an Authentication-Results: field (RFC 8601); the
-// profile's tempfail and permfail actions may refuse the message.
+// it is written to the queue (the same bytes, teed into the verifiers, so
+// nothing is buffered whole), before the queue commit. DomainKeys
+// signatures (RFC 4870) are verified in the same pass through a second
+// pipe. The verdicts go into the envelope and an Authentication-Results:
+// field (RFC 8601, domainkeys_authres.go); the profile's tempfail and permfail
+// actions may refuse the message for its DKIM verdict only (DomainKeys is
+// historic and informational: it never refuses).
 
-// dkimRun is one message's verification running beside the queue write.
+// dkimRun is one message's verifications running beside the queue write:
+// DKIM on the pipe pw (results in res), DomainKeys on dk when set.
 type dkimRun struct {
 	pw      *io.PipeWriter
 	cancel  context.CancelFunc
 	done    chan struct{}
 	profile dkim.VerifyProfile
 	res     []dkim.Result
+	// dk verifies the DomainKey-Signature fields in the same pass; its
+	// results are in dkRes after finish.
+	dk    *verifyPipe
+	dkRes []dkim.Result
+	// hdr keeps the header section for Authentication-Results: (the
+	// signatures' b= and the Sender: field); the body is not kept.
+	hdr headerCapture
+}
+
+// verifyPipe is a second verifier reading the message from its own pipe.
+type verifyPipe struct {
+	pw   *io.PipeWriter
+	done chan struct{}
+	res  []dkim.Result
+}
+
+// startDomainKeys runs the DomainKeys verification on a new pipe. Its
+// error means a message the verifier cannot parse: a permanent error of
+// the message (RFC 4870 §3.5, as RFC 6376 §6.1 PERMFAIL for DKIM).
+func startDomainKeys(ctx context.Context, v *dkim.Verifier) *verifyPipe {
+	pr, pw := io.Pipe()
+	p := &verifyPipe{pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		res, err := v.VerifyDomainKeys(ctx, pr)
+		if err != nil {
+			res = []dkim.Result{{Status: dkim.PermError, Reason: err.Error(), DomainKeys: true}}
+		}
+		p.res = res
+		// As for DKIM: unsigned mail is not read past its header, and
+		// the rest is drained so the queue write never blocks.
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return p
 }
 
 // dkimStart starts verifying the message about to be written, or returns
@@ -42,6 +80,7 @@ func (ss *session) dkimStart() *dkimRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	d := &dkimRun{pw: pw, cancel: cancel, done: make(chan struct{}), profile: prof}
+	d.dk = startDomainKeys(ctx, v)
 	go func() {
 		defer close(d.done)
 		res, err := v.Verify(ctx, pr)
@@ -77,30 +116,62 @@ func (s *Server) verifier(prof dkim.VerifyProfile) *dkim.Verifier {
 	return v.(*dkim.Verifier)
 }
 
-// Write feeds the verifier; it never fails the queue write.
+// Write feeds the verifiers; it never fails the queue write.
 func (d *dkimRun) Write(p []byte) (int, error) {
+	if d.dk != nil {
+		d.hdr.write(p)
+		_, _ = d.dk.pw.Write(p)
+	}
 	_, _ = d.pw.Write(p)
 	return len(p), nil
 }
 
-// abort stops a verification whose message is refused.
+// abort stops the verifications of a message that is refused.
 func (d *dkimRun) abort() {
 	d.cancel()
 	_ = d.pw.CloseWithError(io.ErrUnexpectedEOF)
 	<-d.done
+	if d.dk != nil {
+		_ = d.dk.pw.CloseWithError(io.ErrUnexpectedEOF)
+		<-d.dk.done
+	}
 }
 
-// finish waits for the verdicts of the complete message.
+// finish waits for the verdicts of the complete message: the DKIM ones
+// returned, the DomainKeys ones in dkRes.
 func (d *dkimRun) finish() []dkim.Result {
 	_ = d.pw.Close()
 	<-d.done
+	if d.dk != nil {
+		_ = d.dk.pw.Close()
+		<-d.dk.done
+		d.dkRes = d.dk.res
+	}
 	d.cancel()
 	return d.res
 }
 
-// dkimLogText is a result as mail_logs writes it after "DKIM: " (ESA-CLI
-// §11.5): "pass signature verified (d=… s=… i=…)", "no signature",
-// "hardfail body hash did not verify (d=… s=… i=…)".
+// logWord is a verdict in the words mail_logs uses (ESA-CLI §11.5:
+// "DKIM: permfail body hash did not verify", "DKIM: tempfail ..."): the
+// appliance's log keeps RFC 6376 §3.9's older PERMFAIL/TEMPFAIL names,
+// while the envelope verdict keeps the content-filter names (hardfail,
+// permerror, temperror; seed 004) and Authentication-Results: the RFC 8601
+// ones (authres.go).
+func logWord(s dkim.Status) string {
+	switch s {
+	case dkim.HardFail, dkim.PermError:
+		return "permfail"
+	case dkim.TempError:
+		return "tempfail"
+	}
+	return s.String()
+}
+
+// dkimLogText is a result as mail_logs writes it after "DKIM: " or
+// "DomainKeys: " (ESA-CLI §11.5): "pass signature verified (d=… s=… i=…)",
+// "no signature", "permfail body hash did not verify (d=… s=… i=…)".
+// DomainKeys signatures have no i= tag (RFC 4870 §3.3), so theirs end in
+// "(d=… s=…)".
 func dkimLogText(r dkim.Result) string {
 	if r.Status == dkim.None {
 		return "no signature"
@@ -113,34 +184,43 @@ func dkimLogText(r dkim.Result) string {
 		}
 	}
 	var b strings.Builder
-	b.WriteString(r.Status.String())
+	b.WriteString(logWord(r.Status))
 	if reason != "" {
 		b.WriteString(" " + reason)
 	}
-	if r.Domain != "" || r.Selector != "" {
+	switch {
+	case r.Domain == "" && r.Selector == "":
+	case r.DomainKeys:
+		fmt.Fprintf(&b, " (d=%s s=%s)", r.Domain, r.Selector)
+	default:
 		fmt.Fprintf(&b, " (d=%s s=%s i=%s)", r.Domain, r.Selector, r.Identity)
 	}
 	return b.String()
 }
 
-// dkimDone logs the results, stores the verdict and the
+// dkimDone logs the results, stores the verdicts and the
 // Authentication-Results: field, and returns the reply that refuses the
-// message when the profile's action for the verdict rejects (seed 004,
-// verification profile steps 10 and 11).
+// message when the profile's action for the DKIM verdict rejects (seed
+// 004, verification profile steps 10 and 11). The DomainKeys verdict is
+// logged and stamped only: the appliance's actions are DKIM's.
 func (ss *session) dkimDone(d *dkimRun, prepend *string, verdicts *map[string]string) *smtp.SMTPError {
 	res := d.finish()
+	dkRes := d.dkRes
 	log := ss.s.opt.Log
 	for _, r := range res {
 		log.Info("MID %d DKIM: %s", ss.mid, pyQuoteFree(dkimLogText(r)))
 	}
+	for _, r := range dkRes {
+		log.Info("MID %d DomainKeys: %s", ss.mid, pyQuoteFree(dkimLogText(r)))
+	}
 	verdict := dkim.Verdict(res)
 	if a, reject := d.profile.Action(verdict); reject {
-		log.Info("MID %d ICID %d Receiving Failed: DKIM %s", ss.mid, ss.pc.icid, verdict.Status)
+		log.Info("MID %d ICID %d Receiving Failed: DKIM %s", ss.mid, ss.pc.icid, logWord(verdict.Status))
 		return &smtp.SMTPError{Code: a.Code, EnhancedCode: smtp.NoEnhancedCode, Message: a.Text}
 	}
 	// RFC 8601 §5: the field goes above the fields it speaks for, so
 	// first in the gateway's block.
-	*prepend = "Authentication-Results: " + dkim.AuthenticationResults(ss.gen.hostname, res) + "\r\n" + *prepend
+	*prepend = "Authentication-Results: " + authResults(ss.gen.hostname, res, dkRes, d.hdr.Bytes()) + "\r\n" + *prepend
 	if *verdicts == nil {
 		*verdicts = map[string]string{}
 	}
@@ -148,6 +228,11 @@ func (ss *session) dkimDone(d *dkimRun, prepend *string, verdicts *map[string]st
 	if verdict.Status == dkim.Pass {
 		// The signing domain, for DMARC's alignment (RFC 7489 §3.1.1).
 		(*verdicts)["dkim.d"] = verdict.Domain
+	}
+	dk := dkim.Verdict(dkRes)
+	(*verdicts)["domainkeys"] = dk.Status.String()
+	if dk.Status == dkim.Pass {
+		(*verdicts)["domainkeys.d"] = dk.Domain
 	}
 	return nil
 }

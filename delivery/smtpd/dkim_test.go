@@ -184,7 +184,7 @@ func TestDKIMInbound(t *testing.T) {
 	}{
 		{
 			name: "pass", l: dkimListener(t, "dkim_verify", "on"), msg: good,
-			reply: "250 ", ar: "esa.example.com; dkim=pass reason=\"signature verified\" header.d=sender.test header.i=@sender.test",
+			reply: "250 ", ar: "esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(good)[:8]),
 			verdict: "pass", log: "DKIM: pass signature verified (d=sender.test s=sel i=@sender.test)",
 		},
 		{
@@ -193,23 +193,24 @@ func TestDKIMInbound(t *testing.T) {
 		},
 		{
 			name: "body changed: hardfail, accepted by DEFAULT", l: dkimListener(t, "dkim_verify", "on"), msg: tampered,
-			reply: "250 ", ar: "esa.example.com; dkim=fail", verdict: "hardfail", log: "DKIM: hardfail ",
+			reply: "250 ", ar: "esa.example.com; dkim=fail (body hash did not verify) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(good)[:8]),
+			verdict: "hardfail", log: "DKIM: permfail body hash did not verify (d=sender.test s=sel i=@sender.test)",
 		},
 		{
 			name: "body changed: rejected by STRICT's permfail action", l: dkimListener(t, "dkim_verify", "on", "dkim_profile", "STRICT"), msg: tampered,
-			reply: "550 #5.7.5 DKIM unauthenticated mail is prohibited", log: "DKIM: hardfail ",
+			reply: "550 #5.7.5 DKIM unauthenticated mail is prohibited", log: "DKIM: permfail body hash did not verify",
 		},
 		{
 			name: "no key: permerror rejected by STRICT", l: dkimListener(t, "dkim_verify", "on", "dkim_profile", "STRICT"), msg: missing,
-			reply: "550 #5.7.5 DKIM unauthenticated mail is prohibited", log: "DKIM: permerror ",
+			reply: "550 #5.7.5 DKIM unauthenticated mail is prohibited", log: "DKIM: permfail ",
 		},
 		{
 			name: "key server failing: temperror deferred by STRICT", l: dkimListener(t, "dkim_verify", "on", "dkim_profile", "STRICT"), msg: temp,
-			reply: "451 #4.7.5 Unable to verify signature - key server unavailable", log: "DKIM: temperror ",
+			reply: "451 #4.7.5 Unable to verify signature - key server unavailable", log: "DKIM: tempfail ",
 		},
 		{
 			name: "key server failing: temperror accepted by DEFAULT", l: dkimListener(t, "dkim_verify", "on"), msg: temp,
-			reply: "250 ", ar: "esa.example.com; dkim=temperror", verdict: "temperror", log: "DKIM: temperror ",
+			reply: "250 ", ar: "esa.example.com; dkim=temperror (", verdict: "temperror", log: "DKIM: tempfail ",
 		},
 		{
 			name: "verification off", l: dkimListener(t), msg: tampered, reply: "250 ",

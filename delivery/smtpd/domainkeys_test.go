@@ -1,0 +1,321 @@
+package smtpd
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"esa/auth/dkim"
+	"esa/delivery/queue"
+	"esa/store/mailflow"
+)
+
+// bTag is the b= value of the first DKIM-Signature or DomainKey-Signature
+// field of msg, whitespace removed.
+func bTag(msg string) string {
+	f := sigFields(headerFields([]byte(msg)))
+	for _, name := range []string{"dkim-signature", "domainkey-signature"} {
+		if v := f.tagValues(name, "b"); len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// dkSigned returns msg with a DomainKey-Signature by key for d=domain
+// s=sel (RFC 4870), nofws canonicalization.
+func dkSigned(t *testing.T, msg, domain, sel string, key *rsa.PrivateKey) string {
+	t.Helper()
+	f, err := dkim.SignDomainKeys(strings.NewReader(msg), &dkim.DKProfile{Domain: domain, Selector: sel, Key: key, Canon: dkim.NoFWS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f + msg
+}
+
+// deliverOne sends msg through listener l of the bed and returns the reply
+// after DATA and, when it was accepted, the queued envelope and message.
+func deliverOne(t *testing.T, b *bed, l mailflow.Listener, msg string) (string, queue.Envelope, string) {
+	t.Helper()
+	b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: []mailflow.Listener{l}, CommandTimeout: 5 * time.Second, DataTimeout: 5 * time.Second})
+	seen := map[uint64]bool{}
+	for _, m := range b.q.List() {
+		seen[m.Envelope.MID] = true
+	}
+	r := dialRaw(t, b.addr("IncomingMail"))
+	r.reply()
+	r.cmd("EHLO mx.sender.test")
+	r.cmd("MAIL FROM:<a@sender.test>")
+	r.cmd("RCPT TO:<b@example.com>")
+	if got := r.cmd("DATA"); !strings.HasPrefix(got, "354") {
+		t.Fatalf("DATA: %q", got)
+	}
+	reply := r.cmd(msg + ".")
+	r.cmd("QUIT")
+	for _, m := range b.q.List() {
+		if seen[m.Envelope.MID] {
+			continue
+		}
+		rd, err := b.q.Open(m.Envelope.MID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reply, m.Envelope, string(all)
+	}
+	return reply, queue.Envelope{}, ""
+}
+
+// Inbound DomainKeys verification (issue 16, RFC 4870 §3.5) on a policy
+// that verifies DKIM: verified in the same pass as DKIM, logged in the
+// DKIM line's form (ESA-CLI §11.5), stamped as a domainkeys entry of
+// Authentication-Results: (RFC 8601 registry: header.d and header.from or
+// header.sender), kept as the "domainkeys" verdict, and never a reason to
+// refuse, even under a profile that rejects DKIM failures.
+func TestDomainKeysInbound(t *testing.T) {
+	t.Parallel()
+	b, z := newDKIMBed(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := dkim.KeyRecordText(rsaKey, dkim.RecordOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z.publish("dk._domainkey.sender.test", rec)
+	ed, err := dkim.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edRec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
+	z.publish("sel._domainkey.sender.test", edRec)
+
+	base := "From: Alice <a@sender.test>\r\nTo: b@example.com\r\nSubject: dk\r\nMessage-ID: <2@sender.test>\r\n\r\nHello.\r\n"
+	viaSender := "Sender: list@sender.test\r\n" + base
+	dkOnly := dkSigned(t, base, "sender.test", "dk", rsaKey)
+	both := signed(t, dkOnly, "sender.test", "sel", &dkim.SignProfile{Key: ed})
+	tampered := strings.Replace(dkOnly, "Hello.", "Hello!", 1)
+	bySender := dkSigned(t, viaSender, "sender.test", "dk", rsaKey)
+
+	cases := []struct {
+		name     string
+		l        mailflow.Listener
+		msg      string
+		ar       []string // substrings of the Authentication-Results field; nil: no field
+		notAR    string   // must not be in the field
+		verdict  string   // the domainkeys verdict
+		dkimV    string   // the dkim verdict
+		log      string   // after "MID n "
+		logCount int      // DomainKeys lines expected
+	}{
+		{
+			name: "DomainKeys and DKIM both pass", l: dkimListener(t, "dkim_verify", "on"), msg: both,
+			ar: []string{
+				"esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(both)[:8]) + ";\r\n\t",
+				"domainkeys=pass (signature verified) header.d=sender.test header.from=a@sender.test\r\n",
+			},
+			verdict: "pass", dkimV: "pass", log: "DomainKeys: pass signature verified (d=sender.test s=dk)", logCount: 1,
+		},
+		{
+			name: "DomainKeys only: dkim none", l: dkimListener(t, "dkim_verify", "on"), msg: dkOnly,
+			ar:      []string{"esa.example.com; dkim=none;\r\n\tdomainkeys=pass (signature verified) header.d=sender.test header.from=a@sender.test\r\n"},
+			verdict: "pass", dkimV: "none", log: "DomainKeys: pass signature verified (d=sender.test s=dk)", logCount: 1,
+		},
+		{
+			name: "Sender: is the identity", l: dkimListener(t, "dkim_verify", "on"), msg: bySender,
+			ar:      []string{"domainkeys=pass (signature verified) header.d=sender.test header.sender=list@sender.test\r\n"},
+			verdict: "pass", dkimV: "none", log: "DomainKeys: pass signature verified (d=sender.test s=dk)", logCount: 1,
+		},
+		{
+			name: "changed body fails, accepted even by STRICT", l: dkimListener(t, "dkim_verify", "on", "dkim_profile", "STRICT"), msg: tampered,
+			ar:      []string{"domainkeys=fail (signature did not verify) header.d=sender.test header.from=a@sender.test"},
+			verdict: "hardfail", dkimV: "none", log: "DomainKeys: permfail signature did not verify (d=sender.test s=dk)", logCount: 1,
+		},
+		{
+			name: "unsigned: logged, no domainkeys entry", l: dkimListener(t, "dkim_verify", "on"), msg: base,
+			ar: []string{"esa.example.com; dkim=none\r\n"}, notAR: "domainkeys",
+			verdict: "none", dkimV: "none", log: "DomainKeys: no signature", logCount: 1,
+		},
+		{
+			name: "verification off: nothing", l: dkimListener(t), msg: both,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			reply, env, stored := deliverOne(t, b, c.l, c.msg)
+			if !strings.HasPrefix(reply, "250 ") {
+				t.Fatalf("after DATA: %q", reply)
+			}
+			if c.ar == nil {
+				if strings.Contains(env.Prepend, "Authentication-Results") || env.Verdicts["domainkeys"] != "" {
+					t.Fatalf("verification off, yet:\n%s%v", env.Prepend, env.Verdicts)
+				}
+				return
+			}
+			field, _, _ := strings.Cut(env.Prepend, "\r\nReceived:")
+			for _, want := range c.ar {
+				if !strings.Contains(field+"\r\n", want) {
+					t.Errorf("Authentication-Results:\n%s\nlacks %q", field, want)
+				}
+			}
+			if c.notAR != "" && strings.Contains(field, c.notAR) {
+				t.Errorf("Authentication-Results:\n%s\nhas %q", field, c.notAR)
+			}
+			if env.Verdicts["domainkeys"] != c.verdict || env.Verdicts["dkim"] != c.dkimV {
+				t.Errorf("verdicts %v, want domainkeys %q dkim %q", env.Verdicts, c.verdict, c.dkimV)
+			}
+			if c.verdict == "pass" && env.Verdicts["domainkeys.d"] != "sender.test" {
+				t.Errorf("domainkeys.d = %q", env.Verdicts["domainkeys.d"])
+			}
+			prefix := "Info: MID " + itoa(env.MID) + " "
+			b.log.waitFor(t, prefix+c.log)
+			if n := countLines(b.log, prefix+"DomainKeys: "); n != c.logCount {
+				t.Errorf("%d DomainKeys lines, want %d", n, c.logCount)
+			}
+			if stored != env.Prepend+c.msg {
+				t.Fatalf("stored message changed:\n%q", stored)
+			}
+		})
+	}
+}
+
+// A DomainKeys-signed message larger than the pipes' buffers streams
+// through both verifiers (nothing holds the whole message) and passes.
+func TestDomainKeysLargeMessage(t *testing.T) {
+	t.Parallel()
+	b, z := newDKIMBed(t)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := dkim.KeyRecordText(rsaKey, dkim.RecordOptions{})
+	z.publish("dk._domainkey.sender.test", rec)
+	msg := dkSigned(t, "From: a@sender.test\r\nTo: b@example.com\r\n\r\n"+strings.Repeat("0123456789 abcdef  0123456789 abcdef\r\n", 64<<10), "sender.test", "dk", rsaKey)
+	reply, env, _ := deliverOne(t, b, dkimListener(t, "dkim_verify", "on"), msg)
+	if !strings.HasPrefix(reply, "250 ") || env.Verdicts["domainkeys"] != "pass" {
+		t.Fatalf("reply %q, verdicts %v", reply, env.Verdicts)
+	}
+}
+
+func countLines(l *logLines, s string) int {
+	n := 0
+	for _, x := range l.all() {
+		if strings.Contains(x, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// The wording of Authentication-Results: (issue 16 item 4): RFC 8601
+// result values, the appliance's reason comments, the registry's
+// properties, and hostile values from the message kept inside their
+// quoting.
+func TestAuthResultsWording(t *testing.T) {
+	hdr := []byte("DKIM-Signature: v=1; d=a.test; s=s1;\r\n\tb=ABCDEFGHxyz\r\nDKIM-Signature: v=1; d=a.test; s=s2; b=ABCDEFGHuvw\r\n" +
+		"DomainKey-Signature: a=rsa-sha1; d=a.test; s=dk; b=QQQQ\r\nSender: <list@a.test>\r\nFrom: x@a.test\r\n")
+	cases := []struct {
+		name     string
+		dkim, dk []dkim.Result
+		want     string
+	}{
+		{
+			name: "partial pass; header.b grows until unique",
+			dkim: []dkim.Result{
+				{Status: dkim.Pass, Partial: true, BodyLength: 1000, Domain: "a.test", Identity: "@a.test"},
+				{Status: dkim.HardFail, Reason: "body hash did not verify", Domain: "a.test", Identity: "joe@a.test"},
+			},
+			want: "mx.test; dkim=pass (partially verified [1000 bytes]) header.d=a.test header.i=@a.test header.b=ABCDEFGHx;\r\n\t" +
+				"dkim=fail (body hash did not verify) header.d=a.test header.i=joe@a.test header.b=ABCDEFGHu",
+		},
+		{
+			name: "neutral and permerror; domainkeys from Sender:",
+			dkim: []dkim.Result{{Status: dkim.Neutral, Reason: "not verified: more than 5 signatures"}},
+			dk:   []dkim.Result{{Status: dkim.PermError, Reason: "no key", Domain: "a.test", Identity: "list@a.test", DomainKeys: true}},
+			want: "mx.test; dkim=neutral (not verified: more than 5 signatures) header.b=ABCDEFGHx;\r\n\tdomainkeys=permerror (no key) header.d=a.test header.sender=list@a.test",
+		},
+		{
+			name: "temperror; none is dropped for domainkeys",
+			dkim: []dkim.Result{{Status: dkim.TempError, Reason: "key query timed out"}},
+			dk:   []dkim.Result{{Status: dkim.None, DomainKeys: true}},
+			want: "mx.test; dkim=temperror (key query timed out) header.b=ABCDEFGHx",
+		},
+		{
+			name: "hostile reason and domain stay quoted",
+			dkim: []dkim.Result{{Status: dkim.PermError, Reason: "unsupported algorithm a=x) ; dkim=pass (\r\nX-Evil: 1", Domain: "evil.test; dkim=pass", Identity: strings.Repeat("i", 300)}},
+			want: `mx.test; dkim=permerror (unsupported algorithm a=x\) ; dkim=pass \(??X-Evil: 1) header.d="evil.test; dkim=pass" header.b=ABCDEFGHx`,
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := authResults("mx.test", c.dkim, c.dk, hdr)
+			if got != c.want {
+				t.Errorf("got\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzAuthResults: whatever the message's header and the verdicts' texts
+// hold, the field stays one header field (lines folded only where the
+// renderer folds, no control characters, each line within RFC 5322's 998
+// characters) and holds exactly one entry per result it renders, so a
+// signer cannot inject a result of its own.
+func FuzzAuthResults(f *testing.F) {
+	f.Add([]byte("DKIM-Signature: v=1; d=a.test; b=abc/def=\r\nSender: x@a.test\r\n"), "body hash did not verify", "a.test", "@a.test", uint8(5))
+	f.Add([]byte("DomainKey-Signature: b=\r\n\tQ\r\nFrom: <x@a.test>\r\n"), "a=\"x\"; dkim=pass", "a.test;x", "(x)", uint8(2))
+	f.Add([]byte(": \r\n \r\nx\r\n"), "\x00\r\n", "\xff", "\"\\", uint8(3))
+	f.Fuzz(func(t *testing.T, hdr []byte, reason, domain, identity string, st uint8) {
+		status := dkim.Status(st % 6)
+		dr := []dkim.Result{{Status: status, Reason: reason, Domain: domain, Identity: identity}, {Status: dkim.Pass, Domain: domain}}
+		kr := []dkim.Result{{Status: status, Reason: reason, Domain: domain, Identity: identity, DomainKeys: true}}
+		got := authResults("mx.test", dr, kr, hdr)
+		lines := strings.Split(got, "\r\n\t")
+		want := 2
+		if status != dkim.None {
+			want = 3
+		}
+		if len(lines) != want {
+			t.Fatalf("%d entries, want %d: %q", len(lines), want, got)
+		}
+		for _, l := range lines {
+			if len(l) > 998-len("Authentication-Results: ") {
+				t.Fatalf("line of %d characters", len(l))
+			}
+			for i := 0; i < len(l); i++ {
+				if l[i] < 0x20 || l[i] >= 0x7f {
+					t.Fatalf("control or 8-bit character %q in %q", l[i], got)
+				}
+			}
+		}
+		// Outside quoted-strings and comments, ";" only ends an entry.
+		semis, depth, quoted := 0, 0, false
+		for i := 0; i < len(got); i++ {
+			switch c := got[i]; {
+			case c == '\\' && (quoted || depth > 0):
+				i++
+			case quoted:
+				quoted = c != '"'
+			case c == '"' && depth == 0:
+				quoted = true
+			case c == '(':
+				depth++
+			case c == ')' && depth > 0:
+				depth--
+			case c == ';' && depth == 0:
+				semis++
+			}
+		}
+		if semis != want || quoted || depth != 0 {
+			t.Fatalf("%d separators (want %d), open quote %v, comment depth %d: %q", semis, want, quoted, depth, got)
+		}
+	})
+}
