@@ -49,6 +49,9 @@ func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, 
 	if err == nil {
 		err = w.Commit(queue.Envelope{MID: mid, ICID: 0, Received: now, Listener: "", RemoteIP: "127.0.0.1",
 			HELO: e.cfg.HeloName, Relayed: true, From: "", Recipients: []string{to},
+			// The bounce profile's "Do you want bounce and delay messages
+			// to be signed?" travels with the notification (sign.go).
+			Sign:      pol.Bounce.Sign,
 			MessageID: fmt.Sprintf("<dsn.%d.%d@%s>", env.MID, mid, e.cfg.HeloName), Subject: subject})
 	} else if w != nil {
 		w.Abort()

@@ -103,6 +103,7 @@ type Bounce struct {
 	DelayWarning   bool          // send one delay notice on the first temporary failure
 	BounceFrom     string        // the bounce's From: header address (default MAILER-DAEMON@HeloName)
 	DelayRecipient string        // delay notices go here instead of the sender when set
+	Sign           bool          // bounces and delay notices may be DKIM/DomainKeys signed (sign.go)
 }
 
 // DefaultBounce is the appliance's Default bounce profile.

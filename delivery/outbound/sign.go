@@ -48,6 +48,15 @@ func signingIdentity(h mail.Header, useFrom bool) string {
 	return ""
 }
 
+// isNotification reports a bounce or delay notice the engine generated
+// (dsn.go): a message of the gateway's own (ICID 0) from the null reverse
+// path, which marks a notification (RFC 5321 §4.5.5, RFC 3464 §2). Other
+// system-generated mail (DMARC reports) has a sender and follows only
+// domainkeysconfig SETUP, which the Sign hook applies.
+func isNotification(env queue.Envelope) bool {
+	return env.ICID == 0 && env.From == ""
+}
+
 // signatures returns the signature fields for the message of env, each
 // ending in CRLF, DKIM-Signature fields first; "" when the message is not
 // signed. A failure to sign is logged and the message goes unsigned: an
@@ -55,6 +64,12 @@ func signingIdentity(h mail.Header, useFrom bool) string {
 // (RFC 6376 §6.1: unsigned and failed are the same to a verifier's policy).
 func (e *Engine) signatures(env queue.Envelope) string {
 	if e.cfg.Sign == nil || !env.Relayed {
+		return ""
+	}
+	if isNotification(env) && !env.Sign {
+		// A bounce or delay notice whose bounce profile does not sign
+		// them (bounceconfig; ESA-CLI §10.2): unsigned, and no "cannot
+		// sign" line, since nothing asked for a signature.
 		return ""
 	}
 	m, err := e.cfg.Queue.Open(env.MID)

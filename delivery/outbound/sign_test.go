@@ -175,10 +175,13 @@ func FuzzSigningIdentity(f *testing.F) {
 	})
 }
 
-// A bounce is signed when the hook signs the gateway's own messages
-// ("Sign System-Generated Messages"): the DSN reaches the hook with ICID 0
-// and its From: address, and the copy the sender's server receives
-// verifies.
+// Bounces and delay notices are signed only when the bounce profile that
+// produced them asks (bounceconfig "Do you want bounce and delay messages
+// to be signed?", issue 16): then the notice reaches the hook with ICID 0
+// and its From: address (MAILER-DAEMON@ the gateway), and the copy the
+// sender's server receives verifies with auth/dkim; otherwise the hook is
+// not even asked about it, it goes out unsigned and mail_logs has no DKIM
+// line for it.
 func TestOutboundSigningBounce(t *testing.T) {
 	t.Parallel()
 	b, srv := rawBed(t)
@@ -187,45 +190,74 @@ func TestOutboundSigningBounce(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec, _ := dkim.KeyRecordText(ed, dkim.RecordOptions{})
-	var mu sync.Mutex
-	var system []string
-	sign := func(env queue.Envelope, addr string) ([]Signing, bool) {
-		if env.ICID != 0 {
-			return nil, true
-		}
-		mu.Lock()
-		system = append(system, addr)
-		mu.Unlock()
-		return []Signing{{Profile: "system", Match: addr, DKIM: &dkim.SignProfile{Domain: "esa.test", Selector: "sys", Key: ed}}}, true
-	}
-	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Sign: sign,
-		Policy: func(string) Policy { return Policy{TLS: TLSNo} }})
-	mid := hs.submit("alice@raw.ins.test", true, "From: alice@raw.ins.test\r\nSubject: hello\r\n\r\nbody\r\n", "reject1@raw.ins.test")
-	if ev := hs.waitFor(mid); ev.Outcome != Bounced {
-		t.Fatalf("%v, want bounced", ev.Outcome)
-	}
-	hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
-	var dsn []byte
-	for _, m := range srv.messages() {
-		if m.From == "" {
-			dsn = m.Data
-		}
-	}
-	if dsn == nil {
-		t.Fatal("no DSN delivered")
-	}
 	v := &dkim.Verifier{Resolver: keyTXT{"sys._domainkey.esa.test": rec}, Profile: dkim.DefaultVerifyProfile()}
-	res, err := v.Verify(context.Background(), bytes.NewReader(dsn))
-	if err != nil || len(res) != 1 || res[0].Status != dkim.Pass {
-		t.Fatalf("DSN signature: %v %v\n%s", res, err, dsn)
+	cases := []struct {
+		name   string
+		sign   bool
+		rcpt   string // reject*: a bounce; later*: a delay notice
+		signed bool
+	}{
+		{name: "bounce, profile signs", sign: true, rcpt: "reject1@raw.ins.test", signed: true},
+		{name: "bounce, profile does not sign", sign: false, rcpt: "reject2@raw.ins.test"},
+		{name: "delay notice, profile signs", sign: true, rcpt: "later1@raw.ins.test", signed: true},
+		{name: "delay notice, profile does not sign", sign: false, rcpt: "later2@raw.ins.test"},
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(system) != 1 || !strings.Contains(string(dsn), system[0]) {
-		t.Fatalf("the hook saw %v for the DSN", system)
-	}
-	if !strings.Contains(hs.log.String(), "DKIM: cannot sign - no profile matches alice@raw.ins.test") {
-		t.Fatalf("no cannot-sign line for the original:\n%s", hs.log.String())
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var system []string
+			sign := func(env queue.Envelope, addr string) ([]Signing, bool) {
+				if env.ICID != 0 {
+					return nil, true
+				}
+				mu.Lock()
+				system = append(system, addr)
+				mu.Unlock()
+				return []Signing{{Profile: "system", Match: addr, DKIM: &dkim.SignProfile{Domain: "esa.test", Selector: "sys", Key: ed}}}, true
+			}
+			bounce := DefaultBounce
+			bounce.InitialRetry, bounce.MaxRetry, bounce.DelayWarning, bounce.Sign = time.Hour, time.Hour, true, c.sign
+			hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port, Sign: sign,
+				Policy: func(string) Policy { return Policy{TLS: TLSNo, Bounce: bounce} }})
+			sender := "sender" + itoa(uint64(i)) + "@raw.ins.test"
+			mid := hs.submit(sender, true, "From: "+sender+"\r\nSubject: hello\r\n\r\nbody\r\n", c.rcpt)
+			hs.waitFor(mid)
+			notice := hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
+			var dsn []byte
+			for _, m := range srv.messages() {
+				if m.From == "" && len(m.To) == 1 && m.To[0] == sender {
+					dsn = m.Data
+				}
+			}
+			if dsn == nil {
+				t.Fatal("no notice delivered")
+			}
+			res, err := v.Verify(context.Background(), bytes.NewReader(dsn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			noticeLine := "MID " + itoa(notice.MID) + " DKIM"
+			if !c.signed {
+				if res[0].Status != dkim.None || len(system) != 0 || strings.Contains(hs.log.String(), noticeLine) {
+					t.Fatalf("unsigned notice: %v, hook asked %v, log:\n%s", res, system, hs.log.String())
+				}
+				return
+			}
+			if len(res) != 1 || res[0].Status != dkim.Pass {
+				t.Fatalf("notice signature: %v\n%s", res, dsn)
+			}
+			if len(system) != 1 || system[0] != "MAILER-DAEMON@esa.test" || !strings.Contains(string(dsn), system[0]) {
+				t.Fatalf("the hook saw %v for the notice", system)
+			}
+			if !strings.Contains(hs.log.String(), noticeLine+": signing with system - matches MAILER-DAEMON@esa.test") {
+				t.Fatalf("no signing line for the notice:\n%s", hs.log.String())
+			}
+			if !strings.Contains(hs.log.String(), "DKIM: cannot sign - no profile matches "+sender) {
+				t.Fatalf("no cannot-sign line for the original:\n%s", hs.log.String())
+			}
+		})
 	}
 }
 
