@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"esa/shell"
+	"esa/store/dmarcconf"
 	"esa/store/mailflow"
 )
 
@@ -29,8 +30,9 @@ var paramBounds = map[string][2]int{
 
 // askParams asks the DEFAULT questions of ESA-CLI §3.4 for the parameters
 // the listeners know, in the appliance's order, with cur's values as
-// defaults, and returns the answers.
-func askParams(io *shell.IO, cur mailflow.Limits) (mailflow.Limits, error) {
+// defaults, and returns the answers. dmarcProfiles are the dmarcconfig
+// profiles a policy may name (the session's pending table).
+func askParams(io *shell.IO, cur mailflow.Limits, dmarcProfiles []string) (mailflow.Limits, error) {
 	l := cur
 	var err error
 	bounded := func(key string) (int, int) { b := paramBounds[key]; return b[0], b[1] }
@@ -117,17 +119,71 @@ func askParams(io *shell.IO, cur mailflow.Limits) (mailflow.Limits, error) {
 	if l.TLS, err = askTLS(io, cur.TLS); err != nil {
 		return l, err
 	}
+	// Item 18 comes after SMTP Authentication (item 17, not offered here)
+	// and before S/MIME (item 19, not offered) and Block D.
+	if l.DKIMSigning, err = io.YesNo("Would you like to enable DKIM/DomainKeys signing?", cur.DKIMSigning); err != nil {
+		return l, err
+	}
 
-	// Block D: the DKIM verification (ESA-CLI §3.4 item 20), SPF/SIDF
-	// (item 21) and DMARC verification (item 22) questions go here, in
-	// that order; DMARC comes with issue 17.
+	// Block D: DKIM verification (ESA-CLI §3.4 item 20), SPF/SIDF (item
+	// 21) and DMARC verification (item 22), in that order.
 	if l.DKIM, err = askDKIM(io, cur.DKIM, dkimProfileNames(cur.DKIM)); err != nil {
 		return l, err
 	}
 	if l.SPF, err = askSPF(io, cur.SPF); err != nil {
 		return l, err
 	}
+	if l.DMARC, err = askDMARC(io, cur.DMARC, dmarcProfiles); err != nil {
+		return l, err
+	}
 	return l, nil
+}
+
+// askDMARC asks the DMARC verification questions of ESA-CLI §3.4 item 22:
+// on/off, the dmarcconfig profile from the numbered list (the current one
+// is the default; DEFAULT when the policy names none), and whether the
+// results go into the aggregate reports (RFC 7489 §7.2). Turned off, the
+// profile and reports keep their values for the next time.
+func askDMARC(io *shell.IO, cur mailflow.DMARCSettings, profiles []string) (mailflow.DMARCSettings, error) {
+	s := cur
+	var err error
+	if s.Enabled, err = io.YesNo("Would you like to enable DMARC verification?", cur.Enabled); err != nil || !s.Enabled {
+		return s, err
+	}
+	if len(profiles) == 0 {
+		profiles = []string{dmarcconf.DefaultProfile}
+	}
+	want := cur.Profile
+	if want == "" {
+		want = dmarcconf.DefaultProfile
+	}
+	def := 1
+	for i, n := range profiles {
+		if n == want {
+			def = i + 1
+		}
+	}
+	n, err := io.Choose("Select the DMARC verification profile to use:", profiles, def)
+	if err != nil {
+		return s, err
+	}
+	// The choice is stored by name, DEFAULT too (as the DKIM profile is):
+	// a policy that picks DEFAULT over a DEFAULT policy parameters' other
+	// profile must keep that choice as an override.
+	s.Profile = profiles[n-1]
+	s.Reports, err = io.YesNo("Would you like to send aggregate reports?", cur.Reports)
+	return s, err
+}
+
+// dmarcProfileNames are the DMARC verification profiles of the session's
+// pending dmarcconfig table, in its order, for the policy questions.
+func dmarcProfileNames(env *Env) []string {
+	t := env.Session.Config().DMARC
+	names := make([]string, len(t.Profiles))
+	for i, p := range t.Profiles {
+		names[i] = p.Name
+	}
+	return names
 }
 
 // dkimProfileNames are the DKIM verification profiles a policy may use.
@@ -440,6 +496,10 @@ func allParams(l mailflow.Limits) []mailflow.Param {
 		{Key: "spf_timeout", Value: strconv.Itoa(l.SPF.Timeout)},
 		{Key: "dkim_verify", Value: onOff(l.DKIM.Enabled)},
 		{Key: "dkim_profile", Value: l.DKIM.Profile},
+		{Key: "dkim_signing", Value: onOff(l.DKIMSigning)},
+		{Key: "dmarc_verify", Value: onOff(l.DMARC.Enabled)},
+		{Key: "dmarc_profile", Value: l.DMARC.Profile},
+		{Key: "dmarc_reports", Value: onOff(l.DMARC.Reports)},
 	}
 	out := all[:0]
 	for _, p := range all {
@@ -517,7 +577,7 @@ func printLimits(io *shell.IO, l mailflow.Limits) {
 	if l.RejectText != "" {
 		io.Printf("SMTP Rejection Text: %s\n", l.RejectText)
 	}
-	// The "DMARC Verification Enabled" lines join here (issue 17).
+	io.Printf("DKIM/DomainKeys Signing Enabled: %s\n", yes(l.DKIMSigning))
 	if l.DKIM.Enabled {
 		io.Printf("DKIM Verification Enabled: Yes\n")
 		name := l.DKIM.Profile
@@ -527,6 +587,17 @@ func printLimits(io *shell.IO, l mailflow.Limits) {
 		io.Printf("  Use DKIM Verification Profile: %s\n", name)
 	} else {
 		io.Printf("DKIM Verification Enabled: No\n")
+	}
+	// ESA-CLI §3.5 lists "DMARC Verification Enabled" after the DKIM
+	// line; the profile and the reports are shown like the DKIM profile.
+	if l.DMARC.Enabled {
+		name := l.DMARC.Profile
+		if name == "" {
+			name = dmarcconf.DefaultProfile
+		}
+		io.Printf("DMARC Verification Enabled: Yes\n  Use DMARC Verification Profile: %s\n  Send Aggregate Reports: %s\n", name, yes(l.DMARC.Reports))
+	} else {
+		io.Printf("DMARC Verification Enabled: No\n")
 	}
 	printSPF(io, l.SPF)
 }

@@ -19,9 +19,12 @@ import (
 // other DEFAULT questions, each taken at its default).
 func spfListenerScript(name string, port int, spfAnswers ...string) string {
 	lines := []string{"new", "2", name, "127.0.0.1", strconv.Itoa(port), "example.com", "y"}
-	// 14 default-policy questions, then DKIM verification (Enter: no).
-	lines = append(lines, make([]string, 15)...)
+	// 14 default-policy questions, DKIM/DomainKeys signing and DKIM
+	// verification (Enter: no), the SPF answers, then DMARC verification
+	// (Enter: no).
+	lines = append(lines, make([]string, 16)...)
 	lines = append(lines, spfAnswers...)
+	lines = append(lines, "")
 	return strings.Join(lines, "\n") + "\n"
 }
 
