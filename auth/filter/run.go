@@ -175,28 +175,14 @@ func (r *runner) do(a *action) {
 	case "insert-header":
 		r.res.Insert = append(r.res.Insert, Field{a.args[0], r.expand(a.args[1])})
 	case "strip-header":
-		name := a.args[0]
-		kept := r.res.Insert[:0]
-		for _, f := range r.res.Insert {
-			if !strings.EqualFold(f.Name, name) {
-				kept = append(kept, f)
-			}
-		}
-		r.res.Insert = kept
-		r.strip(name)
+		r.strip(a.args[0])
 	case "fed":
 		if r.m.MailFrom == "" {
 			text += " (null envelope sender: From: left alone)"
 			break
 		}
 		r.strip("From")
-		kept := r.res.Insert[:0]
-		for _, f := range r.res.Insert {
-			if !strings.EqualFold(f.Name, "From") {
-				kept = append(kept, f)
-			}
-		}
-		r.res.Insert = append(kept, Field{"From", clean(r.m.MailFrom)})
+		r.res.Insert = append(r.res.Insert, Field{"From", clean(r.m.MailFrom)})
 	case "log-entry":
 		r.res.Log = append(r.res.Log, r.expand(a.args[0]))
 	default:
@@ -207,7 +193,16 @@ func (r *runner) do(a *action) {
 	r.done = append(r.done, text)
 }
 
+// strip removes the named fields: from the original header (Strip) and
+// those earlier actions inserted.
 func (r *runner) strip(name string) {
+	var kept []Field
+	for _, f := range r.res.Insert {
+		if !strings.EqualFold(f.Name, name) {
+			kept = append(kept, f)
+		}
+	}
+	r.res.Insert = kept
 	for _, s := range r.res.Strip {
 		if strings.EqualFold(s, name) {
 			return

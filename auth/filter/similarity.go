@@ -37,44 +37,128 @@ func DisplayName(v string) string {
 	return strings.TrimSpace(name)
 }
 
-// normalize turns a name into its comparison form: lower case, every run
-// of characters other than letters and digits a single separator, words
-// sorted, so "Smith, Olivia", "olivia  smith" and "OLIVIA SMITH" are one
-// name.
-func normalize(s string) []rune {
-	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+// normalize turns a name into its comparison form: words of letters and
+// digits, lower case, accents and look-alike letters of other scripts
+// folded to plain Latin ones (fold), everything else a separator. So
+// "Smith, Olivia", "olivia  smith" and "OLÍVIA SMITH" have the same words.
+func normalize(s string) []string {
+	words := strings.FieldsFunc(strings.Map(fold, strings.ToLower(s)), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-	sort.Strings(words)
-	rs := []rune(strings.Join(words, " "))
-	if len(rs) > maxCompareRunes {
-		rs = rs[:maxCompareRunes]
+	n := 0
+	for i, w := range words {
+		if n += len(w); n > maxCompareRunes {
+			return words[:i]
+		}
 	}
-	return rs
+	return words
 }
+
+// folds maps accented Latin letters and the Cyrillic and Greek letters that
+// look like Latin ones to the plain letter, because a forged display name
+// only has to look like the executive's ("Оlivia" with a Cyrillic О). The
+// standard library has no Unicode decomposition; this covers Latin-1,
+// the common Latin Extended-A letters and the usual confusables.
+var folds = func() map[rune]rune {
+	m := map[rune]rune{}
+	for to, from := range map[rune]string{
+		'a': "àáâãäåāăąаα", 'c': "çćčсς", 'd': "ďđ", 'e': "èéêëēėęěеε", 'g': "ğ",
+		'h': "һ", 'i': "ìíîïīįıіι", 'j': "ј", 'k': "κк", 'l': "ĺļľł", 'n': "ñńňη",
+		'o': "òóôõöøōőоο", 'p': "рρ", 'r': "ŕř", 's': "śşšѕ", 't': "ţťτ",
+		'u': "ùúûüūůűų", 'v': "ν", 'x': "хχ", 'y': "ýÿуγ", 'z': "źżž",
+	} {
+		for _, r := range from {
+			m[r] = to
+		}
+	}
+	return m
+}()
+
+func fold(r rune) rune {
+	if f, ok := folds[r]; ok {
+		return f
+	}
+	return r
+}
+
+// maxPermuteWords: names of up to this many words are compared in every
+// order of their words (4! = 24 orders), longer ones as written and sorted.
+const maxPermuteWords = 4
 
 // Similarity scores how alike two names are, from 0 (nothing in common)
-// to 100 (the same name up to case, punctuation, spacing and word order):
-// 100 × (1 − edit distance / length of the longer) over the normalized
-// forms, rounded to the nearest integer. Edit distance is Levenshtein's
-// over characters, so one changed letter in a 12-letter name ("0livia
-// Smith") scores 92.
+// to 100 (the same name up to case, accents, punctuation, spacing and word
+// order): 100 × (1 − d / n), rounded, where d is the Levenshtein distance
+// between the names' words joined by single spaces and n the length of the
+// longer, in the word order of either name that gives the best score. So
+// "Smith, Olivia" scores 100 against "Olivia Smith", and one changed letter
+// in those 12 characters ("0livia Smith") 92.
 func Similarity(a, b string) int {
-	return similarity(normalize(a), normalize(b))
+	var c comparer
+	return c.score(normalize(a), normalize(b))
 }
 
-func similarity(x, y []rune) int {
+// comparer holds the edit distance rows between calls, so scoring a name
+// against a dictionary allocates them once.
+type comparer struct{ prev, cur []int }
+
+func (c *comparer) score(x, y []string) int {
+	xs := []rune(strings.Join(x, " "))
+	ys := []rune(strings.Join(y, " "))
+	best := c.ratio(xs, ys)
+	// Reordering one name's words is enough to line them up with the
+	// other's; reorder the one with fewer words (both when equal, so the
+	// score does not depend on the argument order).
+	if len(x) <= len(y) && len(x) > 1 {
+		for _, p := range orders(x) {
+			best = max(best, c.ratio([]rune(strings.Join(p, " ")), ys))
+		}
+	}
+	if len(y) <= len(x) && len(y) > 1 {
+		for _, p := range orders(y) {
+			best = max(best, c.ratio(xs, []rune(strings.Join(p, " "))))
+		}
+	}
+	return best
+}
+
+// orders returns the word orders of words to try.
+func orders(words []string) [][]string {
+	if len(words) > maxPermuteWords {
+		sorted := append([]string(nil), words...)
+		sort.Strings(sorted)
+		return [][]string{words, sorted}
+	}
+	var out [][]string
+	var perm func(k int, w []string)
+	perm = func(k int, w []string) {
+		if k == len(w) {
+			out = append(out, append([]string(nil), w...))
+			return
+		}
+		for i := k; i < len(w); i++ {
+			w[k], w[i] = w[i], w[k]
+			perm(k+1, w)
+			w[k], w[i] = w[i], w[k]
+		}
+	}
+	perm(0, append([]string(nil), words...))
+	return out
+}
+
+func (c *comparer) ratio(x, y []rune) int {
 	n := max(len(x), len(y))
 	if n == 0 {
 		return 0
 	}
-	d := levenshtein(x, y)
+	d := c.levenshtein(x, y)
 	return (100*(n-d) + n/2) / n
 }
 
-func levenshtein(x, y []rune) int {
-	prev := make([]int, len(y)+1)
-	cur := make([]int, len(y)+1)
+func (c *comparer) levenshtein(x, y []rune) int {
+	if cap(c.prev) < len(y)+1 {
+		c.prev, c.cur = make([]int, len(y)+1), make([]int, len(y)+1)
+	}
+	prev, cur := c.prev[:len(y)+1], c.cur[:len(y)+1]
 	for j := range prev {
 		prev[j] = j
 	}
@@ -95,11 +179,15 @@ func levenshtein(x, y []rune) int {
 // BestMatch returns the term most similar to name and its score (the
 // first of equals); "", 0 for no terms.
 func BestMatch(name string, terms []string) (string, int) {
+	var c comparer
 	x := normalize(name)
 	best, score := "", 0
 	for _, t := range terms {
-		if s := similarity(x, normalize(t)); s > score {
+		if s := c.score(x, normalize(t)); s > score {
 			best, score = t, s
+			if s == 100 {
+				break
+			}
 		}
 	}
 	return best, score
