@@ -135,8 +135,8 @@ func newBed(t *testing.T) *bed {
 		// RFC 7489 §7.1: thirdparty.example accepts example.com's reports.
 		"example.com._report._dmarc.thirdparty.example": {"v=DMARC1"},
 		// reports.example never agreed to take example.org's.
-		"_dmarc.example.org": {"v=DMARC1; p=none; rua=mailto:agg@reports.example"},
-		"_dmarc.big.example": {"v=DMARC1; p=quarantine; rua=mailto:dmarc@big.example!1k"},
+		"_dmarc.example.org":   {"v=DMARC1; p=none; rua=mailto:agg@reports.example"},
+		"_dmarc.big.example":   {"v=DMARC1; p=quarantine; rua=mailto:dmarc@big.example!1k"},
 		"_dmarc.quiet.example": {"v=DMARC1; p=none"},
 	}}
 	b.ev = dmarc.New(b.dns, dmarc.Options{})
