@@ -80,12 +80,16 @@ type daemon struct {
 	activity sync.Map
 	q        *queue.Queue
 	out      *outbound.Engine
-	stopOut  context.CancelFunc
-	smtp     *smtpd.Server
-	ssh      *sshd.Server
-	ctl      *sshd.Server
-	sys      *appLogger
-	start    time.Time
+	// engine is out for the listeners' goroutines, which start before
+	// the engine exists (a filter's bounce() needs it).
+	engine  atomic.Pointer[outbound.Engine]
+	forged  *forgedCounts
+	stopOut context.CancelFunc
+	smtp    *smtpd.Server
+	ssh     *sshd.Server
+	ctl     *sshd.Server
+	sys     *appLogger
+	start   time.Time
 }
 
 type appLogger = struct {
@@ -143,6 +147,9 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		return nil, fmt.Errorf("demo certificate: %w", err)
 	}
 	material := newTLSMaterial(st)
+	mailLog := a.logs.Logger(store.LogTypeMail)
+	d.forged = newForgedCounts(st, mailLog)
+	filters := &filterSet{st: st}
 	d.smtp = smtpd.New(smtpd.Options{
 		Queue:       q,
 		Log:         a.logs.Logger(store.LogTypeMail),
@@ -154,6 +161,22 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		DMARC:         dmarcEvaluators(st, dmarcResolver{dkimResolver{a.env.Resolver}}),
 		DMARCProfile:  dmarcProfileFor(st),
 		DMARCSettings: func() dmarcconf.Settings { return st.Snapshot().DMARC.Settings },
+		Filters:       filters.get,
+		Forged:        d.forged.Add,
+		Bounce: func(mid uint64, reason string) {
+			eng := d.engine.Load()
+			if eng == nil {
+				mailLog.Warning("MID %d not bounced: the delivery engine is not running yet", mid)
+				return
+			}
+			en, ok := q.Get(mid)
+			if !ok {
+				return
+			}
+			if _, err := eng.BounceNow(mid, en.Pending(), reason); err != nil {
+				mailLog.Warning("MID %d not bounced: %v", mid, err)
+			}
+		},
 	})
 	applyListeners := func(c *store.Config) error {
 		cmd, data := c.Listeners.Timeouts()
@@ -198,6 +221,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
 	d.out = out
+	d.engine.Store(out)
 	octx, cancel := context.WithCancel(context.Background())
 	d.stopOut = cancel
 	go out.Run(octx)
@@ -325,6 +349,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	env.User, env.Role, env.SessionID, env.RemoteAddr = s.User, role, s.ID, remote
 	env.Queue = d.q
 	env.Delivery = d.out
+	env.Forged = d.forged.List
 	env.Listeners = d.smtp.Stats
 	env.Sessions = d.sessions
 

@@ -16,6 +16,7 @@ import (
 
 	"esa/auth/dkim"
 	"esa/auth/dmarc"
+	"esa/auth/filter"
 	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
@@ -74,6 +75,14 @@ type Options struct {
 	DMARCProfile  func(name string) dmarcconf.Profile
 	DMARCSettings func() dmarcconf.Settings
 	DMARCRecord   func(res dmarc.Result, row dmarc.Row)
+	// Filters returns the active message filters in order and what they
+	// look up (content dictionaries), as committed; nil runs none.
+	// Forged counts forged email detection matches (forgedemailreport);
+	// Bounce returns a committed message to its sender at once (a
+	// filter's bounce()).
+	Filters func() ([]*filter.Filter, filter.Env)
+	Forged  func(matches []filter.Match)
+	Bounce  func(mid uint64, reason string)
 }
 
 // Config is what the server runs: the host name it announces, the

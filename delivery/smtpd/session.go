@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"esa/auth/dkim"
+	"esa/auth/filter"
 	"esa/auth/spf"
 	"esa/delivery/queue"
 	"esa/delivery/smtperr"
@@ -341,6 +342,15 @@ func (ss *session) Data(r io.Reader) error {
 		env.Quarantine, env.QuarantineReason = dm.quarantine, dm.reason
 	}
 	env.Sign = ss.limits().DKIMSigning
+	env.Size = w.Size()
+	disp := ss.applyFilters(ss.runFilters(sc.header.Bytes(), &env), &env)
+	if disp == filter.Drop {
+		// The administrator's filter discards it: acknowledged, not kept.
+		w.Abort()
+		ss.s.opt.Log.Info("MID %d dropped by message filter", ss.mid)
+		ss.mid = 0
+		return nil
+	}
 	if hdr, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(sc.header.Bytes()), strings.NewReader("\r\n"))); err == nil {
 		env.MessageID = hdr.Header.Get("Message-Id")
 		env.Subject = hdr.Header.Get("Subject")
@@ -359,7 +369,14 @@ func (ss *session) Data(r io.Reader) error {
 	}
 	log.Info("MID %d ready %d bytes from <%s>", ss.mid, w.Size(), ss.from)
 	log.Info("MID %d matched all recipients for per-recipient policy DEFAULT in the inbound table", ss.mid)
-	log.Info("MID %d queued for delivery", ss.mid)
+	switch {
+	case disp == filter.Bounce:
+		ss.filterBounce(ss.mid)
+	case env.Quarantine != "":
+		log.Info("MID %d held in quarantine %s", ss.mid, pyQuote(env.Quarantine))
+	default:
+		log.Info("MID %d queued for delivery", ss.mid)
+	}
 	ss.s.stats.msgs.Add(1)
 	ss.s.stats.rcpts.Add(int64(len(ss.rcpts)))
 	ss.msgs++
