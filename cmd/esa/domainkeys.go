@@ -31,12 +31,20 @@ func dkimProfileFor(st *store.Store) func(name string) dkim.VerifyProfile {
 
 // signingFor is outbound.Config.Sign: for the signing identity addr, the
 // DomainKeys and the DKIM profile whose users match it most specifically
-// (both sign when both match). Mail the gateway generates itself (bounces,
-// delay notices: ICID 0) is signed only when SETUP says so. Until the
-// mail-flow policies carry their own signing switch, every relayed message
-// is eligible.
+// (both sign when both match). Received mail is signed only when the
+// mail-flow policy that accepted it enables "DKIM/DomainKeys signing"
+// (ESA-CLI §3.4 item 18, recorded as Envelope.Sign); mail the gateway
+// generates itself (ICID 0: DMARC reports, bounces, delay notices) only
+// when SETUP's "sign system-generated messages" says so; bounces and delay
+// notices also need their bounce profile's consent, which the engine
+// checks before asking (outbound/sign.go). on is false where nothing asks
+// for a signature, so "cannot sign" is logged only where one was asked
+// for (issue 16 item 3).
 func signingFor(st *store.Store) func(env queue.Envelope, addr string) ([]outbound.Signing, bool) {
 	return func(env queue.Envelope, addr string) ([]outbound.Signing, bool) {
+		if env.ICID != 0 && !env.Sign {
+			return nil, false
+		}
 		t := st.Snapshot().DomainKeys
 		if len(t.Signing) == 0 {
 			return nil, false // nothing configured: no "cannot sign" lines

@@ -14,7 +14,8 @@ import (
 // The daemon's DKIM hooks read the committed domainkeysconfig table: the
 // named verification profile (the built-in DEFAULT when it is gone), and
 // the most specific DomainKeys and DKIM profiles for a signing identity,
-// with system-generated mail signed only when SETUP says so.
+// received mail signed only under a policy that signs (Envelope.Sign),
+// system-generated mail only when SETUP says so.
 func TestDomainKeysHooks(t *testing.T) {
 	st, err := store.Open(t.TempDir(), store.Options{Now: time.Now})
 	if err != nil {
@@ -55,15 +56,33 @@ func TestDomainKeysHooks(t *testing.T) {
 		t.Fatalf("a missing profile: %+v", p)
 	}
 	sign := signingFor(st)
-	sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true}, "joe@example.com")
+	sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true, Sign: true}, "joe@example.com")
 	if !on || len(sigs) != 1 || sigs[0].Profile != "corp" || sigs[0].Match != "example.com" || sigs[0].DKIM == nil || sigs[0].DKIM.Selector != "s1" {
 		t.Fatalf("signatures %+v %v", sigs, on)
 	}
-	if sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true}, "joe@other.example"); !on || len(sigs) != 0 {
+	if sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true, Sign: true}, "joe@other.example"); !on || len(sigs) != 0 {
 		t.Fatalf("an identity no profile matches: %+v %v (want none, and a 'cannot sign' line)", sigs, on)
 	}
-	if _, on := sign(queue.Envelope{ICID: 0, Relayed: true}, "MAILER-DAEMON@example.com"); on {
-		t.Fatal("a bounce signed although SETUP says not to")
+	// The policy's switch (HOSTACCESS "enable DKIM/DomainKeys signing")
+	// is off: not signed, and nothing to log.
+	if sigs, on := sign(queue.Envelope{ICID: 7, Relayed: true}, "joe@example.com"); on || len(sigs) != 0 {
+		t.Fatalf("signed under a policy that does not sign: %+v %v", sigs, on)
+	}
+	// System-generated mail follows SETUP, whatever Envelope.Sign says.
+	for _, env := range []queue.Envelope{{ICID: 0, Relayed: true, Sign: true}, {ICID: 0, Relayed: true, From: "dmarc@example.com"}} {
+		if _, on := sign(env, "MAILER-DAEMON@example.com"); on {
+			t.Fatalf("%+v signed although SETUP says not to", env)
+		}
+	}
+	s = st.NewSession("test")
+	if err := s.Update(func(c *store.Config) error { c.DomainKeys.SignSystemGenerated = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("sign system mail", false); err != nil {
+		t.Fatal(err)
+	}
+	if sigs, on := sign(queue.Envelope{ICID: 0, Relayed: true, From: "dmarc@example.com"}, "dmarc@example.com"); !on || len(sigs) != 1 {
+		t.Fatalf("a DMARC report with SETUP on: %+v %v", sigs, on)
 	}
 	if signUseFrom(st)() {
 		t.Fatal("use From: set by default")
