@@ -52,8 +52,8 @@ func SignDomainKeys(r io.Reader, p *DKProfile) (string, error) {
 	}
 	br := getReader(r)
 	defer putReader(br)
-	fields, release, err := readPooledHeader(br)
-	defer release()
+	hb, fields, err := readPooledHeader(br)
+	defer hb.release()
 	if err != nil {
 		return "", err
 	}
@@ -151,8 +151,8 @@ func hashDKBody(br *bufio.Reader, h io.Writer, c Canonicalization) error {
 func (v *Verifier) VerifyDomainKeys(ctx context.Context, r io.Reader) ([]Result, error) {
 	br := getReader(r)
 	defer putReader(br)
-	fields, release, err := readPooledHeader(br)
-	defer release()
+	hb, fields, err := readPooledHeader(br)
+	defer hb.release()
 	if err != nil {
 		return nil, err
 	}

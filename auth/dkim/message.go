@@ -99,17 +99,20 @@ var headerBufs = sync.Pool{New: func() any {
 }}
 
 // readPooledHeader reads the header block into a pooled buffer; release
-// returns it, after which the fields must not be used.
-func readPooledHeader(br *bufio.Reader) (fields []field, release func(), err error) {
+// returns it, after which the fields must not be used. (A method rather
+// than a returned closure, which would cost an allocation per message.)
+func readPooledHeader(br *bufio.Reader) (*headerBuf, []field, error) {
 	h := headerBufs.Get().(*headerBuf)
-	fields, err = h.read(br)
-	return fields, func() {
-		if cap(h.arena) <= 64<<10 && cap(h.fields) <= 1024 {
-			clear(h.fields[:cap(h.fields)])
-			h.fields, h.arena = h.fields[:0], h.arena[:0]
-			headerBufs.Put(h)
-		}
-	}, err
+	fields, err := h.read(br)
+	return h, fields, err
+}
+
+func (h *headerBuf) release() {
+	if cap(h.arena) <= 64<<10 && cap(h.fields) <= 1024 {
+		clear(h.fields[:cap(h.fields)])
+		h.fields, h.arena = h.fields[:0], h.arena[:0]
+		headerBufs.Put(h)
+	}
 }
 
 func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {

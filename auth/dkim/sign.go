@@ -235,8 +235,8 @@ func Sign(r io.Reader, now time.Time, profiles ...*SignProfile) ([]string, error
 	}
 	br := getReader(r)
 	defer putReader(br)
-	fields, release, err := readPooledHeader(br)
-	defer release()
+	hb, fields, err := readPooledHeader(br)
+	defer hb.release()
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +315,9 @@ func fieldName(f field) string {
 
 // hashHeaders writes the selected fields to h, each name taken from the
 // bottom of the header upwards when it repeats (RFC 6376 §5.4.2); names
-// with no instance left contribute nothing. It returns the indexes of the
-// fields used.
-func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte) ([]int, []byte) {
+// with no instance left contribute nothing. With pick it returns the
+// indexes of the fields used (for z=); the verifier does not need them.
+func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte, pick bool) ([]int, []byte) {
 	var picked []int
 	// The k-th mention of a name in h= signs its k-th instance from the
 	// bottom. Short lists count earlier mentions directly (no allocation);
@@ -355,7 +355,9 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 				skip--
 				continue
 			}
-			picked = append(picked, i)
+			if pick {
+				picked = append(picked, i)
+			}
 			if c == Relaxed {
 				buf = canonHeaderRelaxed(buf[:0], fields[i].raw)
 				h.Write(buf)
@@ -445,7 +447,7 @@ func (p *SignProfile) signature(fields []field, body *bodyHash, now time.Time) (
 	}
 	f.add(";", false)
 	h := sha256.New()
-	picked, buf := hashHeaders(h, fields, names, hc, nil)
+	picked, buf := hashHeaders(h, fields, names, hc, nil, p.TagZ)
 	if p.TagZ {
 		f.add(" z=", true)
 		// The signed fields in message order, unfolded, as they were when

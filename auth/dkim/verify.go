@@ -13,6 +13,7 @@ import (
 	"hash"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,9 +137,9 @@ func (v *Verifier) lookupKey(ctx context.Context, selector, domain string, parse
 		return nil, permErr("invalid key name %s", name)
 	}
 	if t := v.Profile.KeyQueryTimeout; t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
+		lc := newLookupCtx(ctx, t)
+		defer lc.cancel(context.Canceled)
+		ctx = lc
 	}
 	txts, err := v.Resolver.LookupTXT(ctx, name)
 	if err != nil {
@@ -241,8 +242,8 @@ func putVerifyState(st *verifyState) {
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]Result, error) {
 	br := getReader(r)
 	defer putReader(br)
-	fields, release, err := readPooledHeader(br)
-	defer release()
+	hb, fields, err := readPooledHeader(br)
+	defer hb.release()
 	if err != nil {
 		return nil, err
 	}
@@ -396,25 +397,21 @@ func (v *Verifier) finish(p *pending, fields []field, st *verifyState) {
 		h = st.hh
 		h.Reset()
 	}
-	_, buf := hashHeaders(h, fields, s.headers, s.headerCanon, st.buf)
+	_, buf := hashHeaders(h, fields, s.headers, s.headerCanon, st.buf, false)
 	// RFC 6376 §3.7: the signature field itself goes last, b= emptied,
-	// without its trailing CRLF. Both steps share buf: the canonical form
-	// is written after the stripped one, which it is read from.
-	stripped := withoutB(buf[:0], s.f.raw)
+	// without its trailing CRLF. Both steps share buf, sized for both
+	// once: the canonical form is written after the stripped one, which it
+	// is read from.
+	buf = slices.Grow(buf[:0], 2*len(s.f.raw)+3)
+	st.buf = buf
+	stripped := withoutB(buf, s.f.raw)
 	stripped = bytes.TrimSuffix(stripped, crlf)
 	if s.headerCanon == Relaxed {
 		canon := canonHeaderRelaxed(stripped[len(stripped):], stripped)
 		h.Write(canon[:len(canon)-2])
-		if cap(canon) > cap(buf) {
-			buf = canon
-		}
 	} else {
 		h.Write(stripped)
 	}
-	if cap(stripped) > cap(buf) {
-		buf = stripped
-	}
-	st.buf = buf[:0]
 	digest := h.Sum(st.sum[:0])
 	var err error
 	switch pk := key.Key.(type) {
