@@ -7,6 +7,7 @@ import (
 	"esa/store/certs"
 	"esa/store/dictionaries"
 	"esa/store/domainkeys"
+	"esa/store/filters"
 	"esa/store/mailflow"
 	"esa/store/quarantines"
 	"esa/store/routes"
@@ -64,7 +65,19 @@ var tables = []table{
 		return tableError("dictionaries", "dictionary", err)
 	}},
 	{name: "filters", field: func(c *Config) any { return &c.Filters }, validate: func(c *Config) error {
-		return tableError("filters", "filter", c.Filters.Validate())
+		err := c.Filters.Validate()
+		if err == nil {
+			// The quarantines and content dictionaries a filter names must
+			// exist: a filter cannot name a missing one, nor can one in use
+			// be deleted.
+			err = c.Filters.CheckReferences(
+				func(q string) bool { return c.Quarantines.Quarantine(q) != nil },
+				func(d string) bool { return c.Dictionaries.Dictionary(d) != nil })
+		}
+		if e, ok := err.(*filters.EntryError); ok {
+			return &ValidationError{"filters", fmt.Sprintf("filter[%d]", e.Index+1), e.Err.Error()}
+		}
+		return tableError("filters", "filter", err)
 	}},
 	{name: "quarantines", field: func(c *Config) any { return &c.Quarantines }, validate: validateQuarantines},
 }

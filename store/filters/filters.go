@@ -2,13 +2,27 @@
 // filter scripts in the order they run.
 package filters
 
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"esa/auth/filter"
+)
+
+// MaxFilters bounds the table: an import or a session cannot make every
+// message run an unbounded list (each filter is also bounded by
+// filter.MaxScriptBytes).
+const MaxFilters = 500
+
 // Table is the ordered list of message filters.
 type Table struct {
 	Filters []Filter `xml:"filter"`
 }
 
 // Filter is one message filter: its name and its script in the
-// appliance's filter language (auth/filter parses it).
+// appliance's filter language (auth/filter parses it). Script is the
+// canonical form, (*filter.Filter).String, of exactly one filter named Name.
 type Filter struct {
 	Name   string `xml:"name"`
 	Active bool   `xml:"active"`
@@ -18,5 +32,184 @@ type Filter struct {
 // Factory is a fresh appliance's table: no filters.
 func Factory() Table { return Table{} }
 
-// Validate checks the table.
-func (t Table) Validate() error { return nil }
+// EntryError is a rule broken by the Index-th filter (from 0).
+type EntryError struct {
+	Index int
+	Err   error
+}
+
+func (e *EntryError) Error() string { return fmt.Sprintf("filter %d: %v", e.Index+1, e.Err) }
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// Validate checks the table: at most MaxFilters filters, every script
+// parses to exactly one filter whose name is the entry's, names unique
+// without regard to case (the CLI finds filters by name that way).
+func (t Table) Validate() error {
+	if len(t.Filters) > MaxFilters {
+		return fmt.Errorf("there are %d filters; the most is %d", len(t.Filters), MaxFilters)
+	}
+	seen := make(map[string]int, len(t.Filters))
+	for i, f := range t.Filters {
+		if _, err := compile(f); err != nil {
+			return &EntryError{i, err}
+		}
+		k := strings.ToLower(f.Name)
+		if j, dup := seen[k]; dup {
+			return &EntryError{i, fmt.Errorf("the name %s is already used by filter %d", f.Name, j+1)}
+		}
+		seen[k] = i
+	}
+	return nil
+}
+
+// compile parses one entry's script and checks it against the entry.
+func compile(f Filter) (*filter.Filter, error) {
+	fs, err := filter.Parse(f.Script)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", f.Name, err)
+	}
+	if len(fs) != 1 {
+		return nil, fmt.Errorf("%s: the script holds %d filters, not one", f.Name, len(fs))
+	}
+	if fs[0].Name != f.Name {
+		return nil, fmt.Errorf("the script of %s is named %s", f.Name, fs[0].Name)
+	}
+	return fs[0], nil
+}
+
+// CheckReferences checks that every quarantine and content dictionary the
+// filters name exists (store/tables.go calls it with the quarantines and
+// dictionaries tables of the same configuration).
+func (t Table) CheckReferences(quarantine, dictionary func(name string) bool) error {
+	for i, f := range t.Filters {
+		pf, err := compile(f)
+		if err != nil {
+			return &EntryError{i, err}
+		}
+		for _, q := range pf.Quarantines() {
+			if !quarantine(q) {
+				return &EntryError{i, fmt.Errorf("%s: the quarantine %q does not exist", f.Name, q)}
+			}
+		}
+		for _, d := range pf.Dictionaries() {
+			if !dictionary(d) {
+				return &EntryError{i, fmt.Errorf("%s: the content dictionary %q does not exist", f.Name, d)}
+			}
+		}
+	}
+	return nil
+}
+
+// Active returns the active filters, parsed, in order: what the listener
+// runs on every message. A table that passed Validate always compiles.
+func (t Table) Active() ([]*filter.Filter, error) {
+	var out []*filter.Filter
+	for i, f := range t.Filters {
+		if !f.Active {
+			continue
+		}
+		pf, err := compile(f)
+		if err != nil {
+			return nil, &EntryError{i, err}
+		}
+		out = append(out, pf)
+	}
+	return out, nil
+}
+
+// Entry makes a table entry of a parsed filter: active, in canonical form.
+func Entry(f *filter.Filter) Filter {
+	return Filter{Name: f.Name, Active: true, Script: f.String()}
+}
+
+// Index returns the position of the filter named name (without regard to
+// case), or -1.
+func (t Table) Index(name string) int {
+	for i, f := range t.Filters {
+		if strings.EqualFold(f.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// ErrDuplicate: a filter of that name exists already.
+var ErrDuplicate = errors.New("a filter of that name exists")
+
+// Add returns the table with fs appended at position at (0 to len; -1 for
+// the end), or an error naming the first filter whose name is taken.
+func (t Table) Add(fs []*filter.Filter, at int) (Table, error) {
+	if at < 0 || at > len(t.Filters) {
+		at = len(t.Filters)
+	}
+	names := map[string]bool{}
+	add := make([]Filter, 0, len(fs))
+	for _, f := range fs {
+		k := strings.ToLower(f.Name)
+		if t.Index(f.Name) >= 0 || names[k] {
+			return t, fmt.Errorf("%w: %s", ErrDuplicate, f.Name)
+		}
+		names[k] = true
+		add = append(add, Entry(f))
+	}
+	if len(t.Filters)+len(add) > MaxFilters {
+		return t, fmt.Errorf("there can be at most %d filters", MaxFilters)
+	}
+	out := make([]Filter, 0, len(t.Filters)+len(add))
+	out = append(out, t.Filters[:at]...)
+	out = append(out, add...)
+	out = append(out, t.Filters[at:]...)
+	return Table{Filters: out}, nil
+}
+
+// Replace returns a table of fs only, all active, in order: what IMPORT
+// makes of a file.
+func Replace(fs []*filter.Filter) (Table, error) {
+	return Table{}.Add(fs, -1)
+}
+
+// Delete returns the table without the filters at the given positions.
+func (t Table) Delete(idx ...int) Table {
+	gone := map[int]bool{}
+	for _, i := range idx {
+		gone[i] = true
+	}
+	out := make([]Filter, 0, len(t.Filters))
+	for i, f := range t.Filters {
+		if !gone[i] {
+			out = append(out, f)
+		}
+	}
+	return Table{Filters: out}
+}
+
+// Move returns the table with the filter at from moved to position to
+// (both from 0; the others keep their order).
+func (t Table) Move(from, to int) Table {
+	out := append([]Filter(nil), t.Filters...)
+	f := out[from]
+	out = append(out[:from], out[from+1:]...)
+	out = append(out[:to], append([]Filter{f}, out[to:]...)...)
+	return Table{Filters: out}
+}
+
+// SetActive returns the table with the filters at idx made active or
+// inactive.
+func (t Table) SetActive(active bool, idx ...int) Table {
+	out := append([]Filter(nil), t.Filters...)
+	for _, i := range idx {
+		out[i].Active = active
+	}
+	return Table{Filters: out}
+}
+
+// Script is the table as one script, in order, as EXPORT writes it and
+// IMPORT reads it back; inactive filters are exported too (IMPORT makes
+// every filter active, as on the appliance).
+func (t Table) Script() string {
+	var b strings.Builder
+	for _, f := range t.Filters {
+		b.WriteString(f.Script)
+	}
+	return b.String()
+}
