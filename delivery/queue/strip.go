@@ -21,6 +21,10 @@ type stripReader struct {
 	pend   []byte
 }
 
+// StripHeader returns r without the header fields names names, as the
+// queue sends a message whose Envelope.Strip names them.
+func StripHeader(r io.Reader, names []string) io.Reader { return newStripReader(r, names) }
+
 func newStripReader(r io.Reader, names []string) *stripReader {
 	s := &stripReader{br: bufio.NewReaderSize(r, 8<<10), inHead: true}
 	for _, n := range names {

@@ -107,6 +107,10 @@ func oneLine(s string) string {
 // filterBounce returns the just-committed message mid to its sender (a
 // filter's bounce()), once Data has acknowledged it.
 func (ss *session) filterBounce(mid uint64) {
+	if ss.trace != nil {
+		ss.s.opt.Log.Info("MID %d bounced by message filter", mid)
+		return
+	}
 	if ss.s.opt.Bounce == nil {
 		ss.s.opt.Log.Warning("MID %d cannot be bounced by the message filter: no delivery engine", mid)
 		return

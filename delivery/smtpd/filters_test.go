@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -190,5 +191,75 @@ func TestFiltersInbound(t *testing.T) {
 	}
 	if _, ok := forged.Load("Olivia Smith"); !ok {
 		t.Error("the forged email match was not counted")
+	}
+}
+
+// TestTrace runs messages through the listener's policy, SPF and the seed's
+// filters without a connection: the report has the HAT decision, every
+// verdict's log line, the replies and the message as it would be sent; the
+// queue stays empty.
+func TestTrace(t *testing.T) {
+	t.Parallel()
+	addr := serveSPFZone(t)
+	q, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := filter.Parse(seedFilters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := &bounced{}
+	checker := &spf.Checker{Resolver: spf.NewDNSResolver(spf.StubLookup(&dns.Client{Timeout: 30 * time.Second}, addr)), Receiver: "esa.example.com"}
+	srv := New(Options{Queue: q, Log: newLog(), SPF: checker, Bounce: bl.add,
+		Filters: func() ([]*filter.Filter, filter.Env) { return fs, filter.Env{} }})
+	l := publicListener("IncomingMail")
+	l.HAT.Default = append(l.HAT.Default, mailflow.Param{Key: "spf_verify", Value: "on"}, mailflow.Param{Key: "spf_conformance", Value: "sidf_compatible"})
+	in := func(mailFrom, from, subject string, rcpts ...string) TraceInput {
+		return TraceInput{Listener: l, Hostname: "esa.example.com", IP: netip.MustParseAddr("127.0.0.1"), HELO: "mx.pass.test",
+			From: mailFrom, Rcpts: rcpts,
+			Message: []byte("From: " + from + "\r\nTo: b@example.com\r\nSubject: " + subject + "\r\n\r\nHello.\r\n")}
+	}
+	has := func(t *testing.T, list []string, want string) {
+		t.Helper()
+		for _, s := range list {
+			if strings.Contains(s, want) {
+				return
+			}
+		}
+		t.Errorf("no %q in:\n%s", want, strings.Join(list, "\n"))
+	}
+
+	r := srv.Trace(in("a@fail.test", "x@sidf.test", "q1", "b@example.com", "c@elsewhere.test"))
+	if r.Decision.Action != mailflow.ActAccept || !r.Accepted || !r.Queued || r.Envelope.Quarantine != "Policy" {
+		t.Fatalf("quarantine trace: %+v", r)
+	}
+	has(t, r.Lines, "SPF: mailfrom identity a@fail.test Fail")
+	has(t, r.Lines, "SPF: pra identity x@sidf.test Fail")
+	has(t, r.Lines, "matched message filter 'quarantine-spf-failed-mail'")
+	has(t, r.Replies, "RCPT TO:<c@elsewhere.test>: 550")
+	if len(r.Envelope.Recipients) != 1 {
+		t.Errorf("recipients %v", r.Envelope.Recipients)
+	}
+
+	r = srv.Trace(in("a@x.servfail", "x@pass.test", "s1", "b@example.com"))
+	if !r.Queued || !strings.Contains(string(r.Result), "Subject: [POTENTIAL PHISHING] s1\r\n") || strings.Contains(string(r.Result), "Subject: s1\r\n") {
+		t.Fatalf("stamped trace result:\n%s", r.Result)
+	}
+
+	r = srv.Trace(in("a@pass.test", "x@pass.test", "BOUNCE", "b@example.com"))
+	has(t, r.Lines, "bounced by message filter")
+	r = srv.Trace(in("a@pass.test", "x@pass.test", "DROP", "b@example.com"))
+	if !r.Accepted || r.Queued {
+		t.Fatalf("drop: accepted %v queued %v", r.Accepted, r.Queued)
+	}
+	bl.mu.Lock()
+	n := len(bl.mids)
+	bl.mu.Unlock()
+	if n != 0 || len(q.List()) != 0 {
+		t.Fatalf("a trace bounced (%d) or queued (%d) something", n, len(q.List()))
+	}
+	if r := srv.Trace(in("a@pass.test", "x@pass.test", "x", "nobody@elsewhere.test")); r.Queued || len(r.Replies) != 3 {
+		t.Fatalf("no recipient accepted, yet: %+v", r)
 	}
 }

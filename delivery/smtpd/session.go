@@ -88,6 +88,32 @@ type session struct {
 	from  string
 	rcpts []string
 	spf   []spf.Verdict // the SPF verdicts of the current transaction
+	// trace, in a trace (trace.go), stands where the queue would be.
+	trace *traceWriter
+}
+
+// msgWriter is where DATA goes: a queue file, or a trace's memory.
+type msgWriter interface {
+	io.Writer
+	Size() int64
+	Abort()
+	Commit(queue.Envelope) error
+}
+
+// newMessage opens the message's queue file, or the trace's stand-in.
+func (ss *session) newMessage() (msgWriter, error) {
+	if ss.trace != nil {
+		return ss.trace, nil
+	}
+	return ss.s.opt.Queue.NewMessage()
+}
+
+// nextMID is the next message ID; a trace's message is MID 1.
+func (ss *session) nextMID() (uint64, error) {
+	if ss.trace != nil {
+		return 1, nil
+	}
+	return ss.s.opt.Queue.IDs().Next(queue.MID)
 }
 
 func (ss *session) limits() mailflow.Limits { return ss.pc.decision.Limits }
@@ -114,7 +140,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if err := checkAddress(from, true); err != nil {
 		return err
 	}
-	mid, err := ss.s.opt.Queue.IDs().Next(queue.MID)
+	mid, err := ss.nextMID()
 	if err != nil {
 		return smtperr.LocalError.SMTP()
 	}
@@ -247,7 +273,7 @@ func (ss *session) Data(r io.Reader) error {
 		return smtperr.BadSequence.SMTP()
 	}
 	ss.pc.SetReadDeadline(time.Now().Add(ss.gen.timeouts[1]))
-	w, err := ss.s.opt.Queue.NewMessage()
+	w, err := ss.newMessage()
 	if err != nil {
 		return smtperr.ServiceUnavailable.SMTP()
 	}
