@@ -52,9 +52,9 @@ func withDMARCJob(t *testing.T, env *Env) {
 	}
 	t.Cleanup(func() { q.Close() })
 	zone := dmarcZone{
-		"_dmarc.example.com": {"v=DMARC1; p=reject; rua=mailto:dmarc@example.com,mailto:agg@thirdparty.example!10m"},
+		"_dmarc.example.com":                            {"v=DMARC1; p=reject; rua=mailto:dmarc@example.com,mailto:agg@thirdparty.example!10m"},
 		"example.com._report._dmarc.thirdparty.example": {"v=DMARC1"},
-		"_dmarc.example.org": {"v=DMARC1; p=none; rua=mailto:agg@reports.example"},
+		"_dmarc.example.org":                            {"v=DMARC1; p=none; rua=mailto:agg@reports.example"},
 	}
 	ev := dmarc.New(zone, dmarc.Options{})
 	job := dmarcreport.New(dmarcreport.Options{Store: env.Store, Queue: q, Evaluator: ev, Now: env.Now,
