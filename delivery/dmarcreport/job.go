@@ -47,6 +47,10 @@ type Options struct {
 	// Evaluator checks external rua destinations (RFC 7489 §7.1) under the
 	// rules the listeners use.
 	Evaluator *dmarc.Evaluator
+	// EvaluatorFor, when set, is asked at each report instead, so the
+	// rules dmarcconfig SETUP picks (RFC 7489 or DMARCbis) apply to the
+	// check as they do on the listeners.
+	EvaluatorFor func() *dmarc.Evaluator
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// After waits for the scheduler; nil means time.After. Tests drive
@@ -450,3 +454,12 @@ func (j *Job) Report(id uint64) (store.DMARCReport, []byte, error) {
 }
 
 func hex(b []byte) string { return fmt.Sprintf("%x", b) }
+
+func (j *Job) evaluator() *dmarc.Evaluator {
+	if j.o.EvaluatorFor != nil {
+		if e := j.o.EvaluatorFor(); e != nil {
+			return e
+		}
+	}
+	return j.o.Evaluator
+}

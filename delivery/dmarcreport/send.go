@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -179,7 +180,11 @@ func (j *Job) send(ctx context.Context, rep store.DMARCReport, gz []byte, now ti
 		j.o.Log.Warning("DMARC: aggregate report delivery for %s failed: no mailto URI in %s", rep.Domain, uriList(all))
 		return j.finish(rep, "skipped: no mailto rua", now, true)
 	}
-	dests, err := j.o.Evaluator.ReportDestinations(ctx, rep.Domain, mailto)
+	ev := j.evaluator()
+	if ev == nil {
+		return j.retryLater(rep, errors.New("no DMARC evaluator to check the rua destinations"), now)
+	}
+	dests, err := ev.ReportDestinations(ctx, rep.Domain, mailto)
 	if err != nil {
 		// RFC 7489 §7.1 step 4: a temporary DNS failure means try
 		// later; after GiveUpAfter the destinations verified so far get
