@@ -55,6 +55,9 @@ type Env struct {
 	// and Forged its forged email detection counters (forgedemailreport).
 	DMARCReports DMARCReporter
 	Forged       func() []ForgedCount
+	// Trace runs a simulated message through the daemon's listeners
+	// (trace).
+	Trace func(smtpd.TraceInput) smtpd.TraceReport
 
 	// HostKeys returns the SSH server's public host keys and SSHServer its
 	// settings, for sshconfig; nil where no SSH server runs. Functions,

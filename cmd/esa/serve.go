@@ -350,6 +350,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	env.Queue = d.q
 	env.Delivery = d.out
 	env.Forged = d.forged.List
+	env.Trace = d.smtp.Trace
 	env.Listeners = d.smtp.Stats
 	env.Sessions = d.sessions
 
