@@ -153,7 +153,7 @@ func TestParseRefuses(t *testing.T) {
 		{"name=DEFAULT\nname=B\n", "line 2: name is already given on line 1"},
 		{"name=DEFAULT\n\nname=default\n", "line 3: profile default is already defined on line 1"},
 		{"name=DEFAULT\nreject_action=quarantine\n", "line 1: profile DEFAULT: reject_quarantine: a quarantine must be named"},
-		{"name=LAX\n", "line 2: the file has no DEFAULT profile"},
+		{"name=LAX\n", "line 1: the file has no DEFAULT profile"},
 		{"name=DEFAULT\nno equals\n", `line 2: expecting key=value, got "no equals"`},
 		{"name=DEFAULT\nreject_text=a\x1bb\n", "line 2: control character in the line"},
 		{"name=DEFAULT\nreject_action=drop\n", `line 2: reject_action must be none, quarantine, reject, not "drop"`},

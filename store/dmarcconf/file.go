@@ -111,7 +111,7 @@ func Parse(text string) ([]Profile, error) {
 		names[key] = starts[i]
 	}
 	if (&Table{Profiles: ps}).Profile(DefaultProfile) == nil {
-		return nil, &LineError{len(lines), "the file has no DEFAULT profile, which cannot be deleted"}
+		return nil, &LineError{1, "the file has no DEFAULT profile, which cannot be deleted"}
 	}
 	return ps, nil
 }
