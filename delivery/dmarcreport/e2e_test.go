@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +130,34 @@ func TestReportDeliveredToLoopbackMX(t *testing.T) {
 	}
 	xmlDoc, _ := checkReportMail(t, msgs[0].Data, rep)
 	validate(t, xmlDoc)
+}
+
+// TestThirdPartyReaderReadsReport hands a report we send to an aggregate
+// report reader of another project when one is installed. opendmarc 1.4
+// (Debian) has none: opendmarc-import reads its own history files and
+// opendmarc-reports writes reports from its database; parsedmarc is one.
+func TestThirdPartyReaderReadsReport(t *testing.T) {
+	t.Parallel()
+	reader, err := exec.LookPath("parsedmarc")
+	if err != nil {
+		t.Skip("no aggregate report reader installed (parsedmarc is not a Debian package; opendmarc's tools read no aggregate XML): skipping")
+	}
+	b := newBed(t)
+	b.message(t, "192.0.2.10", "example.com", "example.com", dmarc.ResultPass)
+	reps, err := b.job.GenerateNow(context.Background(), "example.com")
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("reports %+v %v", reps, err)
+	}
+	_, body, err := b.st.DMARCReport(reps[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), reps[0].FileName)
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(reader, "--offline", path).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), reps[0].ReportID) {
+		t.Errorf("%s does not read our report: %v\n%s", reader, err, out)
+	}
 }

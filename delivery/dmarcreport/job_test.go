@@ -677,3 +677,42 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	})
 }
+
+// TestDMARCbisReport: under the DMARCbis rules (tree walk) the report the
+// job builds from its stored rows is in the DMARCbis aggregate format and
+// validates against that schema (draft 30 of the aggregate reporting
+// document).
+func TestDMARCbisReport(t *testing.T) {
+	t.Parallel()
+	b := newBed(t)
+	b.ev = dmarc.New(b.dns, dmarc.Options{Mode: dmarc.DMARCbis})
+	b.job.o.Evaluator = b.ev
+	b.message(t, "192.0.2.10", "example.com", "example.com", dmarc.ResultPass)
+	if err := b.job.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	reps, err := b.job.GenerateNow(context.Background(), "")
+	if err != nil || len(reps) != 1 {
+		t.Fatalf("reports %+v %v", reps, err)
+	}
+	_, doc, err := b.job.Report(reps[0].ID)
+	if err != nil || !bytes.Contains(doc, []byte(`<feedback xmlns="urn:ietf:params:xml:ns:dmarc-2.0">`)) ||
+		!bytes.Contains(doc, []byte("<discovery_method>treewalk</discovery_method>")) {
+		t.Fatalf("not a DMARCbis report: %v\n%s", err, doc)
+	}
+	xsd := filepath.Join("..", "..", "..", "shared", "testdata", "dmarc", "rfc9990-draft30", "dmarc-xml-0.2.xsd")
+	if _, err := os.Stat(xsd); err != nil {
+		t.Skipf("schema not found at %s: skipping validation", xsd)
+	}
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (make deps installs libxml2-utils): skipping schema validation")
+	}
+	path := filepath.Join(t.TempDir(), "report.xml")
+	if err := os.WriteFile(path, doc, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--schema", xsd, path).CombinedOutput(); err != nil {
+		t.Errorf("xmllint rejects the DMARCbis report: %v\n%s\n%s", err, out, doc)
+	}
+}
