@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"strings"
 	"testing"
 
 	"esa/store"
@@ -46,5 +47,29 @@ func checkDMARCOn(t *testing.T, env *Env) {
 		if l.DKIMSigning != c.signing || l.DMARC != c.dmarc {
 			t.Errorf("%q: signing %v, DMARC %+v; want %v, %+v", c.policy, l.DKIMSigning, l.DMARC, c.signing, c.dmarc)
 		}
+	}
+}
+
+// TestDMARCProfilesPending: HOSTACCESS offers the profiles of the
+// session's pending dmarcconfig table, so a profile made and not yet
+// committed can be chosen, and both commit together.
+func TestDMARCProfilesPending(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	oneListener(t, env)
+	in := "dmarcconfig\nprofiles\nnew\nFRESH\n\n\n\n\n\n\n\n\n\n" +
+		"listenerconfig\nedit\n1\nhostaccess\ndefault\n" + strings.Repeat("\n", 14) + "\n\n\ny\n2\n\n\n\n\n" +
+		"commit\nboth\n\n"
+	out := script(env, in)
+	if !strings.Contains(out, "Select the DMARC verification profile to use:\n1. DEFAULT\n2. FRESH\n[1]> 2\n") || !strings.Contains(out, "Changes committed:") {
+		t.Fatalf("the pending profile was not offered or not committed:\n%s", out)
+	}
+	c := env.Store.Committed()
+	if d := c.DMARC; d.Profile("FRESH") == nil {
+		t.Fatal("FRESH not committed")
+	}
+	h := findListener(t, c, "IncomingMail").HAT
+	if got := h.Effective("").DMARC; got != (mailflow.DMARCSettings{Enabled: true, Profile: "FRESH"}) {
+		t.Fatalf("DEFAULT policy DMARC %+v", got)
 	}
 }
