@@ -99,7 +99,7 @@ func BenchmarkInboundChecks(b *testing.B) {
 			o.DMARCProfile = func(string) dmarcconf.Profile { return dmarcconf.NewProfile(dmarcconf.DefaultProfile) }
 			o.DMARCRecord = func(dmarc.Result, dmarc.Row) { rows.Add(1) }
 			o.Filters = func() ([]*filter.Filter, filter.Env) { return fs, filter.Env{} }
-			for k, v := range map[string]string{"spf_verify": "on", "spf_conformance": "spf_only", "dkim_verify": "on", "dmarc_verify": "on"} {
+			for k, v := range map[string]string{"spf_verify": "on", "spf_conformance": "spf_only", "dkim_verify": "on", "dmarc_verify": "on", "dmarc_reports": "on"} {
 				setDefault(&l, k, v)
 			}
 		}
