@@ -167,24 +167,24 @@ func hostOf(mailbox string) string {
 func (j *Job) send(ctx context.Context, rep store.DMARCReport, gz []byte, now time.Time) store.DMARCReport {
 	st := j.settings()
 	all := uris(rep)
-	var mailto []dmarc.ReportURI
-	for _, u := range all {
-		if u.Mailbox() != "" {
-			mailto = append(mailto, u)
-		}
+	mailto, unusable := usableRUA(all)
+	for _, u := range unusable {
+		j.o.Log.Warning("DMARC: aggregate report for %s not sent to rua=%s: not a usable mail address", rep.Domain, u.URI)
 	}
 	if gz == nil {
 		return j.finish(rep, "skipped: the report's data is gone", now, true)
 	}
 	if len(mailto) == 0 {
-		j.o.Log.Warning("DMARC: aggregate report delivery for %s failed: no mailto URI in %s", rep.Domain, uriList(all))
-		return j.finish(rep, "skipped: no mailto rua", now, true)
+		j.o.Log.Warning("DMARC: aggregate report delivery for %s failed: no usable mailto URI in %s", rep.Domain, uriList(all))
+		return j.finish(rep, "skipped: no usable mailto rua", now, true)
 	}
 	ev := j.evaluator()
 	if ev == nil {
 		return j.retryLater(rep, errors.New("no DMARC evaluator to check the rua destinations"), now)
 	}
 	dests, err := ev.ReportDestinations(ctx, rep.Domain, mailto)
+	// The external record's own rua (§7.1 step 8) is DNS data too.
+	dests, _ = usableRUA(dests)
 	if err != nil {
 		// RFC 7489 §7.1 step 4: a temporary DNS failure means try
 		// later; after GiveUpAfter the destinations verified so far get
@@ -254,6 +254,61 @@ func (j *Job) send(ctx context.Context, rep store.DMARCReport, gz []byte, now ti
 	}
 	return j.finish(rep, status, now, true)
 }
+
+// usableRUA splits uris into the mailto URIs whose address can go into an
+// envelope and a header as it is, and the others. The URIs come from DNS:
+// Mailbox percent-decodes them, so "mailto:a%0d%0aBcc:..." would otherwise
+// put a line break into To: or an SMTP command. Only a dot-atom local part
+// (RFC 5322 §3.2.3) at a domain of letters, digits, '-' and '_' passes.
+func usableRUA(uris []dmarc.ReportURI) (ok, bad []dmarc.ReportURI) {
+	for _, u := range uris {
+		box := u.Mailbox()
+		if box == "" {
+			continue // not mailto: reports go by mail only (§7.2.1.1)
+		}
+		if plainAddress(box) {
+			ok = append(ok, u)
+		} else {
+			bad = append(bad, u)
+		}
+	}
+	return ok, bad
+}
+
+func plainAddress(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || len(a) > 254 || at > 64 {
+		return false
+	}
+	local, domain := a[:at], a[at+1:]
+	for _, part := range strings.Split(local, ".") {
+		if part == "" {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(isAlnum(c) || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0) {
+				return false
+			}
+		}
+	}
+	if domain == "" || len(domain) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(isAlnum(c) || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
 
 func appendAddr(list []string, a string) []string {
 	if a == "" || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, a) }) {
