@@ -308,7 +308,9 @@ func plainAddress(a string) bool {
 	return true
 }
 
-func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 func appendAddr(list []string, a string) []string {
 	if a == "" || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, a) }) {
