@@ -74,7 +74,7 @@ func listenerconfigCommand(env *Env) shell.Command {
 				var change func(*store.Listeners)
 				switch op {
 				case "NEW":
-					change, err = listenerNew(io, ls, dmarcProfileNames(env))
+					change, err = listenerNew(io, ls, policyProfiles(env))
 				case "EDIT":
 					err = listenerEdit(io, env, ls)
 				case "DELETE":
@@ -128,7 +128,7 @@ func printListeners(io *shell.IO, ls []mailflow.Listener) {
 
 var listenerTypes = []string{mailflow.Private, mailflow.Public, "Blackhole"}
 
-func listenerNew(io *shell.IO, ls store.Listeners, dmarcProfiles []string) (func(*store.Listeners), error) {
+func listenerNew(io *shell.IO, ls store.Listeners, profiles profileChoices) (func(*store.Listeners), error) {
 	var typ string
 	for {
 		t, err := io.Choose("Please select the type of listener you want to create.", listenerTypes, 2)
@@ -177,7 +177,7 @@ func listenerNew(io *shell.IO, ls store.Listeners, dmarcProfiles []string) (func
 		return nil, err
 	}
 	if change {
-		lim, err := askParams(io, l.HAT.Effective(""), dmarcProfiles)
+		lim, err := askParams(io, l.HAT.Effective(""), profiles)
 		if err != nil {
 			return nil, err
 		}

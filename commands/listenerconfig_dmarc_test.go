@@ -6,6 +6,7 @@ import (
 
 	"esa/store"
 	"esa/store/dmarcconf"
+	"esa/store/domainkeys"
 	"esa/store/mailflow"
 )
 
@@ -13,12 +14,16 @@ func init() {
 	transcripts["listenerconfig_dmarc"] = transcript{setup: oneListenerStrictDMARC, check: checkDMARCOn}
 }
 
-// oneListenerStrictDMARC is one public listener and a second DMARC
-// verification profile, STRICT, committed.
+// oneListenerStrictDMARC is one public listener, a second DMARC
+// verification profile, STRICT, and a second DKIM verification profile,
+// STRICT-DKIM, committed.
 func oneListenerStrictDMARC(t *testing.T, env *Env) {
 	oneListener(t, env)
 	if err := env.Session.Update(func(c *store.Config) error {
 		c.DMARC.Profiles = append(c.DMARC.Profiles, dmarcconf.NewProfile("STRICT"))
+		v := domainkeys.DefaultVerification()
+		v.Name = "STRICT-DKIM"
+		c.DomainKeys.Verification = append(c.DomainKeys.Verification, v)
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -44,6 +49,9 @@ func checkDMARCOn(t *testing.T, env *Env) {
 		{"ACCEPTED", false, mailflow.DMARCSettings{Enabled: true, Profile: "DEFAULT", Reports: false}},
 	} {
 		l := h.Effective(c.policy)
+		if l.DKIM != (mailflow.DKIMSettings{Enabled: true, Profile: "STRICT-DKIM"}) {
+			t.Errorf("%q: DKIM %+v", c.policy, l.DKIM)
+		}
 		if l.DKIMSigning != c.signing || l.DMARC != c.dmarc {
 			t.Errorf("%q: signing %v, DMARC %+v; want %v, %+v", c.policy, l.DKIMSigning, l.DMARC, c.signing, c.dmarc)
 		}

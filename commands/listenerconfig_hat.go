@@ -41,7 +41,7 @@ func hostAccess(io *shell.IO, env *Env, i int) error {
 		var nh *mailflow.HAT
 		switch op {
 		case "NEW":
-			nh, err = hatNew(io, h, dmarcProfileNames(env))
+			nh, err = hatNew(io, h, policyProfiles(env))
 		case "EDIT":
 			nh, err = hatEdit(io, env, i, h)
 		case "DELETE":
@@ -52,7 +52,7 @@ func hostAccess(io *shell.IO, env *Env, i int) error {
 			io.Printf("\n")
 			printDefaultParams(io, h.Effective(""))
 			var lim mailflow.Limits
-			if lim, err = askParams(io, h.Effective(""), dmarcProfileNames(env)); err == nil {
+			if lim, err = askParams(io, h.Effective(""), policyProfiles(env)); err == nil {
 				h.Default = limitParams(lim)
 				nh = &h
 			}
@@ -133,7 +133,7 @@ func pickPolicy(io *shell.IO, h mailflow.HAT, verb string) (int, error) {
 	return io.Select("Enter the policy name or number to "+verb+".", policyNames(h))
 }
 
-func hatNew(io *shell.IO, h mailflow.HAT, dmarcProfiles []string) (*mailflow.HAT, error) {
+func hatNew(io *shell.IO, h mailflow.HAT, profiles profileChoices) (*mailflow.HAT, error) {
 	what, err := io.Choose("What would you like to create?", []string{"New Sender Group", "New Policy"}, 1)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func hatNew(io *shell.IO, h mailflow.HAT, dmarcProfiles []string) (*mailflow.HAT
 			return nil, err
 		}
 		p.Name = name
-		if err := askPolicy(io, &h, &p, dmarcProfiles); err != nil {
+		if err := askPolicy(io, &h, &p, profiles); err != nil {
 			return nil, err
 		}
 		h.Policies = append(h.Policies, p)
@@ -218,7 +218,7 @@ var policyActions = []struct{ key, menu string }{
 // askPolicy asks a policy's action and whether it overrides the default
 // policy parameters, and if so the parameter questions with its current
 // values as defaults.
-func askPolicy(io *shell.IO, h *mailflow.HAT, p *mailflow.Policy, dmarcProfiles []string) error {
+func askPolicy(io *shell.IO, h *mailflow.HAT, p *mailflow.Policy, profiles profileChoices) error {
 	menu := make([]string, len(policyActions))
 	def := 1
 	for i, a := range policyActions {
@@ -243,7 +243,7 @@ func askPolicy(io *shell.IO, h *mailflow.HAT, p *mailflow.Policy, dmarcProfiles 
 	// The questions start from what the policy gets now: its overrides
 	// over DEFAULT.
 	work := mailflow.HAT{Default: h.Default, Policies: []mailflow.Policy{*p}}
-	lim, err := askParams(io, work.Effective(p.Name), dmarcProfiles)
+	lim, err := askParams(io, work.Effective(p.Name), profiles)
 	if err != nil {
 		return err
 	}
@@ -295,7 +295,7 @@ func hatEdit(io *shell.IO, env *Env, li int, h mailflow.HAT) (*mailflow.HAT, err
 		}
 		p := h.Policies[i]
 		p.Params = append([]mailflow.Param(nil), p.Params...)
-		if err := askPolicy(io, &h, &p, dmarcProfileNames(env)); err != nil {
+		if err := askPolicy(io, &h, &p, policyProfiles(env)); err != nil {
 			return nil, err
 		}
 		h.Policies[i] = p

@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,9 +31,9 @@ var paramBounds = map[string][2]int{
 
 // askParams asks the DEFAULT questions of ESA-CLI §3.4 for the parameters
 // the listeners know, in the appliance's order, with cur's values as
-// defaults, and returns the answers. dmarcProfiles are the dmarcconfig
-// profiles a policy may name (the session's pending table).
-func askParams(io *shell.IO, cur mailflow.Limits, dmarcProfiles []string) (mailflow.Limits, error) {
+// defaults, and returns the answers. profiles are the verification
+// profiles a policy may name.
+func askParams(io *shell.IO, cur mailflow.Limits, profiles profileChoices) (mailflow.Limits, error) {
 	l := cur
 	var err error
 	bounded := func(key string) (int, int) { b := paramBounds[key]; return b[0], b[1] }
@@ -127,13 +128,13 @@ func askParams(io *shell.IO, cur mailflow.Limits, dmarcProfiles []string) (mailf
 
 	// Block D: DKIM verification (ESA-CLI §3.4 item 20), SPF/SIDF (item
 	// 21) and DMARC verification (item 22), in that order.
-	if l.DKIM, err = askDKIM(io, cur.DKIM, dkimProfileNames(cur.DKIM)); err != nil {
+	if l.DKIM, err = askDKIM(io, cur.DKIM, dkimProfileNames(profiles.DKIM, cur.DKIM)); err != nil {
 		return l, err
 	}
 	if l.SPF, err = askSPF(io, cur.SPF); err != nil {
 		return l, err
 	}
-	if l.DMARC, err = askDMARC(io, cur.DMARC, dmarcProfiles); err != nil {
+	if l.DMARC, err = askDMARC(io, cur.DMARC, profiles.DMARC); err != nil {
 		return l, err
 	}
 	return l, nil
@@ -175,24 +176,35 @@ func askDMARC(io *shell.IO, cur mailflow.DMARCSettings, profiles []string) (mail
 	return s, err
 }
 
-// dmarcProfileNames are the DMARC verification profiles of the session's
-// pending dmarcconfig table, in its order, for the policy questions.
-func dmarcProfileNames(env *Env) []string {
-	t := env.Session.Config().DMARC
-	names := make([]string, len(t.Profiles))
-	for i, p := range t.Profiles {
-		names[i] = p.Name
+// profileChoices are the verification profiles the policy questions
+// offer: domainkeysconfig's DKIM verification profiles and dmarcconfig's
+// DMARC verification profiles.
+type profileChoices struct{ DKIM, DMARC []string }
+
+// policyProfiles reads the profile lists from the session's pending
+// configuration, in their tables' order, so a profile made in this session
+// can be chosen before it is committed.
+func policyProfiles(env *Env) profileChoices {
+	c := env.Session.Config()
+	var pc profileChoices
+	for _, v := range c.DomainKeys.Verification {
+		pc.DKIM = append(pc.DKIM, v.Name)
 	}
-	return names
+	for _, p := range c.DMARC.Profiles {
+		pc.DMARC = append(pc.DMARC, p.Name)
+	}
+	return pc
 }
 
-// dkimProfileNames are the DKIM verification profiles a policy may use.
-// Until domainkeysconfig's verification profiles are stored (issue 16
-// item 2) that is the appliance's DEFAULT profile, plus the profile the
-// policy already names so an existing choice is kept.
-func dkimProfileNames(cur mailflow.DKIMSettings) []string {
-	names := []string{"DEFAULT"}
-	if cur.Profile != "" && cur.Profile != "DEFAULT" {
+// dkimProfileNames are the DKIM verification profiles a policy may use:
+// domainkeysconfig's, with DEFAULT when the table has none, plus the
+// profile the policy already names so an existing choice is kept.
+func dkimProfileNames(have []string, cur mailflow.DKIMSettings) []string {
+	names := append([]string(nil), have...)
+	if len(names) == 0 {
+		names = []string{"DEFAULT"}
+	}
+	if cur.Profile != "" && !slices.Contains(names, cur.Profile) {
 		names = append(names, cur.Profile)
 	}
 	return names
