@@ -367,18 +367,19 @@ func yesNoText(b bool, yes, no string) string {
 func dictionaryDeleteTerm(io *shell.IO, d dictionaries.Dictionary) (*dictionaries.Dictionary, error) {
 	gone := -1
 	a, err := io.AskOptional("Enter the entry to remove, or its number in the list PRINT shows.", "", func(a string) (string, error) {
+		// The entry itself first: a term may be a number ("2026").
+		for j, term := range d.Terms {
+			if term == a {
+				gone = j
+				return a, nil
+			}
+		}
 		if n, err := strconv.Atoi(a); err == nil {
 			if n < 1 || n > len(d.Terms) {
 				return "", errors.New("Value must be an integer from 1 to " + strconv.Itoa(len(d.Terms)) + ".")
 			}
 			gone = n - 1
 			return a, nil
-		}
-		for j, term := range d.Terms {
-			if term == a {
-				gone = j
-				return a, nil
-			}
 		}
 		return "", errors.New("The entry " + strconv.Quote(a) + " is not in the dictionary.")
 	})
