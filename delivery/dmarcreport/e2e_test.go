@@ -54,8 +54,12 @@ func TestReportDeliveredToLoopbackMX(t *testing.T) {
 	h := dnstest.New(t, dnstest.Options{Deterministic: true, Root: dnstest.ZoneConfig{Keys: dnstest.KeyConfig{Algorithm: dns.ED25519}}})
 	h.AddZone("test.", dnstest.ZoneConfig{Unsigned: true})
 	h.Add(
-		`_dmarc.example.test. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.test,mailto:agg@reports.test"`,
+		`_dmarc.example.test. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.test,mailto:agg@reports.test,mailto:x@gone.test"`,
 		`example.test._report._dmarc.reports.test. 300 IN TXT "v=DMARC1"`,
+		// gone.test agreed to take the reports but takes no mail (a
+		// null MX, RFC 7505): the report bounces there.
+		`example.test._report._dmarc.gone.test. 300 IN TXT "v=DMARC1"`,
+		"gone.test. 300 IN MX 0 .",
 		"example.test. 300 IN MX 10 mx.example.test.",
 		"reports.test. 300 IN MX 10 mx.example.test.",
 		"mx.example.test. 300 IN A 127.0.0.1",
@@ -72,7 +76,7 @@ func TestReportDeliveredToLoopbackMX(t *testing.T) {
 	events := make(chan outbound.Event, 16)
 	eng, err := outbound.New(outbound.Config{Queue: b.q, Port: srv.Port, Resolver: res, HeloName: "esa.example.net",
 		Policy: func(string) outbound.Policy { return outbound.Policy{TLS: outbound.TLSNo} },
-		Notify: func(ev outbound.Event) { events <- ev }})
+		Notify: func(ev outbound.Event) { b.job.Delivery(ev); events <- ev }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +90,8 @@ func TestReportDeliveredToLoopbackMX(t *testing.T) {
 		}
 	}()
 
+	w, stop := b.run(t)
+	defer stop()
 	for i := range 5 {
 		b.message(t, fmt.Sprintf("192.0.2.%d", 10+i%2), "example.test", "example.test", dmarc.ResultPass)
 	}
@@ -96,18 +102,33 @@ func TestReportDeliveredToLoopbackMX(t *testing.T) {
 		t.Fatalf("reports %+v, %v", reps, err)
 	}
 	rep := reps[0]
-	delivered := map[string]bool{}
-	for len(delivered) < 2 {
+	outcomes := map[string]outbound.Outcome{}
+	for len(outcomes) < 3 {
 		select {
 		case ev := <-events:
-			if ev.MID != rep.MID || ev.Outcome != outbound.Delivered {
-				t.Fatalf("delivery event %+v", ev)
+			// The bounce's DSN to the return address (MID 2, unroutable
+			// here) has events of its own.
+			if ev.MID == rep.MID && ev.Outcome != outbound.Deferred {
+				outcomes[ev.Domain] = ev.Outcome
 			}
-			delivered[ev.Domain] = true
 		case <-time.After(20 * time.Second):
-			t.Fatalf("not delivered to both rua domains: %v", delivered)
+			t.Fatalf("no final outcome for every rua domain: %v", outcomes)
 		}
 	}
+	if outcomes["example.test"] != outbound.Delivered || outcomes["reports.test"] != outbound.Delivered || outcomes["gone.test"] != outbound.Bounced {
+		t.Errorf("outcomes %v", outcomes)
+	}
+	// The job's next wake records the outcomes it was told.
+	w.c <- b.clock.Now()
+	b.next(t)
+	st := b.reports(t)["example.test"].Status
+	for _, want := range []string{fmt.Sprintf("queued MID %d", rep.MID), ", delivered to example.test", ", delivered to reports.test", ", bounced at gone.test ("} {
+		if !strings.Contains(st, want) {
+			t.Errorf("status %q lacks %q", st, want)
+		}
+	}
+	b.log.has(t, fmt.Sprintf(`^Info: DMARC: aggregate report %d for example\.test delivered to reports\.test \(MID %d\)$`, rep.ID, rep.MID))
+	b.log.has(t, fmt.Sprintf(`^Warning: DMARC: aggregate report delivery for example\.test failed: MID %d to gone\.test bounced: `, rep.MID))
 	msgs := srv.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("the MX received %d messages", len(msgs))

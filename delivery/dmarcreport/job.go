@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"esa/auth/dmarc"
+	"esa/delivery/outbound"
 	"esa/delivery/queue"
 	"esa/store"
 )
@@ -82,6 +83,24 @@ type Job struct {
 	// unsent are the reports still to be sent, with when to try next.
 	unsent map[uint64]time.Time
 	loaded bool
+	// queued maps the MIDs of report messages to their reports (under
+	// mu), for the delivery engine's outcomes (Delivery); events carries
+	// those outcomes to Run.
+	queued map[uint64]*queuedReport
+	events chan reportEvent
+}
+
+// queuedReport is a report message in the queue. gone: it was not in the
+// queue at the last wake; it is forgotten at the next one, by when the
+// engine has announced its last outcome.
+type queuedReport struct {
+	id   uint64
+	gone bool
+}
+
+type reportEvent struct {
+	ev outbound.Event
+	id uint64
 }
 
 // New returns a job; nothing runs until Run.
@@ -107,7 +126,8 @@ func New(o Options) *Job {
 	if o.GiveUpAfter <= 0 {
 		o.GiveUpAfter = 24 * time.Hour
 	}
-	return &Job{o: o, mem: map[int64]*dmarc.Collector{}, unsent: map[uint64]time.Time{}}
+	return &Job{o: o, mem: map[int64]*dmarc.Collector{}, unsent: map[uint64]time.Time{},
+		queued: map[uint64]*queuedReport{}, events: make(chan reportEvent, 256)}
 }
 
 type discard struct{}
@@ -275,15 +295,103 @@ func (j *Job) Run(ctx context.Context) error {
 	j.work.Unlock()
 	for {
 		j.work.Lock()
+		j.drainEvents()
 		j.flush()
 		j.reportDue(ctx, j.o.Now())
+		j.forgetDelivered()
 		wait := j.nextWake(j.o.Now())
 		j.work.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-j.o.After(wait):
+		timer := j.o.After(wait)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-timer:
+				waiting = false
+			case e := <-j.events:
+				j.work.Lock()
+				j.delivered(e.ev, e.id)
+				j.work.Unlock()
+			}
 		}
+	}
+}
+
+// Delivery takes the delivery engine's outcomes (outbound.Config.Notify):
+// the final outcome of a report message at each recipient domain goes
+// into the report's status and mail_logs. Other messages' events are
+// ignored at the cost of a map lookup; it never blocks the engine (an
+// outcome that finds Run busy and its buffer full is only in the
+// engine's own log lines).
+func (j *Job) Delivery(ev outbound.Event) {
+	if ev.Outcome == outbound.Deferred {
+		return
+	}
+	j.mu.Lock()
+	q := j.queued[ev.MID]
+	j.mu.Unlock()
+	if q == nil {
+		return
+	}
+	select {
+	case j.events <- reportEvent{ev, q.id}:
+	default:
+	}
+}
+
+// drainEvents records the outcomes waiting. Called with work held.
+func (j *Job) drainEvents() {
+	for {
+		select {
+		case e := <-j.events:
+			j.delivered(e.ev, e.id)
+		default:
+			return
+		}
+	}
+}
+
+// forgetDelivered drops the report messages that left the queue before
+// the last wake. Called with work held.
+func (j *Job) forgetDelivered() {
+	if j.o.Queue == nil {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for mid, q := range j.queued {
+		if _, ok := j.o.Queue.Get(mid); ok {
+			continue
+		}
+		if q.gone {
+			delete(j.queued, mid)
+		} else {
+			q.gone = true
+		}
+	}
+}
+
+// delivered records one final outcome of a report message. Called with
+// work held, so it never races the status send is writing.
+func (j *Job) delivered(ev outbound.Event, id uint64) {
+	rep, _, err := j.o.Store.DMARCReport(id)
+	if err != nil {
+		return
+	}
+	what := "aggregate report"
+	if strings.HasPrefix(rep.Status, "error report") {
+		what = "error report"
+	}
+	switch ev.Outcome {
+	case outbound.Delivered:
+		j.o.Log.Info("DMARC: %s %d for %s delivered to %s (MID %d)", what, rep.ID, rep.Domain, ev.Domain, ev.MID)
+		rep.Status += ", delivered to " + ev.Domain
+	case outbound.Bounced:
+		j.o.Log.Warning("DMARC: %s delivery for %s failed: MID %d to %s bounced: %s", what, rep.Domain, ev.MID, ev.Domain, ev.Reason)
+		rep.Status += fmt.Sprintf(", bounced at %s (%s)", ev.Domain, ev.Reason)
+	}
+	if err := j.o.Store.UpdateDMARCReport(rep); err != nil {
+		j.o.Log.Warning("DMARC: status of aggregate report %d not saved: %v", rep.ID, err)
 	}
 }
 
@@ -322,6 +430,13 @@ func (j *Job) loadUnsent() {
 	for _, r := range reps {
 		if !r.Done {
 			j.unsent[r.ID] = r.NextTry
+		}
+		if r.MID != 0 && j.o.Queue != nil {
+			if _, queued := j.o.Queue.Get(r.MID); queued {
+				j.mu.Lock()
+				j.queued[r.MID] = &queuedReport{id: r.ID}
+				j.mu.Unlock()
+			}
 		}
 	}
 }

@@ -401,6 +401,9 @@ func (j *Job) enqueue(rep store.DMARCReport, st settings, to []string, subject s
 	if err != nil {
 		return 0, 0, err
 	}
+	j.mu.Lock()
+	j.queued[mid] = &queuedReport{id: rep.ID}
+	j.mu.Unlock()
 	// ESA-CLI §11.4: a message the gateway generates is a new MID from
 	// ICID 0.
 	j.o.Log.Info("Start MID %d ICID 0", mid)
