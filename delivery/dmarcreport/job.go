@@ -6,9 +6,19 @@
 // destinations (§7.1), and queues the gzipped report, or an error report
 // (§7.2.2), for the delivery engine.
 //
-// It imports the store (data and settings), the queue (where reports go)
-// and auth/dmarc (the report format and the destination check); nothing
-// imports it but cmd/esa, which wires it in, and the tests.
+// What a crash costs: rows are flushed to the store every minute, so at
+// most that much report data is lost (never mail: messages are queued
+// durably before their 250). A report is recorded, with its gzipped XML,
+// in the same store transaction that removes its data, before it is
+// queued; a report recorded but not queued is sent by the next process,
+// and one queued just before a crash that kept its status from being
+// written is sent again, with the same Report-ID, which RFC 7489 §7.2.1.1
+// gives receivers to drop duplicates.
+//
+// It imports the store (data and settings), the queue (where reports go),
+// the delivery engine's event type and auth/dmarc (the report format and
+// the destination check); nothing imports it but cmd/esa, which wires it
+// in, and the tests.
 package dmarcreport
 
 import (
