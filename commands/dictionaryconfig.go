@@ -9,6 +9,7 @@ import (
 	"esa/shell"
 	"esa/store"
 	"esa/store/dictionaries"
+	"esa/store/filters"
 )
 
 const dictionaryconfigHelp = `dictionaryconfig
@@ -267,6 +268,9 @@ func dictionaryDelete(io *shell.IO, env *Env, t dictionaries.Table) error {
 		return err
 	}
 	name := t.Dictionaries[i].Name
+	if dictionaryInUse(io, env, name) {
+		return nil
+	}
 	t.Dictionaries = append(t.Dictionaries[:i:i], t.Dictionaries[i+1:]...)
 	if dictionaryUpdate(io, env, t) {
 		io.Printf("\nContent dictionary %q deleted.\n", name)
@@ -280,6 +284,9 @@ func dictionaryRename(io *shell.IO, env *Env, t dictionaries.Table) error {
 		return err
 	}
 	d := t.Dictionaries[i]
+	if dictionaryInUse(io, env, d.Name) {
+		return nil
+	}
 	name, err := io.Ask("Enter the new name for this content dictionary.", "", dictionaryName(t, i))
 	if err != nil {
 		return err
@@ -390,4 +397,31 @@ func dictionaryDeleteTerm(io *shell.IO, d dictionaries.Dictionary) (*dictionarie
 	d.Terms = append(d.Terms[:gone:gone], d.Terms[gone+1:]...)
 	io.Printf("\nEntry %q removed.\n", term)
 	return &d, nil
+}
+
+// filterUsing returns the name of the first filter of c that names the
+// quarantine or the content dictionary (either may be ""), or "". The
+// store refuses the change anyway (the filters entry checks references);
+// asking first lets the refusal name the filter in the table's own terms.
+func filterUsing(c store.Config, quarantine, dictionary string) string {
+	err := c.Filters.CheckReferences(
+		func(q string) bool { return quarantine == "" || q != quarantine },
+		func(d string) bool { return dictionary == "" || d != dictionary })
+	var ee *filters.EntryError
+	if errors.As(err, &ee) && ee.Index < len(c.Filters.Filters) {
+		return c.Filters.Filters[ee.Index].Name
+	}
+	return ""
+}
+
+// dictionaryInUse refuses, before any question, to delete or rename a
+// dictionary a filter names.
+func dictionaryInUse(io *shell.IO, env *Env, name string) bool {
+	f := filterUsing(env.Session.Config(), "", name)
+	if f == "" {
+		return false
+	}
+	io.Printf("\nError: the content dictionary %q is used by filter %s.\n", name, f)
+	io.Fail()
+	return true
 }

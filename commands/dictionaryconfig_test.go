@@ -8,6 +8,7 @@ import (
 
 	"esa/store"
 	"esa/store/dictionaries"
+	"esa/store/filters"
 )
 
 // The dictionaryconfig transcripts and the table each must leave.
@@ -25,6 +26,7 @@ func init() {
 		"dictionaryconfig_edit": {setup: editDictionaries, check: func(t *testing.T, env *Env) {
 			want := dictionaries.Table{Dictionaries: []dictionaries.Dictionary{
 				{Name: "Leaders", IgnoreCase: true, WholeWords: false, Terms: []string{"Ava Jones"}},
+				{Name: "Execs", IgnoreCase: true, WholeWords: true, Terms: []string{"Olivia Smith"}},
 			}}
 			if got := env.Session.Config().Dictionaries; !reflect.DeepEqual(got, want) {
 				t.Errorf("pending dictionaries\n%+v\nwant\n%+v", got, want)
@@ -55,7 +57,10 @@ func editDictionaries(t *testing.T, env *Env) {
 		c.Dictionaries.Dictionaries = []dictionaries.Dictionary{
 			{Name: "Executives", IgnoreCase: true, WholeWords: true, Terms: []string{"Olivia Smith", "John Doe", "Emma Wilson"}},
 			{Name: "Board", IgnoreCase: true, WholeWords: false, Terms: []string{"Ava Jones"}},
+			{Name: "Execs", IgnoreCase: true, WholeWords: true, Terms: []string{"Olivia Smith"}},
 		}
+		c.Filters.Filters = []filters.Filter{{Name: "forged", Active: true,
+			Script: `forged: if (forged-email-detection("Execs", 90)) { quarantine("Policy"); }`}}
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -251,9 +251,9 @@ func quarantineEdit(io *shell.IO, env *Env, t quarantines.Table) error {
 }
 
 // quarantineDelete removes a quarantine. The table's own rule (Policy
-// stays), the DMARC profiles' uses and the messages it holds are checked
-// here, in that order, to say why in the quarantine's terms; the store
-// then checks the filters' uses.
+// stays), the DMARC profiles' and the filters' uses and the messages it
+// holds are checked here, in that order, to say why in the quarantine's
+// terms (the store refuses the uses too, in the other tables' terms).
 func quarantineDelete(io *shell.IO, env *Env, t quarantines.Table) error {
 	i, err := selectQuarantine(io, t, "delete")
 	if err != nil || i < 0 {
@@ -270,6 +270,9 @@ func quarantineDelete(io *shell.IO, env *Env, t quarantines.Table) error {
 			}
 		}
 		err = rest.CheckUses(uses)
+	}
+	if f := filterUsing(env.Session.Config(), name, ""); err == nil && f != "" {
+		err = fmt.Errorf("quarantine %q is used by filter %s", name, f)
 	}
 	if n := heldCounts(env)[name]; err == nil && n > 0 {
 		err = fmt.Errorf("quarantine %q holds %s: release or delete its messages first (MESSAGES)", name, plural(n, "message"))

@@ -13,6 +13,7 @@ import (
 	"esa/shell"
 	"esa/store"
 	"esa/store/dmarcconf"
+	"esa/store/filters"
 	"esa/store/quarantines"
 )
 
@@ -23,6 +24,7 @@ func init() {
 			want := quarantines.Table{Quarantines: []quarantines.Quarantine{
 				{Name: "Policy", RetentionHours: 7 * 24, DefaultAction: quarantines.ActionRelease},
 				{Name: "DMARC", RetentionHours: 48, DefaultAction: quarantines.ActionDelete},
+				{Name: "Filtered", RetentionHours: 24, DefaultAction: quarantines.ActionDelete},
 				{Name: "Spoofed", RetentionHours: 36, DefaultAction: quarantines.ActionRelease},
 			}}
 			if got := env.Store.Committed().Quarantines; !reflect.DeepEqual(got, want) {
@@ -73,10 +75,13 @@ func commitConfig(t *testing.T, env *Env, change func(c *store.Config)) {
 	}
 }
 
-// dmarcQuarantine adds a DMARC quarantine that a DMARC profile uses.
+// dmarcQuarantine adds a quarantine a DMARC profile uses and one a
+// filter uses.
 func dmarcQuarantine(t *testing.T, env *Env) {
 	commitConfig(t, env, func(c *store.Config) {
 		c.Quarantines.Quarantines = append(c.Quarantines.Quarantines, quarantines.Quarantine{Name: "DMARC", RetentionHours: 48, DefaultAction: quarantines.ActionDelete})
+		c.Quarantines.Quarantines = append(c.Quarantines.Quarantines, quarantines.Quarantine{Name: "Filtered", RetentionHours: 24, DefaultAction: quarantines.ActionDelete})
+		c.Filters.Filters = []filters.Filter{{Name: "spf_fail", Active: true, Script: `spf_fail: if (spf-status == "fail") { quarantine("Filtered"); }`}}
 		p := dmarcconf.NewProfile("strict")
 		p.QuarantineQuarantine = "DMARC"
 		c.DMARC.Profiles = append(c.DMARC.Profiles, p)
