@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	goio "io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -261,19 +260,17 @@ const filterMaxPaste = filter.MaxScriptBytes
 
 var errFilterPasteLarge = fmt.Errorf("the script is larger than %d KiB", filterMaxPaste>>10)
 
-// filterPaste reads lines up to one holding only "." (or the end of
-// input), through the data path: not completed, not in the history. Past
-// filterMaxPaste it keeps reading to the end of the paste, so the rest is not
-// taken for commands, but keeps nothing more.
+// filterPaste reads lines up to one holding only ".", through the data
+// path: not completed, not in the history. Past filterMaxPaste it keeps
+// reading to the end of the paste, so the rest is not taken for commands,
+// but keeps nothing more. The end of input before the "." abandons the
+// paste (io.EOF): a script cut short is not added.
 func filterPaste(io *shell.IO) (string, error) {
 	io.Printf("\nEnter filter script.  Enter '.' on its own line to end.\n")
 	var b strings.Builder
 	tooLarge := false
 	for {
 		line, err := io.ReadLine("")
-		if errors.Is(err, goio.EOF) {
-			break
-		}
 		if errors.Is(err, shell.ErrLineTooLong) {
 			tooLarge = true
 			continue

@@ -138,6 +138,7 @@ func init() {
 		"filters_import_refused": {setup: badFilterFiles, check: noPending},
 		"filters_new_refused":    {setup: commitFilters(seedFilters), check: noPending},
 		"filters_empty":          {check: noPending},
+		"filters_eof":            {check: noPending},
 		"filters_oneop": {check: func(t *testing.T, env *Env) {
 			wantFilters(t, "pending", env.Session.Config().Filters, "always-stamp(off)")
 			data, err := os.ReadFile(filepath.Join(env.Store.ConfigDir(), "stamp.txt"))
@@ -163,6 +164,33 @@ func badFilterFiles(t *testing.T, env *Env) {
 	} {
 		writeConfigFile(t, env, name, text)
 	}
+}
+
+// FuzzFilterSelection: the selection answer never panics and gives
+// positions in range, in order, each once.
+func FuzzFilterSelection(f *testing.F) {
+	for _, s := range []string{"1", "all", "2-3", "4,1, b", "1-2,2-3", "-", ",", "3-", "-3", "99999999999999999999", "a-b"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	tb := filters.Table{}
+	for _, n := range []string{"a", "b", "c", "d", "a-b"} {
+		tb.Filters = append(tb.Filters, filters.Filter{Name: n})
+	}
+	f.Fuzz(func(t *testing.T, in string, single bool) {
+		idx, err := filterParseSelection(tb, in, single)
+		if err != nil {
+			return
+		}
+		if len(idx) == 0 || single && len(idx) != 1 {
+			t.Fatalf("%q: %v", in, idx)
+		}
+		for i, x := range idx {
+			if x < 0 || x >= len(tb.Filters) || i > 0 && x <= idx[i-1] {
+				t.Fatalf("%q: %v", in, idx)
+			}
+		}
+	})
 }
 
 func TestFilterSelection(t *testing.T) {
