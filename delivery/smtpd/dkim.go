@@ -1,6 +1,7 @@
 package smtpd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -29,10 +30,16 @@ type dkimRun struct {
 	done    chan struct{}
 	profile dkim.VerifyProfile
 	res     []dkim.Result
-	// dk verifies the DomainKey-Signature fields in the same pass; its
-	// results are in dkRes after finish.
-	dk    *verifyPipe
-	dkRes []dkim.Result
+	// DomainKeys, when wanted: dk verifies the DomainKey-Signature
+	// fields in the same pass, started only once the header shows one
+	// (almost no mail carries one, and an idle second pipe would still
+	// cost a hand-over per write); dkRes holds the results after finish.
+	dkWanted bool
+	dkSkip   bool // the header has no DomainKey-Signature
+	dkCtx    context.Context
+	v        *dkim.Verifier
+	dk       *verifyPipe
+	dkRes    []dkim.Result
 	// hdr keeps the header section for Authentication-Results: (the
 	// signatures' b= and the Sender: field); the body is not kept.
 	hdr headerCapture
@@ -76,11 +83,15 @@ func (ss *session) dkimStart() *dkimRun {
 	if ss.s.opt.DKIMProfile != nil {
 		prof = ss.s.opt.DKIMProfile(set.Profile)
 	}
-	v := ss.s.verifier(prof)
+	return newDKIMRun(ss.s.verifier(prof), prof, true)
+}
+
+// newDKIMRun starts the verifiers of one message: DKIM, and DomainKeys in
+// the same pass when dk is set.
+func newDKIMRun(v *dkim.Verifier, prof dkim.VerifyProfile, dk bool) *dkimRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	d := &dkimRun{pw: pw, cancel: cancel, done: make(chan struct{}), profile: prof}
-	d.dk = startDomainKeys(ctx, v)
+	d := &dkimRun{pw: pw, cancel: cancel, done: make(chan struct{}), profile: prof, dkWanted: dk, dkCtx: ctx, v: v}
 	go func() {
 		defer close(d.done)
 		res, err := v.Verify(ctx, pr)
@@ -118,12 +129,51 @@ func (s *Server) verifier(prof dkim.VerifyProfile) *dkim.Verifier {
 
 // Write feeds the verifiers; it never fails the queue write.
 func (d *dkimRun) Write(p []byte) (int, error) {
-	if d.dk != nil {
-		d.hdr.write(p)
+	switch {
+	case d.dk != nil:
 		_, _ = d.dk.pw.Write(p)
+	case d.dkWanted && !d.dkSkip:
+		before := len(d.hdr.buf)
+		d.hdr.write(p)
+		if d.hdr.done {
+			d.startDK(d.hdr.after(before, p)...)
+		}
 	}
 	_, _ = d.pw.Write(p)
 	return len(p), nil
+}
+
+// startDK starts the DomainKeys verifier on the captured header and what
+// followed it, unless the header (read whole) has no DomainKey-Signature.
+func (d *dkimRun) startDK(rest ...[]byte) {
+	if d.hdr.complete && !hasField(d.hdr.buf, "DomainKey-Signature") {
+		d.dkSkip = true
+		return
+	}
+	d.dk = startDomainKeys(d.dkCtx, d.v)
+	_, _ = d.dk.pw.Write(d.hdr.buf)
+	for _, b := range rest {
+		_, _ = d.dk.pw.Write(b)
+	}
+}
+
+// hasField reports whether the header section h has a field named name
+// (RFC 5322 §2.2: a line starting with the name, optional blanks, then a
+// colon; continuation lines start with a blank and never match).
+func hasField(h []byte, name string) bool {
+	for len(h) > 0 {
+		line := h
+		if i := bytes.IndexByte(h, '\n'); i >= 0 {
+			line, h = h[:i], h[i+1:]
+		} else {
+			h = nil
+		}
+		if len(line) > len(name) && strings.EqualFold(string(line[:len(name)]), name) &&
+			bytes.HasPrefix(bytes.TrimLeft(line[len(name):], " \t"), []byte(":")) {
+			return true
+		}
+	}
+	return false
 }
 
 // abort stops the verifications of a message that is refused.
@@ -142,10 +192,18 @@ func (d *dkimRun) abort() {
 func (d *dkimRun) finish() []dkim.Result {
 	_ = d.pw.Close()
 	<-d.done
-	if d.dk != nil {
+	if d.dkWanted && d.dk == nil && !d.dkSkip {
+		// A message that ended inside its header.
+		d.startDK()
+	}
+	switch {
+	case d.dk != nil:
 		_ = d.dk.pw.Close()
 		<-d.dk.done
 		d.dkRes = d.dk.res
+	case d.dkWanted:
+		// What VerifyDomainKeys says of an unsigned message.
+		d.dkRes = []dkim.Result{{Status: dkim.None, Reason: "no signature", DomainKeys: true}}
 	}
 	d.cancel()
 	return d.res

@@ -274,21 +274,58 @@ func (f sigFields) has(name, addr string) bool {
 type headerCapture struct {
 	buf  []byte
 	done bool
+	// complete: the capture ends where the header does (the empty line
+	// was seen), rather than at the size bound.
+	complete bool
 }
 
 func (c *headerCapture) write(p []byte) {
 	if c.done {
 		return
 	}
-	from := max(0, len(c.buf)-3)
-	room := maxHeaderCapture - len(c.buf)
-	c.buf = append(c.buf, p[:min(len(p), room)]...)
-	if i := bytes.Index(c.buf[from:], []byte("\r\n\r\n")); i >= 0 {
-		c.buf = c.buf[:from+i+2]
-		c.done = true
-	} else if len(c.buf) >= maxHeaderCapture {
-		c.done = true
+	// The header ends at the first CRLF CRLF (RFC 5322 §2.1), which may
+	// span this write and the last bytes captured; only the header is
+	// copied, never the body.
+	k := min(3, len(c.buf))
+	var edge [6]byte
+	n := copy(edge[:], c.buf[len(c.buf)-k:])
+	n += copy(edge[n:], p[:min(3, len(p))])
+	found, end := false, 0 // end: where the header ends, counted from the start of p
+	if i := bytes.Index(edge[:n], crlfcrlf); i >= 0 {
+		found, end = true, i+2-k
+	} else if i := bytes.Index(p, crlfcrlf); i >= 0 {
+		found, end = true, i+2
 	}
+	room := maxHeaderCapture - len(c.buf)
+	switch {
+	case !found:
+		c.buf = append(c.buf, p[:min(len(p), room)]...)
+		c.done = len(c.buf) >= maxHeaderCapture
+	case end <= 0:
+		// The end was in the bytes already captured: cut back to it.
+		c.buf = c.buf[:len(c.buf)+end]
+		c.done, c.complete = true, true
+	case end > room:
+		c.buf = append(c.buf, p[:room]...)
+		c.done = true
+	default:
+		c.buf = append(c.buf, p[:end]...)
+		c.done, c.complete = true, true
+	}
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// after returns the stream that followed the header, for a write p that
+// completed the capture, before being the capture's length before p: a
+// few bytes of an earlier write when the header's end spanned two writes
+// (the capture was cut back to it), then the rest of p.
+func (c *headerCapture) after(before int, p []byte) [][]byte {
+	n := len(c.buf)
+	if n < before {
+		return [][]byte{c.buf[n:before:before], p}
+	}
+	return [][]byte{p[n-before:]}
 }
 
 // Bytes is the captured header (its fields, each with its CRLF).
