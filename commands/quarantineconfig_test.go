@@ -50,6 +50,11 @@ func init() {
 				t.Errorf("HR, which holds a message, was deleted")
 			}
 		}},
+		"quarantineconfig_eof": {check: func(t *testing.T, env *Env) {
+			if env.Session.Pending() {
+				t.Errorf("input ending inside NEW left pending changes in %v", env.Session.Changed())
+			}
+		}},
 	} {
 		transcripts[name] = tc
 	}
