@@ -28,11 +28,15 @@ the number of profiles and offers:
              EXPORT (all profiles as one file of the configuration
              directory; an import replaces all profiles, and a bad file is
              refused whole with its line number)
-  SETUP    - aggregate report settings (time of day, error reports, the
-             reporting entity, contact information, copies), senders and
-             header fields that bypass verification, the DMARC
-             specification (RFC 7489 or DMARCbis) and the reports' return
-             address
+  SETUP    - aggregate report settings (time of day HH:MM, error reports,
+             the reporting entity, contact information, copies), the
+             senders that bypass verification (addresses, @domain, domain
+             or .domain for subdomains, typed as a comma-separated list:
+             there are no address lists to pick from), header fields that
+             bypass verification (ADD/REMOVE), the DMARC specification
+             (RFC 7489 with the public suffix list, or DMARCbis with the DNS
+             tree walk) and the reports' return address (default
+             noreply-dmarc-support@ and the host name)
 The DEFAULT profile cannot be deleted, nor can a profile a mail-flow policy
 uses. Each completed operation is a pending change of this session until
 commit.`
