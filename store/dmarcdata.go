@@ -273,6 +273,12 @@ func (s *Store) DMARCChunks(end time.Time, domain string) (p DMARCPending, data 
 // (dmarcreports generate): later data starts a new pending entry there.
 // Chunks added after DMARCChunks (above upTo) stay pending either way.
 func (s *Store) CloseDMARCPeriod(end time.Time, domain string, upTo uint64, cut time.Time, rep *DMARCReport, body []byte) (DMARCReport, error) {
+	return s.closeDMARCPeriod(end, domain, upTo, cut, rep, body, DMARCHistory, DMARCBodies)
+}
+
+// closeDMARCPeriod is CloseDMARCPeriod keeping history reports, bodies of
+// them with their XML.
+func (s *Store) closeDMARCPeriod(end time.Time, domain string, upTo uint64, cut time.Time, rep *DMARCReport, body []byte, history, bodies int) (DMARCReport, error) {
 	if err := checkDMARCDomain(domain); err != nil {
 		return DMARCReport{}, err
 	}
@@ -333,16 +339,16 @@ func (s *Store) CloseDMARCPeriod(end time.Time, domain string, upTo uint64, cut 
 		if rep == nil {
 			return nil
 		}
-		return s.addDMARCReport(tx, rep, body, &out)
+		return s.addDMARCReport(tx, rep, body, &out, history, bodies)
 	})
 	return out, err
 }
 
 // addDMARCReport records rep under a new ID and trims the history: only
-// the newest DMARCHistory finished reports are kept, and only the newest
-// DMARCBodies of them keep their body. Reports the job still has to act
-// on are never trimmed.
-func (s *Store) addDMARCReport(tx *bolt.Tx, rep *DMARCReport, body []byte, out *DMARCReport) error {
+// the newest history finished reports are kept, and only the newest
+// bodies of them keep their body. Reports the job still has to act on
+// are never trimmed.
+func (s *Store) addDMARCReport(tx *bolt.Tx, rep *DMARCReport, body []byte, out *DMARCReport, history, bodies int) error {
 	rb, err := dmarcBucket(tx, bucketDMARCReports)
 	if err != nil {
 		return err
@@ -371,8 +377,8 @@ func (s *Store) addDMARCReport(tx *bolt.Tx, rep *DMARCReport, body []byte, out *
 		}
 	}
 	*out = r
-	// Newest first: count finished reports, dropping bodies past
-	// DMARCBodies and entries past DMARCHistory.
+	// Newest first: count finished reports, dropping bodies past bodies
+	// and entries past history. Only the flags are decoded on the way.
 	type change struct {
 		key  []byte
 		rep  *DMARCReport // nil: delete
@@ -382,18 +388,25 @@ func (s *Store) addDMARCReport(tx *bolt.Tx, rep *DMARCReport, body []byte, out *
 	n := 0
 	c := rb.Cursor()
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		var e DMARCReport
-		if err := json.Unmarshal(v, &e); err != nil {
+		var f struct {
+			Done bool `json:"done"`
+			Body bool `json:"body"`
+		}
+		if err := json.Unmarshal(v, &f); err != nil {
 			return s.damaged("a DMARC report entry is unreadable: %v", err)
 		}
-		if !e.Done {
+		if !f.Done {
 			continue
 		}
 		n++
 		switch {
-		case n > DMARCHistory:
+		case n > history:
 			changes = append(changes, change{key: bytes.Clone(k), body: true})
-		case n > DMARCBodies && e.Body:
+		case n > bodies && f.Body:
+			var e DMARCReport
+			if err := json.Unmarshal(v, &e); err != nil {
+				return s.damaged("a DMARC report entry is unreadable: %v", err)
+			}
 			e.Body = false
 			changes = append(changes, change{key: bytes.Clone(k), rep: &e, body: true})
 		}

@@ -117,19 +117,21 @@ func TestDMARCEarlyCut(t *testing.T) {
 	}
 }
 
-// TestDMARCHistoryTrimmed: only DMARCHistory finished reports stay, the
-// newest DMARCBodies with their XML; a report still to be sent keeps its
-// place and body however old.
+// TestDMARCHistoryTrimmed: only the newest finished reports stay (here
+// 20 of them), the newest 5 with their XML; a report still to be sent
+// keeps its place and body however old. CloseDMARCPeriod keeps
+// DMARCHistory and DMARCBodies.
 func TestDMARCHistoryTrimmed(t *testing.T) {
 	t.Parallel()
+	const history, bodies = 20, 5
 	s := openTest(t)
-	first, err := s.CloseDMARCPeriod(dmarcEnd, "old.example", 0, time.Time{}, &DMARCReport{Domain: "old.example", Status: "pending"}, []byte("keep"))
+	first, err := s.closeDMARCPeriod(dmarcEnd, "old.example", 0, time.Time{}, &DMARCReport{Domain: "old.example", Status: "pending"}, []byte("keep"), history, bodies)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range DMARCHistory + 10 {
+	for i := range history + 10 {
 		d := fmt.Sprintf("d%d.example", i)
-		if _, err := s.CloseDMARCPeriod(dmarcEnd, d, 0, time.Time{}, &DMARCReport{Domain: d, Done: true}, []byte(d)); err != nil {
+		if _, err := s.closeDMARCPeriod(dmarcEnd, d, 0, time.Time{}, &DMARCReport{Domain: d, Done: true}, []byte(d), history, bodies); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,13 +139,13 @@ func TestDMARCHistoryTrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reps) != DMARCHistory+1 {
-		t.Fatalf("%d reports kept, want %d", len(reps), DMARCHistory+1)
+	if len(reps) != history+1 {
+		t.Fatalf("%d reports kept, want %d", len(reps), history+1)
 	}
-	if reps[0].Domain != fmt.Sprintf("d%d.example", DMARCHistory+9) || reps[len(reps)-1].ID != first.ID {
+	if reps[0].Domain != fmt.Sprintf("d%d.example", history+9) || reps[len(reps)-1].ID != first.ID {
 		t.Errorf("order: newest %s, oldest %d", reps[0].Domain, reps[len(reps)-1].ID)
 	}
-	bodies := 0
+	kept := 0
 	for i, r := range reps {
 		_, b, err := s.DMARCReport(r.ID)
 		if err != nil {
@@ -153,17 +155,21 @@ func TestDMARCHistoryTrimmed(t *testing.T) {
 			t.Errorf("report %d: Body %v but body %q", r.ID, r.Body, b)
 		}
 		if b != nil {
-			bodies++
-			if r.ID != first.ID && i >= DMARCBodies {
+			kept++
+			if r.ID != first.ID && i >= bodies {
 				t.Errorf("report %d (%d-th newest) kept its body", r.ID, i+1)
 			}
 		}
 	}
-	if bodies != DMARCBodies+1 {
-		t.Errorf("%d bodies kept, want %d", bodies, DMARCBodies+1)
+	if kept != bodies+1 {
+		t.Errorf("%d bodies kept, want %d", kept, bodies+1)
 	}
 	if r, _ := s.DMARCReports(3); len(r) != 3 {
 		t.Errorf("limit 3 gave %d", len(r))
+	}
+	// The exported call keeps the appliance's numbers.
+	if DMARCHistory != 500 || DMARCBodies != 100 {
+		t.Errorf("history %d, bodies %d", DMARCHistory, DMARCBodies)
 	}
 }
 
