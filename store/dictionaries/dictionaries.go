@@ -114,6 +114,12 @@ func CheckTerm(term string) error {
 		return fmt.Errorf("the term is longer than %d characters", MaxTermLen)
 	}
 	for _, r := range term {
+		if r < utf8.RuneSelf { // ASCII, most names: no table lookups
+			if r < 0x20 || r == 0x7f {
+				return fmt.Errorf("the term holds the control character %U", r)
+			}
+			continue
+		}
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
 			return fmt.Errorf("the term holds the control character %U", r)
 		}

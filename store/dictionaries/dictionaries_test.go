@@ -168,3 +168,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse: reading a dictionary file of MaxTerms names.
+func BenchmarkParse(b *testing.B) {
+	var buf bytes.Buffer
+	buf.WriteString("# executives\n")
+	for i := 0; i < MaxTerms; i++ {
+		buf.WriteString("Person ")
+		buf.WriteString(strings.Repeat("x", i%20))
+		buf.WriteString(string(rune('A' + i%26)))
+		buf.WriteString(string(rune('a' + i/26%26)))
+		buf.WriteString(string(rune('a' + i/676)))
+		buf.WriteByte('\n')
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if terms, err := Parse(bytes.NewReader(data)); err != nil || len(terms) != MaxTerms {
+			b.Fatalf("%d terms, %v", len(terms), err)
+		}
+	}
+}
