@@ -8,6 +8,8 @@ import (
 	"esa/auth/dkim"
 	"esa/delivery/queue"
 	"esa/store"
+	"esa/store/bounces"
+	"esa/store/destinations"
 	"esa/store/domainkeys"
 )
 
@@ -86,5 +88,30 @@ func TestDomainKeysHooks(t *testing.T) {
 	}
 	if signUseFrom(st)() {
 		t.Fatal("use From: set by default")
+	}
+}
+
+// bounceconfig's "Do you want bounce and delay messages to be signed?"
+// reaches the delivery engine's bounce profile of every destination that
+// uses the profile (Default's value where a profile says Default), which
+// is what lets the engine sign the notices (outbound/sign.go).
+func TestBounceSigningReachesEngine(t *testing.T) {
+	c := &store.Config{}
+	c.System.Hostname = "esa.example.com"
+	c.Bounces = bounces.Defaults()
+	if policyFrom(c, "example.net").Bounce.Sign {
+		t.Fatal("the factory Default profile signs notices")
+	}
+	c.Bounces.Profiles[0].Sign = bounces.Yes
+	signing := bounces.NewProfile("signing", c.Bounces.Profiles[0])
+	quiet := bounces.NewProfile("quiet", c.Bounces.Profiles[0])
+	quiet.Sign = bounces.No
+	c.Bounces.Profiles = append(c.Bounces.Profiles, signing, quiet)
+	c.Destinations = destinations.Factory()
+	for name, want := range map[string]bool{"Default": true, "signing": true, "quiet": false} {
+		c.Destinations.Default.BounceProfile = name
+		if got := policyFrom(c, "example.net").Bounce.Sign; got != want {
+			t.Errorf("bounce profile %q: Sign %v, want %v", name, got, want)
+		}
 	}
 }

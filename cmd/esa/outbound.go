@@ -61,6 +61,7 @@ func policyFrom(c *store.Config, domain string) outbound.Policy {
 		DelayWarning:   b.DelayWarnings,
 		BounceFrom:     b.FromAddress(c.System.Hostname),
 		DelayRecipient: b.AlternateRecipient,
+		Sign:           b.Sign,
 	}
 	return p
 }
