@@ -34,6 +34,8 @@ type Message struct {
 type Dictionary struct {
 	Terms                  []string
 	IgnoreCase, WholeWords bool
+
+	names []*name // Terms in comparison form (Prepared), or nil
 }
 
 // Env is what Run looks up outside the message.
@@ -407,8 +409,8 @@ func (r *runner) forged(c *rule) bool {
 	if name == "" {
 		return false
 	}
-	term, score := BestMatch(name, d.Terms)
-	if score < c.n {
+	term, score := d.bestMatch(name, c.n)
+	if term == "" {
 		return false
 	}
 	m := Match{Dictionary: c.arg, Term: term, Score: score}

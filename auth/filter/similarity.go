@@ -94,28 +94,49 @@ const maxPermuteWords = 4
 // in those 12 characters ("0livia Smith") 92.
 func Similarity(a, b string) int {
 	var c comparer
-	return c.score(normalize(a), normalize(b))
+	return c.score(prepare(a), prepare(b))
+}
+
+// name is a name in comparison form: its words, joined, and (once asked
+// for) joined in every order tried.
+type name struct {
+	words  []string
+	joined []rune
+	perms  [][]rune
+}
+
+func prepare(s string) *name {
+	w := normalize(s)
+	return &name{words: w, joined: []rune(strings.Join(w, " "))}
+}
+
+// orders returns the name joined in every word order to try.
+func (n *name) orders() [][]rune {
+	if n.perms == nil {
+		for _, p := range orders(n.words) {
+			n.perms = append(n.perms, []rune(strings.Join(p, " ")))
+		}
+	}
+	return n.perms
 }
 
 // comparer holds the edit distance rows between calls, so scoring a name
 // against a dictionary allocates them once.
 type comparer struct{ prev, cur []int }
 
-func (c *comparer) score(x, y []string) int {
-	xs := []rune(strings.Join(x, " "))
-	ys := []rune(strings.Join(y, " "))
-	best := c.ratio(xs, ys)
+func (c *comparer) score(x, y *name) int {
+	best := c.ratio(x.joined, y.joined)
 	// Reordering one name's words is enough to line them up with the
 	// other's; reorder the one with fewer words (both when equal, so the
 	// score does not depend on the argument order).
-	if len(x) <= len(y) && len(x) > 1 {
-		for _, p := range orders(x) {
-			best = max(best, c.ratio([]rune(strings.Join(p, " ")), ys))
+	if len(x.words) <= len(y.words) && len(x.words) > 1 {
+		for _, p := range x.orders() {
+			best = max(best, c.ratio(p, y.joined))
 		}
 	}
-	if len(y) <= len(x) && len(y) > 1 {
-		for _, p := range orders(y) {
-			best = max(best, c.ratio(xs, []rune(strings.Join(p, " "))))
+	if len(y.words) <= len(x.words) && len(y.words) > 1 {
+		for _, p := range y.orders() {
+			best = max(best, c.ratio(x.joined, p))
 		}
 	}
 	return best
@@ -179,11 +200,59 @@ func (c *comparer) levenshtein(x, y []rune) int {
 // BestMatch returns the term most similar to name and its score (the
 // first of equals); "", 0 for no terms.
 func BestMatch(name string, terms []string) (string, int) {
+	return Dictionary{Terms: terms}.bestMatch(name, 1)
+}
+
+// Prepared returns d with its terms in comparison form, kept with it, so
+// that matching a message against it does not prepare every term again:
+// for a dictionary of thousands of names most of the time goes there. A
+// caller that keeps a dictionary across messages prepares it once.
+func (d Dictionary) Prepared() Dictionary {
+	d.names = make([]*name, len(d.Terms))
+	for i, t := range d.Terms {
+		d.names[i] = prepare(t)
+		d.names[i].orders()
+	}
+	return d
+}
+
+// bestMatch returns the term most similar to s among those scoring at
+// least min, and its score; "", 0 when none does. A term whose length
+// alone keeps it below min, or below the best so far, is not compared (the
+// edit distance is at least the difference in length, in any word order).
+func (d Dictionary) bestMatch(s string, min int) (string, int) {
 	var c comparer
-	x := normalize(name)
+	x := prepare(s)
+	lx := len(x.joined)
+	var xc [64]int
+	for _, r := range x.joined {
+		xc[r&63]++
+	}
 	best, score := "", 0
-	for _, t := range terms {
-		if s := c.score(x, normalize(t)); s > score {
+	for i, t := range d.Terms {
+		var y *name
+		if len(d.names) == len(d.Terms) {
+			y = d.names[i]
+		} else {
+			y = prepare(t)
+		}
+		ly := len(y.joined)
+		n := max(lx, ly)
+		if n == 0 {
+			continue
+		}
+		bound := (100*(n-abs(lx-ly)) + n/2) / n
+		if bound < min || bound <= score {
+			continue
+		}
+		// A finer bound, as cheap: characters one name has and the
+		// other lacks each cost an edit, in any word order.
+		if d := n - common(&xc, y.joined); d > 0 {
+			if bound = (100*(n-d) + n/2) / n; bound < min || bound <= score {
+				continue
+			}
+		}
+		if s := c.score(x, y); s > score && s >= min {
 			best, score = t, s
 			if s == 100 {
 				break
@@ -191,4 +260,27 @@ func BestMatch(name string, terms []string) (string, int) {
 		}
 	}
 	return best, score
+}
+
+// common counts the characters of y also in the name whose characters xc
+// counts, matched one to one. Characters are counted in 64 buckets, so the
+// count may come out high, never low: the bound it gives stays a bound.
+func common(xc *[64]int, y []rune) int {
+	var yc [64]int
+	n := 0
+	for _, r := range y {
+		b := r & 63
+		if yc[b] < xc[b] {
+			n++
+		}
+		yc[b]++
+	}
+	return n
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -84,3 +84,32 @@ func TestDisplayName(t *testing.T) {
 		}
 	}
 }
+
+// TestBestMatchPruning: skipping the terms whose length rules them out
+// finds what comparing every term finds.
+func TestBestMatchPruning(t *testing.T) {
+	t.Parallel()
+	terms := names(2000)
+	prepared := Dictionary{Terms: terms}.Prepared()
+	for _, name := range append(names(50), "Olivia Smith", terms[7], terms[1999]+"x", "") {
+		bestTerm, bestScore := "", 0
+		for _, term := range terms {
+			if s := Similarity(name, term); s > bestScore {
+				bestTerm, bestScore = term, s
+			}
+		}
+		for _, min := range []int{1, 50, 80, 100} {
+			term, score := Dictionary{Terms: terms}.bestMatch(name, min)
+			if t2, s2 := prepared.bestMatch(name, min); t2 != term || s2 != score {
+				t.Errorf("prepared: %q %d, unprepared %q %d", t2, s2, term, score)
+			}
+			want, wantScore := bestTerm, bestScore
+			if bestScore < min {
+				want, wantScore = "", 0
+			}
+			if term != want || score != wantScore {
+				t.Errorf("bestMatch(%q, %d) = %q %d, want %q %d", name, min, term, score, want, wantScore)
+			}
+		}
+	}
+}
