@@ -406,22 +406,25 @@ func (j *Job) delivered(ev outbound.Event, id uint64) {
 }
 
 // nextWake is how long to sleep: until the next flush, the end of a period
-// with data, or a retry, whichever comes first. Called with work held.
+// with data, or a retry, whichever comes first. What is due already was
+// just tried and failed (the store refused, say): it waits for the next
+// flush rather than spinning. Called with work held.
 func (j *Job) nextWake(now time.Time) time.Duration {
 	next := now.Add(j.o.FlushEvery)
-	if pend, err := j.o.Store.DMARCPending(); err == nil {
-		for _, p := range pend {
-			if p.End.Before(next) {
-				next = p.End
-			}
-		}
-	}
-	for _, t := range j.unsent {
-		if t.Before(next) {
+	soonest := func(t time.Time) {
+		if t.After(now) && t.Before(next) {
 			next = t
 		}
 	}
-	return max(next.Sub(now), 0)
+	if pend, err := j.o.Store.DMARCPending(); err == nil {
+		for _, p := range pend {
+			soonest(p.End)
+		}
+	}
+	for _, t := range j.unsent {
+		soonest(t)
+	}
+	return next.Sub(now)
 }
 
 // loadUnsent finds the reports still to be sent (a crash between
