@@ -31,7 +31,7 @@ the number of profiles and offers:
   SETUP    - aggregate report settings (time of day HH:MM, error reports,
              the reporting entity, contact information, copies), the
              senders that bypass verification (addresses, @domain, domain
-             or .domain for subdomains, typed as a comma-separated list:
+             or .domain and @.domain for subdomains, typed as a list:
              there are no address lists to pick from), header fields that
              bypass verification (ADD/REMOVE), the DMARC specification
              (RFC 7489 with the public suffix list, or DMARCbis with the DNS
@@ -512,7 +512,7 @@ func dmarcSetup(io *shell.IO, env *Env) error {
 	}
 	s.BypassAddresses = nil
 	if bypass {
-		a, err := io.Ask("Enter the senders whose mail bypasses DMARC verification (user@example.com, @example.com, example.com or .example.com), separated by commas:",
+		a, err := io.Ask("Enter the senders whose mail bypasses DMARC verification (user@example.com, @example.com, example.com, .example.com or @.example.com), separated by commas:",
 			strings.Join(c.DMARC.Settings.BypassAddresses, ", "), listOf(dmarcconf.CheckBypass))
 		if err != nil {
 			return err

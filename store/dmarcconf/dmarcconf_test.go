@@ -69,7 +69,7 @@ func TestValidateRefuses(t *testing.T) {
 	good.Profiles[1].RejectAction, good.Profiles[1].RejectQuarantine = ActionQuarantine, "Policy"
 	good.Settings = Settings{ReportTime: "23:59", ErrorReports: true, Entity: "example.com", Contact: "Call 555-0100",
 		ReturnAddress: "dmarc@example.com", CopyTo: []string{"a@example.com"},
-		BypassAddresses: []string{"user@example.com", "@example.net", "example.org", ".example.info"},
+		BypassAddresses: []string{"user@example.com", "@example.net", "example.org", ".example.info", "@.example.biz"},
 		BypassHeaders:   []string{"List-Id", "X-Forwarded-By"}, Rules: RulesDMARCbis}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
@@ -99,12 +99,18 @@ func TestCrossChecks(t *testing.T) {
 }
 
 func TestBypass(t *testing.T) {
-	s := Settings{BypassAddresses: []string{"User@Example.com", "@lists.example.net", "example.org", ".example.info"}, BypassHeaders: []string{"List-Id"}}
+	s := Settings{BypassAddresses: []string{"User@Example.com", "@lists.example.net", "example.org", ".example.info", "@.example.biz"}, BypassHeaders: []string{"List-Id"}}
+	v := s
+	v.ReportTime, v.Rules = "00:00", RulesRFC7489
+	if err := v.Validate(); err != nil {
+		t.Fatalf("the bypass entries are refused: %v", err)
+	}
 	for addr, want := range map[string]bool{
 		"user@example.com": true, "other@example.com": false,
 		"x@lists.example.net": true, "x@sub.lists.example.net": false,
 		"x@EXAMPLE.org": true, "x@a.example.org": false,
 		"x@a.example.info": true, "x@example.info": false,
+		"x@b.a.example.biz": true, "x@example.biz": false,
 		"": false, "noat": false,
 	} {
 		if got := s.BypassSender(addr); got != want {

@@ -128,10 +128,15 @@ func CheckAddress(a string) error {
 
 // CheckBypass checks one entry of the bypass list: a whole address
 // (user@example.com), a domain (@example.com or example.com) or all
-// subdomains of one (.example.com), the forms of the appliance's address
-// lists (seed 004: lists of full addresses or domains only).
+// subdomains of one (.example.com or @.example.com), the forms of the
+// appliance's address lists (seed 004: lists of full addresses or domains
+// only).
 func CheckBypass(e string) error {
 	switch {
+	case strings.HasPrefix(e, "@."):
+		if isDomain(e[2:]) {
+			return nil
+		}
 	case strings.HasPrefix(e, "@"):
 		if isDomain(e[1:]) {
 			return nil
@@ -149,7 +154,7 @@ func CheckBypass(e string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%q is not an address, @domain, domain or .domain.", e)
+	return fmt.Errorf("%q is not an address, @domain, domain, .domain or @.domain.", e)
 }
 
 // CheckHeaderName checks a header field name: printable ASCII without
@@ -287,7 +292,8 @@ func (s *Settings) Validate() error {
 
 // BypassSender reports whether mail from the envelope sender addr skips
 // DMARC verification: addr is on the bypass list as itself, by its domain
-// (@domain or domain), or under a .domain entry. Case is ignored.
+// (@domain or domain), or under a .domain or @.domain entry. Case is
+// ignored.
 func (s *Settings) BypassSender(addr string) bool {
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
@@ -297,6 +303,10 @@ func (s *Settings) BypassSender(addr string) bool {
 	for _, e := range s.BypassAddresses {
 		e = strings.ToLower(e)
 		switch {
+		case strings.HasPrefix(e, "@."):
+			if strings.HasSuffix(domain, e[1:]) {
+				return true
+			}
 		case strings.HasPrefix(e, "@"):
 			if domain == e[1:] {
 				return true
