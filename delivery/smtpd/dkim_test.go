@@ -184,7 +184,7 @@ func TestDKIMInbound(t *testing.T) {
 	}{
 		{
 			name: "pass", l: dkimListener(t, "dkim_verify", "on"), msg: good,
-			reply: "250 ", ar: "esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(good)[:8]),
+			reply: "250 ", ar: "esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.s=sel header.a=ed25519-sha256 header.b=" + pvalue(bTag(good)[:8]),
 			verdict: "pass", log: "DKIM: pass signature verified (d=sender.test s=sel i=@sender.test)",
 		},
 		{
@@ -193,7 +193,7 @@ func TestDKIMInbound(t *testing.T) {
 		},
 		{
 			name: "body changed: hardfail, accepted by DEFAULT", l: dkimListener(t, "dkim_verify", "on"), msg: tampered,
-			reply: "250 ", ar: "esa.example.com; dkim=fail (body hash did not verify) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(good)[:8]),
+			reply: "250 ", ar: "esa.example.com; dkim=fail (body hash did not verify) header.d=sender.test header.i=@sender.test header.s=sel header.a=ed25519-sha256 header.b=" + pvalue(bTag(good)[:8]),
 			verdict: "hardfail", log: "DKIM: permfail body hash did not verify (d=sender.test s=sel i=@sender.test)",
 		},
 		{

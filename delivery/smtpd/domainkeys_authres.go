@@ -21,9 +21,10 @@ import (
 //   - The reason is an RFC 5322 comment, as the appliance writes it
 //     ("dkim=pass (signature verified)", "dkim=pass (partially verified
 //     [1000 bytes])"); RFC 8601 §2.2 allows CFWS there.
-//   - Properties per the IANA registry (RFC 8601 §6.7): dkim gets
-//     header.d, header.i and RFC 6008's header.b (the start of the
-//     signature, so several signatures of one domain stay apart);
+//   - Properties per the IANA registry: dkim gets header.d, header.i,
+//     header.s and header.a (RFC 8601 §6.7) and RFC 6008's header.b (the
+//     start of the signature, so several signatures of one domain stay
+//     apart);
 //     domainkeys gets header.d and header.from or header.sender (RFC 4870
 //     §3.5's sending address). header.b is not registered for domainkeys,
 //     so it is not written there.
@@ -55,7 +56,7 @@ func authResults(authservID string, dkimRes, dkRes []dkim.Result, header []byte)
 	for i, r := range dkimRes {
 		e := "dkim=" + arValue(r)
 		if r.Status != dkim.None {
-			e += arProps("header.d", r.Domain, "header.i", r.Identity, "header.b", shortB(dkimB, i))
+			e += arProps("header.d", r.Domain, "header.i", r.Identity, "header.s", r.Selector, "header.a", r.Algorithm, "header.b", shortB(dkimB, i))
 		}
 		entries = append(entries, e)
 	}

@@ -120,7 +120,7 @@ func TestDomainKeysInbound(t *testing.T) {
 		{
 			name: "DomainKeys and DKIM both pass", l: dkimListener(t, "dkim_verify", "on"), msg: both,
 			ar: []string{
-				"esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.b=" + pvalue(bTag(both)[:8]) + ";\r\n\t",
+				"esa.example.com; dkim=pass (signature verified) header.d=sender.test header.i=@sender.test header.s=sel header.a=ed25519-sha256 header.b=" + pvalue(bTag(both)[:8]) + ";\r\n\t",
 				"domainkeys=pass (signature verified) header.d=sender.test header.from=a@sender.test\r\n",
 			},
 			verdict: "pass", dkimV: "pass", log: "DomainKeys: pass signature verified (d=sender.test s=dk)", logCount: 1,
@@ -231,10 +231,10 @@ func TestAuthResultsWording(t *testing.T) {
 		{
 			name: "partial pass; header.b grows until unique",
 			dkim: []dkim.Result{
-				{Status: dkim.Pass, Partial: true, BodyLength: 1000, Domain: "a.test", Identity: "@a.test"},
+				{Status: dkim.Pass, Partial: true, BodyLength: 1000, Domain: "a.test", Identity: "@a.test", Selector: "s1", Algorithm: "rsa-sha256"},
 				{Status: dkim.HardFail, Reason: "body hash did not verify", Domain: "a.test", Identity: "joe@a.test"},
 			},
-			want: "mx.test; dkim=pass (partially verified [1000 bytes]) header.d=a.test header.i=@a.test header.b=ABCDEFGHx;\r\n\t" +
+			want: "mx.test; dkim=pass (partially verified [1000 bytes]) header.d=a.test header.i=@a.test header.s=s1 header.a=rsa-sha256 header.b=ABCDEFGHx;\r\n\t" +
 				"dkim=fail (body hash did not verify) header.d=a.test header.i=joe@a.test header.b=ABCDEFGHu",
 		},
 		{
