@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"esa/auth/filter"
+	"esa/store/dictionaries"
 )
 
 // MaxFilters bounds the table: an import or a session cannot make every
@@ -212,4 +213,22 @@ func (t Table) Script() string {
 		b.WriteString(f.Script)
 	}
 	return b.String()
+}
+
+// Env is the filter.Env of a configuration's content dictionaries, each
+// prepared once (filter.Dictionary.Prepared): build it when a
+// configuration is committed and use it for every message.
+func Env(d dictionaries.Table) filter.Env {
+	prepared := make(map[string]filter.Dictionary, len(d.Dictionaries))
+	for _, x := range d.Dictionaries {
+		prepared[x.Name] = filter.Dictionary{
+			Terms:      append([]string(nil), x.Terms...),
+			IgnoreCase: x.IgnoreCase,
+			WholeWords: x.WholeWords,
+		}.Prepared()
+	}
+	return filter.Env{Dictionary: func(name string) (filter.Dictionary, bool) {
+		x, ok := prepared[name]
+		return x, ok
+	}}
 }

@@ -183,9 +183,16 @@ func TestReferences(t *testing.T) {
 	if _, err := ss.Commit("filters", false); err != nil {
 		t.Fatal(err)
 	}
-	// The committed table reaches the engine as parsed filters.
-	act, err := st.Committed().Filters.Active()
+	// The committed table reaches the engine as parsed filters, the
+	// dictionaries through Env.
+	c := st.Committed()
+	act, err := c.Filters.Active()
 	if err != nil || len(act) != 2 {
 		t.Fatalf("Active: %v %v", act, err)
+	}
+	r := filter.Run(act, &filter.Message{MailFrom: "x@evil.example", Header: []filter.Field{{Name: "From", Value: "Smith, Olivia <ceo@example.com>"}}},
+		filters.Env(c.Dictionaries))
+	if r.Quarantine != "" || r.Disposition != filter.Drop || !reflect.DeepEqual(r.Forged, []filter.Match{{Dictionary: "Execs", Term: "Olivia Smith", Score: 100}}) {
+		t.Errorf("Run: %+v", r)
 	}
 }
