@@ -71,6 +71,15 @@
 //	skip-spamcheck()  skip-viruscheck()  skip-ampcheck()
 //	skip-outbreakcheck()  skip-marketingcheck()   (no-ops: no such engines)
 //
+// forged-email-detection scores the display name of the first From:
+// mailbox (RFC 2047 encoded words decoded) against every term of the
+// dictionary with Similarity and is true when the best score reaches the
+// threshold; the match goes into Result.Forged. Case is always ignored and
+// the dictionary's IgnoreCase and WholeWords do not apply: the seed says
+// to configure no advanced matching for these dictionaries, and a forged
+// name is caught by looking alike, not by matching words. A caller that
+// keeps dictionaries across messages passes them Prepared.
+//
 // insert-header and log-entry expand $Subject, $EnvelopeFrom, $RemoteIP and
 // $FilterName (any case) from the original message.
 //

@@ -179,12 +179,15 @@ func (r *runner) do(a *action) {
 	case "strip-header":
 		r.strip(a.args[0])
 	case "fed":
-		if r.m.MailFrom == "" {
+		// The From: becomes the bare envelope sender; a null sender
+		// (RFC 5321 §4.5.5) has no address to show, so From: stays.
+		from := strings.TrimSuffix(strings.TrimPrefix(r.m.MailFrom, "<"), ">")
+		if from == "" {
 			text += " (null envelope sender: From: left alone)"
 			break
 		}
 		r.strip("From")
-		r.res.Insert = append(r.res.Insert, Field{"From", clean(r.m.MailFrom)})
+		r.res.Insert = append(r.res.Insert, Field{"From", clean(from)})
 	case "log-entry":
 		r.res.Log = append(r.res.Log, r.expand(a.args[0]))
 	default:
