@@ -36,8 +36,8 @@ func TestDMARCTable(t *testing.T) {
 		{"policy names a missing profile", func(c *Config) {
 			c.Listeners.Listeners[0].HAT.Default = append(c.Listeners.Listeners[0].HAT.Default, mailflow.Param{Key: "dmarc_profile", Value: "NOPE"})
 		}, `"NOPE" is used by a mail-flow policy`},
-		{"missing quarantine", func(c *Config) { c.DMARC.Profiles[1].QuarantineQuarantine = "Nowhere" }, `quarantine "Nowhere" does not exist`},
-		{"quarantine in use deleted", func(c *Config) { c.Quarantines.Quarantines = nil }, `quarantine "Policy" does not exist`},
+		{"missing quarantine", func(c *Config) { c.DMARC.Profiles[1].QuarantineQuarantine = "Nowhere" }, `profile STRICT sends messages to the quarantine "Nowhere", which does not exist`},
+		{"quarantine in use deleted", func(c *Config) { c.Quarantines.Quarantines = nil }, `DMARC verification profile DEFAULT sends messages to the quarantine "Policy", which does not exist`},
 		{"DEFAULT deleted", func(c *Config) {
 			c.DMARC.Profiles = c.DMARC.Profiles[1:]
 		}, "DEFAULT profile is missing"},

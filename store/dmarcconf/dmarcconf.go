@@ -171,7 +171,7 @@ func (t Table) CheckQuarantines(names []string) error {
 	for _, p := range t.Profiles {
 		for _, q := range p.Quarantines() {
 			if !have[q] {
-				return fmt.Errorf("profile %q: quarantine %q does not exist", p.Name, q)
+				return fmt.Errorf("DMARC verification profile %s sends messages to the quarantine %q, which does not exist", p.Name, q)
 			}
 		}
 	}

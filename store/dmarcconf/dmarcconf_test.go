@@ -83,7 +83,7 @@ func TestCrossChecks(t *testing.T) {
 	if err := tb.CheckQuarantines([]string{"Policy"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tb.CheckQuarantines(nil); err == nil || !strings.Contains(err.Error(), `quarantine "Policy" does not exist`) {
+	if err := tb.CheckQuarantines(nil); err == nil || !strings.Contains(err.Error(), `DMARC verification profile DEFAULT sends messages to the quarantine "Policy", which does not exist`) {
 		t.Fatalf("missing quarantine: %v", err)
 	}
 	tb.Profiles[0].QuarantineAction = ActionNone
