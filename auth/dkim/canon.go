@@ -38,7 +38,11 @@ func canonHeaderRelaxed(dst, raw []byte) []byte {
 	// The name is unfolded and its WSP runs reduced like the value's (a
 	// well-formed name has neither); WSP before the colon goes.
 	nameWSP := false
-	for _, c := range bytes.TrimRight(raw[:i], " \t\r\n") {
+	name := raw[:i]
+	for len(name) > 0 && isFWS(name[len(name)-1]) {
+		name = name[:len(name)-1]
+	}
+	for _, c := range name {
 		switch {
 		case c == '\r' || c == '\n':
 			continue

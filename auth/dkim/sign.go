@@ -319,6 +319,7 @@ func fieldName(f field) string {
 // indexes of the fields used (for z=); the verifier does not need them.
 func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization, buf []byte, pick bool) ([]int, []byte) {
 	var picked []int
+	buf = buf[:0]
 	// The k-th mention of a name in h= signs its k-th instance from the
 	// bottom. Short lists count earlier mentions directly (no allocation);
 	// long, possibly hostile, ones use a map so the cost stays linear.
@@ -359,15 +360,17 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 				picked = append(picked, i)
 			}
 			if c == Relaxed {
-				buf = canonHeaderRelaxed(buf[:0], fields[i].raw)
-				h.Write(buf)
+				// Canonical fields are gathered and hashed in one
+				// write below.
+				buf = canonHeaderRelaxed(buf, fields[i].raw)
 			} else {
 				h.Write(fields[i].raw)
 			}
 			break
 		}
 	}
-	return picked, buf
+	h.Write(buf)
+	return picked, buf[:0]
 }
 
 // nameIs reports whether the lower-case field name lower is n in any case

@@ -79,21 +79,26 @@ func parseSignatureInto(s *signature, f field) error {
 		return permErr("signature syntax error: %v", err)
 	}
 	s.tags = tags
-	s.domain, _ = tags.get("d")
-	s.selector, _ = tags.get("s")
-	s.domain = strings.ToLower(stripFWS(s.domain))
-	s.selector = stripFWS(s.selector)
-
-	for _, req := range []string{"v", "a", "b", "bh", "d", "h", "s"} {
-		if _, ok := tags.get(req); !ok {
-			return permErr("signature missing required tag %s=", req)
+	// One pass over the tags picks out the ones RFC 6376 §3.5 defines;
+	// unknown tags are ignored (§3.2). Tag names are case-sensitive.
+	var t sigTags
+	for _, tg := range tags {
+		if i := sigTagIndex(tg.name); i >= 0 {
+			t.val[i], t.have = tg.value, t.have|1<<i
 		}
 	}
-	if v, _ := tags.get("v"); v != "1" {
+	s.domain = strings.ToLower(stripFWS(t.get(tagD)))
+	s.selector = stripFWS(t.get(tagS))
+
+	for _, req := range [...]int{tagV, tagA, tagB, tagBH, tagD, tagH, tagS} {
+		if t.have&(1<<req) == 0 {
+			return permErr("signature missing required tag %s=", sigTagNames[req])
+		}
+	}
+	if v := t.get(tagV); v != "1" {
 		return permErr("incompatible signature version v=%s", v)
 	}
-	a, _ := tags.get("a")
-	s.algorithm = strings.ToLower(stripFWS(a))
+	s.algorithm = strings.ToLower(stripFWS(t.get(tagA)))
 	switch s.algorithm {
 	case "rsa-sha256":
 		s.keyType, s.hash = "rsa", crypto.SHA256
@@ -107,15 +112,15 @@ func parseSignatureInto(s *signature, f field) error {
 	default:
 		return permErr("unsupported signature algorithm %s", s.algorithm)
 	}
-	if s.sig, err = decodeB64(tags, "b", s.b64[:0]); err != nil {
+	if s.sig, err = decodeB64(t.get(tagB), "b", s.b64[:0]); err != nil {
 		return err
 	}
 	off := min(len(s.sig), len(s.b64)) // a larger b= was decoded elsewhere
-	if s.bodyHash, err = decodeB64(tags, "bh", s.b64[off:off]); err != nil {
+	if s.bodyHash, err = decodeB64(t.get(tagBH), "bh", s.b64[off:off]); err != nil {
 		return err
 	}
 	s.headerCanon, s.bodyCanon = Simple, Simple
-	if c, ok := tags.get("c"); ok {
+	if c, ok := t.lookup(tagC); ok {
 		hc, bc, _ := strings.Cut(strings.ToLower(stripFWS(c)), "/")
 		s.headerCanon = Canonicalization(hc)
 		if bc != "" {
@@ -133,7 +138,7 @@ func parseSignatureInto(s *signature, f field) error {
 	// h= names cannot hold FWS, so each is trimmed rather than the whole
 	// value copied without it. Names keep their case: hashHeaders matches
 	// them case-insensitively (RFC 5322 §1.2.2), so nothing is copied.
-	h, _ := tags.get("h")
+	h := t.get(tagH)
 	if n := strings.Count(h, ":") + 1; n <= len(s.hdrs) {
 		s.headers = s.hdrs[:0]
 	} else {
@@ -166,7 +171,7 @@ func parseSignatureInto(s *signature, f field) error {
 	if !hasFrom {
 		return permErr("From field not signed")
 	}
-	if q, ok := tags.get("q"); ok {
+	if q, ok := t.lookup(tagQ); ok {
 		okq := false
 		for _, m := range splitColon(stripFWS(q)) {
 			okq = okq || strings.ToLower(m) == "dns/txt"
@@ -176,7 +181,7 @@ func parseSignatureInto(s *signature, f field) error {
 		}
 	}
 	s.identity = "@" + s.domain
-	if i, ok := tags.get("i"); ok {
+	if i, ok := t.lookup(tagI); ok {
 		id, err := decodeQP(i)
 		if err != nil {
 			return permErr("invalid i= tag")
@@ -193,25 +198,94 @@ func parseSignatureInto(s *signature, f field) error {
 		}
 		s.identity = id
 	}
-	for _, t := range []struct {
-		name string
-		dst  *int64
-	}{{"l", &s.bodyLength}, {"t", &s.timestamp}, {"x", &s.expiration}} {
-		v, ok := tags.get(t.name)
+	for _, n := range [...]struct {
+		tag int
+		dst *int64
+	}{{tagL, &s.bodyLength}, {tagT, &s.timestamp}, {tagX, &s.expiration}} {
+		v, ok := t.lookup(n.tag)
 		if !ok {
 			continue
 		}
-		n, err := parseDecimal(stripFWS(v))
+		d, err := parseDecimal(stripFWS(v))
 		if err != nil {
-			return permErr("invalid %s= tag", t.name)
+			return permErr("invalid %s= tag", sigTagNames[n.tag])
 		}
-		*t.dst = n
+		*n.dst = d
 	}
 	if s.timestamp >= 0 && s.expiration >= 0 && s.expiration < s.timestamp {
 		return permErr("x= is earlier than t=")
 	}
 	return nil
 }
+
+// The tags of a DKIM-Signature (RFC 6376 §3.5), by index into sigTags.
+const (
+	tagV = iota
+	tagA
+	tagB
+	tagBH
+	tagC
+	tagD
+	tagH
+	tagI
+	tagL
+	tagQ
+	tagS
+	tagT
+	tagX
+	tagZ
+)
+
+var sigTagNames = [...]string{"v", "a", "b", "bh", "c", "d", "h", "i", "l", "q", "s", "t", "x", "z"}
+
+func sigTagIndex(name string) int {
+	switch len(name) {
+	case 1:
+		switch name[0] {
+		case 'v':
+			return tagV
+		case 'a':
+			return tagA
+		case 'b':
+			return tagB
+		case 'c':
+			return tagC
+		case 'd':
+			return tagD
+		case 'h':
+			return tagH
+		case 'i':
+			return tagI
+		case 'l':
+			return tagL
+		case 'q':
+			return tagQ
+		case 's':
+			return tagS
+		case 't':
+			return tagT
+		case 'x':
+			return tagX
+		case 'z':
+			return tagZ
+		}
+	case 2:
+		if name == "bh" {
+			return tagBH
+		}
+	}
+	return -1
+}
+
+// sigTags holds the known tags' values and which of them are present
+// (parseTagList has refused duplicates).
+type sigTags struct {
+	val  [len(sigTagNames)]string
+	have uint32
+}
+
+func (t *sigTags) lookup(i int) (string, bool) { return t.val[i], t.have&(1<<i) != 0 }
+func (t *sigTags) get(i int) string            { return t.val[i] }
 
 // maxSignedHeaders bounds h=; real signers list a few dozen names, even
 // when they oversign.
@@ -239,8 +313,7 @@ func parseDecimal(s string) (int64, error) {
 // when dst is too small). The value has passed checkTagValue, so every
 // byte at or below SP is FWS (RFC 6376 §3.2), which base64 values may hold
 // anywhere and which is dropped before decoding.
-func decodeB64(tags tagList, name string, dst []byte) ([]byte, error) {
-	v, _ := tags.get(name)
+func decodeB64(v, name string, dst []byte) ([]byte, error) {
 	var stack [1024]byte // b= of a 4096-bit key is 684 characters
 	buf := stack[:0]
 	for i := 0; i < len(v); {
