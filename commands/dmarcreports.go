@@ -39,7 +39,9 @@ sends them.
 Without arguments the command lists the data not reported yet (period,
 policy domain, messages) and the newest reports (ID, when generated, policy
 domain, records, messages, gzipped size, status: queued with the MID of
-the report message, pending a retry, or skipped and why).
+the report message and, as the delivery engine finishes it, delivered or
+bounced per rua domain; pending a retry; or skipped and why), each with the
+rua addresses its policy record gave.
 
 "generate" builds and sends the reports of all data now (of one policy
 domain when DOMAIN is given); a report of a period not over yet ends now,
@@ -158,6 +160,11 @@ func dmarcList(io *shell.IO, env *Env) error {
 		}
 		io.Printf("%5d  %-13s %-22s%9s%10s%10s  %s\n", r.ID, shortTime(r.Generated), r.Domain,
 			thousands(r.Records), thousands(r.Messages), thousands(r.Size), r.Status)
+		var rua []string
+		for _, u := range r.RUA {
+			rua = append(rua, u.URI)
+		}
+		io.Printf("       rua: %s\n", strings.Join(rua, ", "))
 	}
 	return nil
 }
