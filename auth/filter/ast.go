@@ -9,7 +9,10 @@ import (
 
 // Filter is one named message filter, parsed.
 type Filter struct {
-	Name     string
+	Name string
+	// Inactive is set for a filter written "name!" rather than "name:";
+	// Run does not look at it: the caller passes the filters to run.
+	Inactive bool
 	comments []string // comment lines before the name, text after '#'
 	body     []stmt
 }
@@ -249,8 +252,8 @@ func writeStmts(b *strings.Builder, ss []stmt, indent int) {
 	}
 }
 
-// String is the filter in canonical form: its comment lines, "name:" on a
-// line of its own, then the body indented by four spaces a level, one
+// String is the filter in canonical form: its comment lines, "name:" (or
+// "name!" when inactive) on a line of its own, then the body indented by four spaces a level, one
 // statement a line, conditions with the fewest parentheses. Parse reads it
 // back to the same filter.
 func (f *Filter) String() string {
@@ -261,7 +264,11 @@ func (f *Filter) String() string {
 		b.WriteString("\n")
 	}
 	b.WriteString(f.Name)
-	b.WriteString(":\n")
+	if f.Inactive {
+		b.WriteString("!\n")
+	} else {
+		b.WriteString(":\n")
+	}
 	writeStmts(&b, f.body, 0)
 	return b.String()
 }

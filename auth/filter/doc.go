@@ -19,10 +19,17 @@
 //	    ...
 //	}
 //
-// or just actions (`name: drop();`). Names are [A-Za-z0-9_-]+. `#` starts a
+// or just actions (`name: drop();`). "name!" instead of "name:" is an
+// inactive filter (the appliance's DETAIL and EXPORT write inactive
+// filters so and NEW and IMPORT read them so). The condition after if
+// needs no parentheses of its own (the appliance's guide writes
+// "if true{skip-filters();}"); String always writes them. Names are
+// [A-Za-z0-9_-]+, not a reserved word (if, else, and, or, not, true,
+// false). `#` starts a
 // comment to the end of the line; comments on lines of their own inside a
 // block and before a filter's name are kept (String prints them), others
-// are dropped. A line holding only "." (the CLI's end of input) is ignored.
+// are dropped. (The appliance drops them all; keeping the ones that explain
+// a block costs nothing and the seed's examples carry such comments.) A line holding only "." (the CLI's end of input) is ignored.
 // Strings are "double" or 'single' quoted; \\, \" and \' are escapes and
 // any other backslash stays as it is, so a regular expression such as
 // "example\.com" needs no doubling (as on the appliance, where "\\." works

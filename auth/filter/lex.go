@@ -157,9 +157,9 @@ func lex(src string) ([]token, error) {
 			p := string(c)
 			if i+1 < len(src) && src[i+1] == '=' && strings.IndexByte("=!<>", c) >= 0 {
 				p = src[i : i+2]
-			} else if strings.IndexByte("(){},;:.<>", c) < 0 {
+			} else if strings.IndexByte("(){},;:.<>!", c) < 0 {
 				r, _ := utf8.DecodeRuneInString(src[i:])
-				if c == '=' || c == '!' {
+				if c == '=' {
 					return nil, bad("unexpected %q: the comparisons are == and !=", string(r))
 				}
 				if r == utf8.RuneError && !strings.HasPrefix(src[i:], "\uFFFD") {

@@ -127,10 +127,14 @@ func (p *parser) script() ([]*Filter, error) {
 	}
 }
 
-// startsFilter reports whether the tokens ahead are "name:".
+// startsFilter reports whether the tokens ahead are "name:" or "name!".
 func (p *parser) startsFilter() bool {
-	return p.peek().kind == tWord && isPunct(p.peekAt(1), ":")
+	n := p.peekAt(1)
+	return p.peek().kind == tWord && (isPunct(n, ":") || isPunct(n, "!"))
 }
+
+// reserved are the words of the language, which cannot name a filter.
+var reserved = []string{"if", "else", "and", "or", "not", "true", "false"}
 
 func (p *parser) filter() (*Filter, error) {
 	t := p.next()
@@ -140,10 +144,18 @@ func (p *parser) filter() (*Filter, error) {
 	if len(t.text) > MaxNameBytes {
 		return nil, errAt(t, "the filter name is longer than %d characters", MaxNameBytes)
 	}
-	if _, err := p.expectPunct(":", "':' after the filter name"); err != nil {
-		return nil, err
+	for _, w := range reserved {
+		if strings.EqualFold(t.text, w) {
+			return nil, errAt(t, "%q is a reserved word and cannot name a filter", t.text)
+		}
 	}
-	f := &Filter{Name: t.text}
+	// "name!" instead of "name:" is an inactive filter, as the appliance
+	// writes one in DETAIL and EXPORT and reads one in NEW and IMPORT.
+	sep := p.next()
+	if !isPunct(sep, ":") && !isPunct(sep, "!") {
+		return nil, expected(sep, "':' after the filter name")
+	}
+	f := &Filter{Name: t.text, Inactive: sep.text == "!"}
 	for {
 		// Comments go into the body only when a statement of this filter
 		// follows them; otherwise they lead the next filter.
@@ -187,8 +199,9 @@ func (p *parser) stmt() (stmt, error) {
 	return nil, expected(t, "'if' or an action")
 }
 
-func (p *parser) block() ([]stmt, error) {
-	if _, err := p.expectPunct("{", "'{'"); err != nil {
+// block reads "{ statements }"; what is what the '{' was expected as.
+func (p *parser) block(what string) ([]stmt, error) {
+	if _, err := p.expectPunct("{", what); err != nil {
 		return nil, err
 	}
 	ss := []stmt{}
@@ -214,18 +227,14 @@ func (p *parser) ifStmt() (*ifStmt, error) {
 		return nil, err
 	}
 	defer p.leave()
-	if _, err := p.expectPunct("(", "'(' after 'if'"); err != nil {
-		return nil, err
-	}
+	// The appliance's own example writes "if true{...}": the condition
+	// needs no parentheses of its own.
 	c, err := p.cond()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.expectPunct(")", "')' or a condition operator (and, or)"); err != nil {
-		return nil, err
-	}
 	s := &ifStmt{cond: c, line: kw.line, col: kw.col, condString: condString(c)}
-	if s.then, err = p.block(); err != nil {
+	if s.then, err = p.block("'{' or a condition operator (and, or)"); err != nil {
 		return nil, err
 	}
 	if !isWord(p.peek(), "else") {
@@ -240,7 +249,7 @@ func (p *parser) ifStmt() (*ifStmt, error) {
 		s.els, s.elseIf = []stmt{e}, true
 		return s, nil
 	}
-	if s.els, err = p.block(); err != nil {
+	if s.els, err = p.block("'{' or 'if' after 'else'"); err != nil {
 		return nil, err
 	}
 	return s, nil

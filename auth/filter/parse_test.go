@@ -18,14 +18,19 @@ func TestParseErrors(t *testing.T) {
 		{"f if (true) {drop();}", `1:3: expected ':' after the filter name, found "if"`},
 		{"(f): drop();", `1:1: expected a filter name, found '('`},
 		{"f: if (spf-status == \"Pass\") { drop() }", `1:39: expected ';' after drop(...), found '}'`},
-		{"f: if spf-passed { drop(); }", `1:7: expected '(' after 'if', found "spf-passed"`},
+		{"f: if spf-passed drop(); }", `1:18: expected '{' or a condition operator (and, or), found "drop"`},
+		{"if: drop();", `1:1: "if" is a reserved word and cannot name a filter`},
+		{"NOT! drop();", `1:1: "NOT" is a reserved word and cannot name a filter`},
+		{"f: if (a ! b) { drop(); }", `1:8: unknown rule "a"`},
+		{"f: if (spf-passed ! true) { drop(); }", `1:19: expected ')' or a condition operator (and, or), found '!'`},
 		{"f: if (spf-passed { drop(); }", `1:19: expected ')' or a condition operator (and, or), found '{'`},
+		{"f: if { drop(); }", `1:7: expected a condition, found '{'`},
 		{"f: if ((spf-passed) { drop(); }", `1:21: expected ')' or a condition operator (and, or), found '{'`},
 		{"f: if (true and) { drop(); }", `1:16: expected a condition, found ')'`},
 		{"f: if () { drop(); }", `1:8: expected a condition, found ')'`},
 		{"f: if (true) { drop();", `1:23: expected 'if' or an action, found end of script`},
-		{"f: if (true) { drop(); } else drop();", `1:31: expected '{', found "drop"`},
-		{"f:\nif (true) {\n  drop();\n}\nelse", `5:5: expected '{', found end of script`},
+		{"f: if (true) { drop(); } else drop();", `1:31: expected '{' or 'if' after 'else', found "drop"`},
+		{"f:\nif (true) {\n  drop();\n}\nelse", `5:5: expected '{' or 'if' after 'else', found end of script`},
 		{"f: if (nosuch) { drop(); }", `1:8: unknown rule "nosuch"`},
 		{"f: if (true) { explode(); }", `1:16: unknown action "explode"`},
 		{"f: if (subject = \"x\") { drop(); }", `1:16: unexpected "=": the comparisons are == and !=`},
@@ -210,5 +215,29 @@ if (spf-status("pra") == "Fail") {
 `
 	if got := fs[1].String(); got != want {
 		t.Errorf("canonical:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestApplianceForms: what the appliance's guide shows of the syntax — a
+// condition without parentheses ("filterstatus: if true{skip-filters();}")
+// and an inactive filter written with "!" instead of ":" — parses, and
+// String writes "!" back.
+func TestApplianceForms(t *testing.T) {
+	t.Parallel()
+	fs := mustParse(t, "filterstatus: if true{skip-filters();}\nfilterstatus2! if true{skip-filters();}\n")
+	if fs[0].Inactive || !fs[1].Inactive {
+		t.Errorf("Inactive: %v %v", fs[0].Inactive, fs[1].Inactive)
+	}
+	want := "filterstatus2!\nif (true) {\n    skip-filters();\n}\n"
+	if got := fs[1].String(); got != want {
+		t.Errorf("String:\n%s\nwant\n%s", got, want)
+	}
+	again := mustParse(t, fs[1].String())
+	if !again[0].Inactive || again[0].String() != want {
+		t.Errorf("round trip: %v\n%s", again[0].Inactive, again[0].String())
+	}
+	fs = mustParse(t, "g: if not spf-passed and true { drop(); }")
+	if got := fs[0].String(); got != "g:\nif (not spf-passed and true) {\n    drop();\n}\n" {
+		t.Errorf("String:\n%s", got)
 	}
 }
