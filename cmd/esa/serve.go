@@ -225,6 +225,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	octx, cancel := context.WithCancel(context.Background())
 	d.stopOut = cancel
 	go out.Run(octx)
+	go sweepQuarantines(octx, st, q, mailLog, time.Minute)
 
 	keys, err := sshd.LoadHostKeys(filepath.Join(st.Dir(), "ssh"))
 	if err != nil {

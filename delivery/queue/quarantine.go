@@ -20,9 +20,6 @@ import (
 // message is not in the queue, or not (or no longer) in a quarantine.
 var ErrNotQuarantined = errors.New("not in a quarantine")
 
-// held reports whether e is a message a quarantine still holds.
-func held(e *Entry) bool { return e.Envelope.Quarantine != "" && !e.State.Released }
-
 // Quarantined returns copies of the messages quarantine name holds (every
 // quarantine's for ""), oldest first: not released, not done (a message
 // whose recipients are all done has left the queue).
@@ -34,7 +31,7 @@ func (q *Queue) Quarantined(name string) []Entry {
 	// a long list.
 	var found []*Entry
 	for _, e := range q.index {
-		if held(e) && (name == "" || e.Envelope.Quarantine == name) {
+		if e.Held() && (name == "" || e.Envelope.Quarantine == name) {
 			found = append(found, e)
 		}
 	}
@@ -55,7 +52,7 @@ func (q *Queue) Quarantined(name string) []Entry {
 // heldEntry returns the entry of mid if a quarantine holds it; q.mu is held.
 func (q *Queue) heldEntry(mid uint64) (*Entry, error) {
 	e, ok := q.index[mid]
-	if !ok || !held(e) {
+	if !ok || !e.Held() {
 		return nil, fmt.Errorf("MID %d is %w", mid, ErrNotQuarantined)
 	}
 	return e, nil
