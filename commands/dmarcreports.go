@@ -25,7 +25,7 @@ type DMARCReporter interface {
 	Report(id uint64) (store.DMARCReport, []byte, error)
 }
 
-const dmarcreportsHelp = `dmarcreports [generate [DOMAIN] | show ID]
+const dmarcreportsHelp = `dmarcreports [generate [DOMAIN] | show [ID]]
 
 List, send and show DMARC aggregate reports (RFC 7489). The gateway keeps
 the report data of the messages whose mail-flow policy sends aggregate
@@ -47,7 +47,8 @@ rua addresses its policy record gave.
 domain when DOMAIN is given); a report of a period not over yet ends now,
 and the rest of the period goes into a report of its own. At a terminal it
 asks for confirmation first. "show ID" prints one report's details and its
-XML, while the gateway keeps it (the newest 100 reports).
+XML, while the gateway keeps it (the newest 100 reports); without ID it asks
+for one.
 
 The command needs a shell attached to a running "esa serve".`
 
@@ -68,7 +69,7 @@ func dmarcreportsCommand(env *Env) shell.Command {
 			switch {
 			case op == "":
 			case op == "generate" && len(args) <= 2:
-			case op == "show" && len(args) == 2:
+			case op == "show" && len(args) <= 2:
 			case op == "show":
 				return fmt.Errorf("Invalid arguments when processing: dmarcreports show takes one report ID.")
 			case op == "generate":
@@ -92,10 +93,19 @@ func dmarcreportsCommand(env *Env) shell.Command {
 				}
 				return dmarcGenerate(io, env, domain)
 			case "show":
-				id, err := strconv.ParseUint(args[1], 10, 64)
-				if err != nil || id == 0 {
-					return fmt.Errorf("Invalid arguments when processing: %q is not a report ID (the numbers dmarcreports lists).", args[1])
+				var arg string
+				if len(args) == 2 {
+					arg = args[1]
+					if _, err := reportID(arg); err != nil {
+						return fmt.Errorf("Invalid arguments when processing: %v", err)
+					}
+				} else {
+					var err error
+					if arg, err = io.Ask("Enter the ID of the report to show.", "", reportID); err != nil {
+						return err
+					}
 				}
+				id, _ := strconv.ParseUint(arg, 10, 64)
 				return dmarcShow(io, env, id)
 			}
 			return dmarcList(io, env)
@@ -120,6 +130,15 @@ func checkDomainArg(d string) error {
 		}
 	}
 	return nil
+}
+
+// reportID checks a report ID: a number dmarcreports lists.
+func reportID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if id, err := strconv.ParseUint(s, 10, 64); err != nil || id == 0 {
+		return "", fmt.Errorf("%q is not a report ID (the numbers dmarcreports lists).", s)
+	}
+	return s, nil
 }
 
 // shortTime is a time in the list's columns (UTC, the report time's zone).
