@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"esa/commands"
+	"esa/delivery/dmarcreport"
 	"esa/delivery/outbound"
 	"esa/delivery/queue"
 	"esa/delivery/smtpd"
@@ -82,14 +83,18 @@ type daemon struct {
 	out      *outbound.Engine
 	// engine is out for the listeners' goroutines, which start before
 	// the engine exists (a filter's bounce() needs it).
-	engine  atomic.Pointer[outbound.Engine]
-	forged  *forgedCounts
-	stopOut context.CancelFunc
-	smtp    *smtpd.Server
-	ssh     *sshd.Server
-	ctl     *sshd.Server
-	sys     *appLogger
-	start   time.Time
+	engine atomic.Pointer[outbound.Engine]
+	forged *forgedCounts
+	// reports is the DMARC aggregate report job; reportsDone closes when
+	// its Run returns.
+	reports     *dmarcreport.Job
+	reportsDone chan struct{}
+	stopOut     context.CancelFunc
+	smtp        *smtpd.Server
+	ssh         *sshd.Server
+	ctl         *sshd.Server
+	sys         *appLogger
+	start       time.Time
 }
 
 type appLogger = struct {
@@ -150,6 +155,10 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	mailLog := a.logs.Logger(store.LogTypeMail)
 	d.forged = newForgedCounts(st, mailLog)
 	filters := &filterSet{st: st}
+	evaluators := dmarcEvaluators(st, dmarcResolver{dkimResolver{a.env.Resolver}})
+	// The DMARC aggregate reports: rows from the listeners, a daily run
+	// at dmarcconfig's report time, reports queued for the engine.
+	d.reports = dmarcreport.New(dmarcreport.Options{Store: st, Queue: q, EvaluatorFor: evaluators, Log: mailLog})
 	d.smtp = smtpd.New(smtpd.Options{
 		Queue:       q,
 		Log:         a.logs.Logger(store.LogTypeMail),
@@ -158,7 +167,8 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		DKIM:        dkimResolver{a.env.Resolver},                                 // issue 16
 		DKIMProfile: dkimProfileFor(st),
 		// issue 17: DMARC with the dmarcconfig profiles and settings.
-		DMARC:         dmarcEvaluators(st, dmarcResolver{dkimResolver{a.env.Resolver}}),
+		DMARC:         evaluators,
+		DMARCRecord:   d.reports.Record,
 		DMARCProfile:  dmarcProfileFor(st),
 		DMARCSettings: func() dmarcconf.Settings { return st.Snapshot().DMARC.Settings },
 		Filters:       filters.get,
@@ -216,6 +226,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Now:         time.Now,
 		Log:         a.logs.Logger(store.LogTypeMail),
 		HeloName:    st.Snapshot().System.Hostname,
+		Notify:      d.reports.Delivery,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
@@ -226,6 +237,9 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	d.stopOut = cancel
 	go out.Run(octx)
 	go sweepQuarantines(octx, st, q, mailLog, time.Minute)
+	reportsDone := make(chan struct{})
+	d.reportsDone = reportsDone
+	go func() { defer close(reportsDone); d.reports.Run(octx) }()
 
 	keys, err := sshd.LoadHostKeys(filepath.Join(st.Dir(), "ssh"))
 	if err != nil {
@@ -291,6 +305,10 @@ func (d *daemon) stop(grace time.Duration) int {
 	// Delivery finishes the messages on the wire, then stops.
 	d.stopOut()
 	d.out.Close()
+	<-d.reportsDone
+	if err := d.reports.Close(); err != nil {
+		d.sys.Warning("DMARC report data not saved: %v", err)
+	}
 	d.q.Close()
 	d.logins.Close()
 	d.sys.Info("esa serve stopped")
@@ -351,6 +369,7 @@ func (d *daemon) session(ctx context.Context, s *sshd.Session) int {
 	env.Queue = d.q
 	env.Delivery = d.out
 	env.Forged = d.forged.List
+	env.DMARCReports = d.reports
 	env.Trace = d.smtp.Trace
 	env.Listeners = d.smtp.Stats
 	env.Sessions = d.sessions
