@@ -285,30 +285,12 @@ func fromDomains(fields []spf.HeaderField) []string {
 // global settings (seed 004 DMARC global settings: bypass address list,
 // bypass header fields), or "".
 func dmarcBypass(s dmarcconf.Settings, from string, fields []spf.HeaderField) string {
-	if from != "" {
-		addr := strings.ToLower(from)
-		domain := addr[strings.LastIndexByte(addr, '@')+1:]
-		for _, b := range s.BypassAddresses {
-			b = strings.ToLower(strings.TrimSpace(b))
-			switch {
-			case b == "":
-			case strings.Contains(b, "@") && !strings.HasPrefix(b, "@"):
-				if b == addr {
-					return "sender " + addr + " is in the bypass list"
-				}
-			default:
-				d := strings.TrimPrefix(b, "@")
-				if domain == d || (strings.HasPrefix(d, ".") && strings.HasSuffix(domain, d)) {
-					return "sender domain " + domain + " is in the bypass list"
-				}
-			}
-		}
+	if from != "" && s.BypassSender(from) {
+		return "sender " + strings.ToLower(from) + " is in the bypass list"
 	}
-	for _, h := range s.BypassHeaders {
-		for _, f := range fields {
-			if strings.EqualFold(f.Name, strings.TrimSpace(h)) {
-				return "header " + f.Name + " present"
-			}
+	for _, f := range fields {
+		if s.BypassHeader(f.Name) {
+			return "header " + f.Name + " present"
 		}
 	}
 	return ""

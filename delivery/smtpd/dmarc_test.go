@@ -166,7 +166,7 @@ func TestDMARCInbound(t *testing.T) {
 		{name: "bypass header", params: on, msg: msg("reject.test", "b1", "X-Internal-Bypass: yes\r\n"),
 			reply: "250 ", log: "DMARC: Verification skipped (header X-Internal-Bypass present)"},
 		{name: "bypass address list", params: on, msg: msg("reject.test", "b2", ""),
-			reply: "250 ", log: "DMARC: Verification skipped (sender domain trusted.test is in the bypass list)"},
+			reply: "250 ", log: "DMARC: Verification skipped (sender a@trusted.test is in the bypass list)"},
 		{name: "verification off", params: nil, msg: msg("reject.test", "o1", ""), reply: "250 "},
 		{name: "relayed mail is not checked", params: on, relay: true, msg: msg("reject.test", "o2", ""), reply: "250 "},
 	}
