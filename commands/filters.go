@@ -14,7 +14,7 @@ import (
 	"esa/store/filters"
 )
 
-const filtersHelp = `filters [OPERATION | list | detail [SELECTION] | delete SELECTION | set SELECTION active|inactive | move FILTER POSITION]
+const filtersHelp = `filters [OPERATION | list | detail [SELECTION] | delete SELECTION | set SELECTION active|inactive | move SELECTION POSITION | new POSITION]
 
 Configure the message filters: scripts in the AsyncOS filter language that
 run in order on every message the listeners accept, and can quarantine,
@@ -32,24 +32,26 @@ with the rules spf-status[("helo"|"mailfrom"|"pra")], spf-passed,
 dkim-authentication, dmarc, forged-email-detection("Dictionary", 1-100),
 sendergroup, remote-ip, mail-from, rcpt-to, subject, header("Name") and
 body-size, combined with and, or, not and parentheses; # starts a comment.
+"name!" instead of "name:" is an inactive filter: kept, but it does not run.
   NEW    - paste one or more filters, ended by a line holding only "."; they
-           are added at the end, active
+           are added at the end ("filters new POSITION": before the filter
+           at POSITION)
   DELETE - remove filters
   IMPORT - replace every filter by those of a script file in
            DATA/configuration; a file with an error is refused whole, naming
            the line and column, and nothing changes
   EXPORT - write every filter, as a script, to a file in DATA/configuration
-  MOVE   - move a filter to another position
-  SET    - make filters active or inactive (an inactive filter is kept but
-           does not run)
+  MOVE   - move filters, keeping their order, to the position of a filter
+           (its number or name) or to the end ("last")
+  SET    - make filters active or inactive
   LIST   - list the filters: number, active, valid, name
   DETAIL - show filters with their script
-A filter is chosen by its name or number; DELETE, SET and DETAIL also take
-a range ("2-4", "1,3") or "all". A quarantine or content dictionary a filter
-names must exist. Each completed operation is a pending change of this
-session until commit; an empty answer at the menu returns to the prompt.
-With an operation's name ("filters new"), the command runs that operation
-without the menu; the other forms do theirs without questions.`
+A filter is chosen by its name or number, or several by a range ("2-4"), a
+list ("1,3") or "all". A quarantine or content dictionary a filter names
+must exist. Each completed operation is a pending change of this session
+until commit; an empty answer at the menu returns to the prompt. With an
+operation's name ("filters new"), the command runs that operation without
+the menu; the other forms do theirs without questions.`
 
 var filtersOps = []shell.Op{
 	{Name: "NEW", Desc: "Create a new filter."},
@@ -61,6 +63,10 @@ var filtersOps = []shell.Op{
 	{Name: "LIST", Desc: "List the filters."},
 	{Name: "DETAIL", Desc: "Get detailed information on the filters."},
 }
+
+// filtersEmptyOps is the menu while there are no filters (NEW and IMPORT,
+// as the AsyncOS user guide's example shows).
+var filtersEmptyOps = []shell.Op{filtersOps[0], filtersOps[2]}
 
 func filtersCommand(env *Env) shell.Command {
 	kw := make([]string, len(filtersOps))
@@ -86,7 +92,12 @@ func filtersCommand(env *Env) shell.Command {
 				return filtersBatch(io, env, args)
 			}
 			for {
-				op, err := io.Menu(filtersOps)
+				ops := filtersOps
+				if len(env.Session.Config().Filters.Filters) == 0 {
+					// As the appliance: with no filters, only these two.
+					ops = filtersEmptyOps
+				}
+				op, err := io.Menu(ops)
 				if err != nil || op == "" {
 					return err
 				}
@@ -105,7 +116,7 @@ func filtersOp(io *shell.IO, env *Env, op string) error {
 	var err error
 	switch op {
 	case "NEW":
-		next, err = filterNew(io, env, t)
+		next, err = filterNew(io, env, t, len(t.Filters))
 	case "DELETE":
 		next, err = filterDelete(io, t)
 	case "IMPORT":
@@ -358,7 +369,8 @@ func filterCheckNew(io *shell.IO, c store.Config, t filters.Table, fs []*filter.
 	return true
 }
 
-func filterNew(io *shell.IO, env *Env, t filters.Table) (*filters.Table, error) {
+// filterNew reads a script and adds its filters at position at (from 0).
+func filterNew(io *shell.IO, env *Env, t filters.Table, at int) (*filters.Table, error) {
 	src, err := filterPaste(io)
 	if err != nil && !errors.Is(err, errFilterPasteLarge) {
 		return nil, err
@@ -378,7 +390,7 @@ func filterNew(io *shell.IO, env *Env, t filters.Table) (*filters.Table, error) 
 		io.Fail()
 		return nil, nil
 	}
-	nt, err := t.Add(fs, -1)
+	nt, err := t.Add(fs, at)
 	if err != nil {
 		io.Printf("\n%v\nNo filters were added.\n", sentence(err))
 		io.Fail()
@@ -402,26 +414,54 @@ func filterDelete(io *shell.IO, t filters.Table) (*filters.Table, error) {
 	return &nt, nil
 }
 
+// filterPosition reads a target position: a filter number or name (the
+// position that filter has now) or "last".
+func filterPosition(t filters.Table, a string) (int, error) {
+	if strings.EqualFold(a, "last") {
+		return len(t.Filters), nil
+	}
+	if i := t.Index(a); i >= 0 {
+		return i, nil
+	}
+	if n, err := strconv.Atoi(a); err == nil && n >= 1 && n <= len(t.Filters) {
+		return n - 1, nil
+	}
+	return 0, fmt.Errorf("%q is not a filter name, a number from 1 to %d or \"last\".", a, len(t.Filters))
+}
+
+// filterMoveTo moves the filters at idx so the first is at position to,
+// keeping their order; nil, with the appliance's reason, when nothing
+// would change.
+func filterMoveTo(io *shell.IO, t filters.Table, idx []int, to int) *filters.Table {
+	nt, changed := t.Move(idx, to)
+	if !changed {
+		io.Printf("Movement would result in no change of sequence.\n")
+		io.Fail()
+		return nil
+	}
+	io.Printf("%d filters moved.\n", len(idx))
+	return &nt
+}
+
 func filterMove(io *shell.IO, t filters.Table) (*filters.Table, error) {
 	if filtersNone(io, t) {
 		return nil, nil
 	}
 	filterList(io, t, nil)
-	idx, err := filterAskSelection(io, t, true)
+	idx, err := filterAskSelection(io, t, false)
 	if err != nil || idx == nil {
 		return nil, err
 	}
-	var to []int
-	if _, err := io.Ask("Enter the target filter position number or name:", "", func(a string) (string, error) {
+	var to int
+	if _, err := io.Ask("Enter the target filter position number or name, or \"last\":", "", func(a string) (string, error) {
 		var err error
-		to, err = filterParseSelection(t, a, true)
+		to, err = filterPosition(t, a)
 		return a, err
 	}); err != nil {
 		return nil, err
 	}
-	nt := t.Move(idx[0], to[0])
-	io.Printf("\n1 filters moved.\n")
-	return &nt, nil
+	io.Printf("\n")
+	return filterMoveTo(io, t, idx, to), nil
 }
 
 func filterSet(io *shell.IO, t filters.Table) (*filters.Table, error) {
@@ -467,7 +507,7 @@ func filterDetail(io *shell.IO, t filters.Table) error {
 func filterShowDetail(io *shell.IO, t filters.Table, idx []int) {
 	for _, i := range idx {
 		filterList(io, t, []int{i})
-		io.Printf("\n%s", t.Filters[i].Script)
+		io.Printf("\n%s", t.Filters[i].Text())
 	}
 }
 
@@ -506,10 +546,11 @@ func filterImport(io *shell.IO, env *Env, t filters.Table) (*filters.Table, erro
 }
 
 // filtersBatch runs the command-line forms: list, detail [SELECTION],
-// delete SELECTION, set SELECTION active|inactive, move FILTER POSITION.
+// delete SELECTION, set SELECTION active|inactive, move SELECTION
+// POSITION, new POSITION.
 func filtersBatch(io *shell.IO, env *Env, args []string) error {
 	t := env.Session.Config().Filters
-	usage := errors.New("Invalid arguments when processing: filters [list | detail [SELECTION] | delete SELECTION | set SELECTION active|inactive | move FILTER POSITION].")
+	usage := errors.New("Invalid arguments when processing: filters [list | detail [SELECTION] | delete SELECTION | set SELECTION active|inactive | move SELECTION POSITION | new POSITION].")
 	sel := func(a string, single bool) ([]int, error) {
 		if len(t.Filters) == 0 {
 			return nil, errors.New("There are no filters defined.")
@@ -557,18 +598,28 @@ func filtersBatch(io *shell.IO, env *Env, args []string) error {
 		}
 		return nil
 	case op == "move" && len(args) == 3:
-		from, err := sel(args[1], true)
+		idx, err := sel(args[1], false)
 		if err != nil {
 			return err
 		}
-		to, err := sel(args[2], true)
+		to, err := filterPosition(t, args[2])
 		if err != nil {
 			return err
 		}
-		if applyFilters(io, env, t.Move(from[0], to[0])) {
-			io.Printf("1 filters moved.\n")
+		if nt := filterMoveTo(io, t, idx, to); nt != nil {
+			applyFilters(io, env, *nt)
 		}
 		return nil
+	case op == "new" && len(args) == 2:
+		at, err := filterPosition(t, args[1])
+		if err != nil {
+			return err
+		}
+		nt, err := filterNew(io, env, t, at)
+		if err == nil && nt != nil {
+			applyFilters(io, env, *nt)
+		}
+		return err
 	}
 	return usage
 }

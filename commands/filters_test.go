@@ -52,6 +52,10 @@ quarantine("Policy");
 }
 `
 
+// seedInactive is seedFilters with the last one inactive, written as the
+// appliance writes an inactive filter.
+var seedInactive = strings.Replace(seedFilters, "quarantine-spf-unauthorized-mail:", "quarantine-spf-unauthorized-mail!", 1)
+
 var seedNames = []string{"skip-spam-check-for-verified-senders", "quarantine-spf-failed-mail",
 	"stamp-mail-with-spf-verification-error", "quarantine-spf-unauthorized-mail"}
 
@@ -120,10 +124,14 @@ func init() {
 		"filters_edit": {setup: commitFilters(seedFilters), check: func(t *testing.T, env *Env) {
 			wantFilters(t, "committed", env.Store.Committed().Filters, seedNames...)
 			wantFilters(t, "pending", env.Session.Config().Filters,
-				"skip-spam-check-for-verified-senders(off)", "stamp-mail-with-spf-verification-error(off)")
+				"first", "skip-spam-check-for-verified-senders(off)", "stamp-mail-with-spf-verification-error(off)", "last(off)")
 		}},
-		"filters_import_export": {setup: commitFilters(seedFilters), check: func(t *testing.T, env *Env) {
-			want := mustFilters(t, seedFilters)
+		"filters_import_export": {setup: commitFilters(seedInactive), check: func(t *testing.T, env *Env) {
+			want := mustFilters(t, seedInactive)
+			wantFilters(t, "committed", want, append(seedNames[:3:3], seedNames[3]+"(off)")...)
+			if !strings.Contains(want.Script(), "\nquarantine-spf-unauthorized-mail!\n") {
+				t.Errorf("the inactive filter is not exported with '!':\n%s", want.Script())
+			}
 			if got := env.Store.Committed().Filters; !reflect.DeepEqual(got, want) {
 				t.Errorf("committed after the round trip:\n%s", got.Script())
 			}

@@ -75,7 +75,21 @@ func compile(f Filter) (*filter.Filter, error) {
 	if fs[0].Name != f.Name {
 		return nil, fmt.Errorf("the script of %s is named %s", f.Name, fs[0].Name)
 	}
+	// Active says whether the filter runs, whichever of "name:" and
+	// "name!" the script was stored with.
+	fs[0].Inactive = !f.Active
 	return fs[0], nil
+}
+
+// Text is the filter's script as DETAIL and EXPORT show it: "name!" for
+// an inactive filter, as on the appliance. It is Script when the filter
+// does not parse (Validate refuses such a table).
+func (f Filter) Text() string {
+	pf, err := compile(f)
+	if err != nil {
+		return f.Script
+	}
+	return pf.String()
 }
 
 // CheckReferences checks that every quarantine and content dictionary the
@@ -118,9 +132,12 @@ func (t Table) Active() ([]*filter.Filter, error) {
 	return out, nil
 }
 
-// Entry makes a table entry of a parsed filter: active, in canonical form.
+// Entry makes a table entry of a parsed filter: active unless written
+// "name!", the script in canonical form with "name:".
 func Entry(f *filter.Filter) Filter {
-	return Filter{Name: f.Name, Active: true, Script: f.String()}
+	c := *f
+	c.Inactive = false
+	return Filter{Name: f.Name, Active: !f.Inactive, Script: c.String()}
 }
 
 // Index returns the position of the filter named name (without regard to
@@ -163,8 +180,8 @@ func (t Table) Add(fs []*filter.Filter, at int) (Table, error) {
 	return Table{Filters: out}, nil
 }
 
-// Replace returns a table of fs only, all active, in order: what IMPORT
-// makes of a file.
+// Replace returns a table of fs only, in order: what IMPORT makes of a
+// file.
 func Replace(fs []*filter.Filter) (Table, error) {
 	return Table{}.Add(fs, -1)
 }
@@ -184,14 +201,34 @@ func (t Table) Delete(idx ...int) Table {
 	return Table{Filters: out}
 }
 
-// Move returns the table with the filter at from moved to position to
-// (both from 0; the others keep their order).
-func (t Table) Move(from, to int) Table {
-	out := append([]Filter(nil), t.Filters...)
-	f := out[from]
-	out = append(out[:from], out[from+1:]...)
-	out = append(out[:to], append([]Filter{f}, out[to:]...)...)
-	return Table{Filters: out}
+// Move returns the table with the filters at idx (positions from 0, in
+// order) moved, keeping their order, so that the first of them is at
+// position to (from 0; past the end means last), and whether that changes
+// the order at all.
+func (t Table) Move(idx []int, to int) (Table, bool) {
+	moving := map[int]bool{}
+	var block, rest []Filter
+	for _, i := range idx {
+		moving[i] = true
+		block = append(block, t.Filters[i])
+	}
+	for i, f := range t.Filters {
+		if !moving[i] {
+			rest = append(rest, f)
+		}
+	}
+	to = min(max(to, 0), len(rest))
+	out := make([]Filter, 0, len(t.Filters))
+	out = append(out, rest[:to]...)
+	out = append(out, block...)
+	out = append(out, rest[to:]...)
+	changed := false
+	for i := range out {
+		if out[i].Name != t.Filters[i].Name {
+			changed = true
+		}
+	}
+	return Table{Filters: out}, changed
 }
 
 // SetActive returns the table with the filters at idx made active or
@@ -205,12 +242,11 @@ func (t Table) SetActive(active bool, idx ...int) Table {
 }
 
 // Script is the table as one script, in order, as EXPORT writes it and
-// IMPORT reads it back; inactive filters are exported too (IMPORT makes
-// every filter active, as on the appliance).
+// IMPORT reads it back: inactive filters as "name!".
 func (t Table) Script() string {
 	var b strings.Builder
 	for _, f := range t.Filters {
-		b.WriteString(f.Script)
+		b.WriteString(f.Text())
 	}
 	return b.String()
 }

@@ -96,11 +96,18 @@ func TestOperations(t *testing.T) {
 		t.Errorf("Add at 1: %s (%v); original %s", names(added), err, names(tb))
 	}
 	for _, tc := range []struct {
-		from, to int
-		want     string
-	}{{0, 2, "b c a"}, {2, 0, "c a b"}, {1, 1, "a b c"}, {0, 1, "b a c"}} {
-		if got := names(tb.Move(tc.from, tc.to)); got != tc.want {
-			t.Errorf("Move(%d, %d) = %s, want %s", tc.from, tc.to, got, tc.want)
+		idx     []int
+		to      int
+		want    string
+		changed bool
+	}{
+		{[]int{0}, 2, "b c a", true}, {[]int{2}, 0, "c a b", true}, {[]int{1}, 1, "a b c", false},
+		{[]int{0}, 1, "b a c", true}, {[]int{0}, 99, "b c a", true}, {[]int{0, 1}, 1, "c a b", true},
+		{[]int{0, 2}, 0, "a c b", true}, {[]int{1, 2}, 1, "a b c", false}, {[]int{0, 1, 2}, 0, "a b c", false},
+	} {
+		got, changed := tb.Move(tc.idx, tc.to)
+		if names(got) != tc.want || changed != tc.changed {
+			t.Errorf("Move(%v, %d) = %s %v, want %s %v", tc.idx, tc.to, names(got), changed, tc.want, tc.changed)
 		}
 	}
 	if got := names(tb.Delete(0, 2)); got != "b" {
@@ -117,10 +124,17 @@ func TestOperations(t *testing.T) {
 	if i := tb.Index("C"); i != 2 {
 		t.Errorf("Index(C) = %d", i)
 	}
-	// Script round trip: the export text imports back to the same table.
+	// Script round trip: the export text imports back to the same table,
+	// the inactive filter written "b!".
+	if want := "a:\ndrop();\nb!\nbounce();\nc:\nquarantine(\"Policy\");\n"; off.Script() != want {
+		t.Errorf("Script:\n%s\nwant\n%s", off.Script(), want)
+	}
 	back := table(t, off.Script())
-	if !reflect.DeepEqual(back.Filters[0], off.Filters[0]) || back.Script() != off.Script() {
-		t.Errorf("Script round trip:\n%s\n%s", off.Script(), back.Script())
+	if !reflect.DeepEqual(back, off) {
+		t.Errorf("Script round trip:\n%+v\n%+v", back, off)
+	}
+	if got := names(table(t, "x! drop(); y: drop();")); got != "x(off) y" {
+		t.Errorf("Replace of name!: %s", got)
 	}
 	var full filters.Table
 	for len(full.Filters) < filters.MaxFilters {
