@@ -11,7 +11,7 @@ import (
 type Filter struct {
 	Name string
 	// Inactive is set for a filter written "name!" rather than "name:";
-	// Run does not look at it: the caller passes the filters to run.
+	// Run passes such a filter over.
 	Inactive bool
 	comments []string // comment lines before the name, text after '#'
 	body     []stmt

@@ -241,6 +241,8 @@ func TestActions(t *testing.T) {
 			Result{Matched: []string{"f"}}},
 		{"skip-*check are recorded no-ops", `f: skip-spamcheck(); skip-viruscheck(); skip-ampcheck(); skip-outbreakcheck(); skip-marketingcheck();`, nil,
 			Result{Matched: []string{"f"}}},
+		{"an inactive filter does not run", "a! drop(); b: log-entry(\"b ran\");", nil,
+			Result{Log: []string{"b ran"}, Matched: []string{"b"}}},
 		{"a false condition runs nothing", `f: if (false) { drop(); }`, nil, Result{}},
 		{"else runs when false", `f: if (false) { drop(); } else { bounce(); }`, nil, Result{Disposition: Bounce, Matched: []string{"f"}}},
 		{"else if chain", `f: if (false) { drop(); } else if (true) { quarantine("Q"); } else { bounce(); }`, nil,
@@ -271,7 +273,8 @@ func TestTrace(t *testing.T) {
 b: fed("from", "");
 c: if (forged-email-detection("Gone", 50)) { drop(); }
 d: drop();
-e: bounce();`)
+e: bounce();
+f! drop();`)
 	got := Run(fs, &Message{Header: []Field{{"From", "X <x@example.com>"}}}, Env{}).Trace
 	want := []string{
 		`a: (spf-passed) is false -> quarantine("Policy")`,
@@ -279,6 +282,7 @@ e: bounce();`)
 		`c: dictionary Gone not available; (forged-email-detection("Gone", 50)) is false -> no action`,
 		`d: -> drop()`,
 		`e: not run (drop() in d is final)`,
+		`f: inactive, not run`,
 		`the message is dropped, not kept in quarantine Policy`,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -83,12 +83,16 @@ type Result struct {
 	Trace       []string // one line per filter, for trace
 }
 
-// Run applies filters, in order, to m. The caller passes the active
-// filters only. Run never fails: a rule that cannot be evaluated (a
+// Run applies filters, in order, to m; an inactive one ("name!") is
+// passed over. Run never fails: a rule that cannot be evaluated (a
 // dictionary gone) is false, and says so in the trace.
 func Run(filters []*Filter, m *Message, env Env) Result {
 	r := &runner{m: m, env: env}
 	for _, f := range filters {
+		if f.Inactive {
+			r.res.Trace = append(r.res.Trace, f.Name+": inactive, not run")
+			continue
+		}
 		if r.stopped != "" {
 			r.res.Trace = append(r.res.Trace, f.Name+": not run ("+r.stopped+")")
 			continue
