@@ -83,10 +83,7 @@ func canonHeaderRelaxed(dst, raw []byte) []byte {
 			}
 			wsp = false
 			started = true
-			k := j + 1
-			for k < len(v) && v[k] > ' ' {
-				k++
-			}
+			k := visibleRun(v, j+1)
 			n += copy(out[n:], v[j:k])
 			j = k
 		}
@@ -322,13 +319,18 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 	scan:
 		for i := 0; i < n; i++ {
 			if i+8 <= n {
-				// Eight bytes at a time: skip words with no tab, no CR and
-				// no space that may start a run of white space.
+				// Eight bytes at a time: skip words with no control
+				// character (tab, CR) and no two bytes in a row at or
+				// below SP (a run of white space, or white space before
+				// the CRLF). (x - c) &^ x flags the bytes below c; a
+				// borrow can flag a byte above a flagged one, never the
+				// lowest, and the byte-wise check below is exact.
+				const ones, high = 0x0101010101010101, 0x8080808080808080
 				w := binary.LittleEndian.Uint64(p[i:])
-				sp := zeroBytes(w ^ 0x2020202020202020)
-				special := zeroBytes(w^0x0909090909090909) | zeroBytes(w^0x0d0d0d0d0d0d0d0d) | sp&(sp>>8)
-				if sp&(1<<63) != 0 && (i+8 == n || p[i+8] == ' ' || p[i+8] == '\t' || p[i+8] == '\r') {
-					special |= 1 << 63 // a space ending the word starts a run
+				le := (w - 0x21*ones) &^ w & high // bytes <= SP
+				special := (w-0x20*ones)&^w&high | le&(le>>8)
+				if le&(1<<63) != 0 && (i+8 == n || p[i+8] <= ' ') {
+					special |= 1 << 63 // the last byte may start a run
 				}
 				if special == 0 {
 					i += 7

@@ -134,7 +134,10 @@ func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {
 		if i := bytes.IndexByte(cur, ':'); i >= 0 {
 			name = cur[:i]
 		}
-		fields = append(fields, field{raw: cur, name: lowerName(bytes.TrimRight(name, " \t"))})
+		for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+			name = name[:len(name)-1] // WSP before the colon (RFC 5322 §4.5.2 obsolete syntax)
+		}
+		fields = append(fields, field{raw: cur, name: lowerName(name)})
 		cur = nil
 	}
 	for {

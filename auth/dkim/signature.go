@@ -317,10 +317,7 @@ func decodeB64(v, name string, dst []byte) ([]byte, error) {
 	var stack [1024]byte // b= of a 4096-bit key is 684 characters
 	buf := stack[:0]
 	for i := 0; i < len(v); {
-		j := i
-		for j < len(v) && v[j] > ' ' {
-			j++
-		}
+		j := visibleRunString(v, i)
 		buf = append(buf, v[i:j]...)
 		for j < len(v) && v[j] <= ' ' {
 			j++

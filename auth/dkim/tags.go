@@ -1,6 +1,7 @@
 package dkim
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -171,6 +172,40 @@ func leUint64(s string) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// noneAtOrBelowSP reports whether none of the eight bytes of w is at or
+// below SP (white space, CR, LF and the other controls); bytes of 0x80 and
+// above count as visible. The borrow of (x - 0x21) can only flag a byte
+// above one that is itself flagged, so the any-byte answer is exact.
+func noneAtOrBelowSP(w uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	return (w-0x21*ones)&^w&high == 0
+}
+
+// visibleRun returns the index of the first byte at or after i in b that
+// is at or below SP, or len(b): the end of a run that relaxed header
+// canonicalization and base64 decoding copy as it is. Eight bytes are
+// tested at a time.
+func visibleRun(b []byte, i int) int {
+	for i+8 <= len(b) && noneAtOrBelowSP(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
+	for i < len(b) && b[i] > ' ' {
+		i++
+	}
+	return i
+}
+
+// visibleRunString is visibleRun for a string.
+func visibleRunString(s string, i int) int {
+	for i+8 <= len(s) && noneAtOrBelowSP(leUint64(s[i:])) {
+		i += 8
+	}
+	for i < len(s) && s[i] > ' ' {
+		i++
+	}
+	return i
 }
 
 // stripFWS removes all folding white space, as needed for base64 values
