@@ -65,15 +65,12 @@ var tables = []table{
 		return tableError("dictionaries", "dictionary", err)
 	}},
 	{name: "filters", field: func(c *Config) any { return &c.Filters }, validate: func(c *Config) error {
-		err := c.Filters.Validate()
-		if err == nil {
-			// The quarantines and content dictionaries a filter names must
-			// exist: a filter cannot name a missing one, nor can one in use
-			// be deleted.
-			err = c.Filters.CheckReferences(
-				func(q string) bool { return c.Quarantines.Quarantine(q) != nil },
-				func(d string) bool { return c.Dictionaries.Dictionary(d) != nil })
-		}
+		// The quarantines and content dictionaries a filter names must
+		// exist: a filter cannot name a missing one, nor can one in use be
+		// deleted.
+		err := c.Filters.Check(
+			func(q string) bool { return c.Quarantines.Quarantine(q) != nil },
+			func(d string) bool { return c.Dictionaries.Dictionary(d) != nil })
 		if e, ok := err.(*filters.EntryError); ok {
 			return &ValidationError{"filters", fmt.Sprintf("filter[%d]", e.Index+1), e.Err.Error()}
 		}

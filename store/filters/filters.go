@@ -45,13 +45,20 @@ func (e *EntryError) Unwrap() error { return e.Err }
 // Validate checks the table: at most MaxFilters filters, every script
 // parses to exactly one filter whose name is the entry's, names unique
 // without regard to case (the CLI finds filters by name that way).
-func (t Table) Validate() error {
+func (t Table) Validate() error { return t.Check(nil, nil) }
+
+// Check is Validate that also checks, when quarantine and dictionary are
+// not nil, that every quarantine and content dictionary the filters name
+// exists (store/tables.go passes the quarantines and dictionaries tables of
+// the same configuration): one parse of each script for both.
+func (t Table) Check(quarantine, dictionary func(name string) bool) error {
 	if len(t.Filters) > MaxFilters {
 		return fmt.Errorf("there are %d filters; the most is %d", len(t.Filters), MaxFilters)
 	}
 	seen := make(map[string]int, len(t.Filters))
 	for i, f := range t.Filters {
-		if _, err := compile(f); err != nil {
+		pf, err := compile(f)
+		if err != nil {
 			return &EntryError{i, err}
 		}
 		k := strings.ToLower(f.Name)
@@ -59,6 +66,27 @@ func (t Table) Validate() error {
 			return &EntryError{i, fmt.Errorf("the name %s is already used by filter %d", f.Name, j+1)}
 		}
 		seen[k] = i
+		if err := references(pf, quarantine, dictionary); err != nil {
+			return &EntryError{i, err}
+		}
+	}
+	return nil
+}
+
+func references(pf *filter.Filter, quarantine, dictionary func(name string) bool) error {
+	if quarantine != nil {
+		for _, q := range pf.Quarantines() {
+			if !quarantine(q) {
+				return fmt.Errorf("%s: the quarantine %q does not exist", pf.Name, q)
+			}
+		}
+	}
+	if dictionary != nil {
+		for _, d := range pf.Dictionaries() {
+			if !dictionary(d) {
+				return fmt.Errorf("%s: the content dictionary %q does not exist", pf.Name, d)
+			}
+		}
 	}
 	return nil
 }
@@ -92,24 +120,16 @@ func (f Filter) Text() string {
 	return pf.String()
 }
 
-// CheckReferences checks that every quarantine and content dictionary the
-// filters name exists (store/tables.go calls it with the quarantines and
-// dictionaries tables of the same configuration).
+// CheckReferences checks only that every quarantine and content
+// dictionary the filters name exists.
 func (t Table) CheckReferences(quarantine, dictionary func(name string) bool) error {
 	for i, f := range t.Filters {
 		pf, err := compile(f)
 		if err != nil {
 			return &EntryError{i, err}
 		}
-		for _, q := range pf.Quarantines() {
-			if !quarantine(q) {
-				return &EntryError{i, fmt.Errorf("%s: the quarantine %q does not exist", f.Name, q)}
-			}
-		}
-		for _, d := range pf.Dictionaries() {
-			if !dictionary(d) {
-				return &EntryError{i, fmt.Errorf("%s: the content dictionary %q does not exist", f.Name, d)}
-			}
+		if err := references(pf, quarantine, dictionary); err != nil {
+			return &EntryError{i, err}
 		}
 	}
 	return nil

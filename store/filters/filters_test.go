@@ -1,6 +1,7 @@
 package filters_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -208,5 +209,28 @@ func TestReferences(t *testing.T) {
 		filters.Env(c.Dictionaries))
 	if r.Quarantine != "" || r.Disposition != filter.Drop || !reflect.DeepEqual(r.Forged, []filter.Match{{Dictionary: "Execs", Term: "Olivia Smith", Score: 100}}) {
 		t.Errorf("Run: %+v", r)
+	}
+}
+
+// BenchmarkValidate: the table's rules over 500 filters of the seed's
+// size (every session Update and commit checks them).
+func BenchmarkValidate(b *testing.B) {
+	var src strings.Builder
+	for i := 0; i < filters.MaxFilters; i++ {
+		fmt.Fprintf(&src, "f%d: if (spf-status(\"pra\") == \"Fail\" and not subject == \"^\\\\[SPAM\\\\]\") { quarantine(\"Policy\"); } else { insert-header(\"X-F\", \"%d\"); }\n", i, i)
+	}
+	fs, err := filter.Parse(src.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tb, err := filters.Replace(fs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := tb.Validate(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
