@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"esa/auth/dkim"
+	"esa/dnssec/dnstest"
 
 	"github.com/miekg/dns"
 )
@@ -120,18 +121,37 @@ func TestDKIMInteropEndToEnd(t *testing.T) {
 		}
 	}
 
-	startServe(t, dir)
+	// Mail signed upstream by up.test (DKIM Ed25519 and DomainKeys),
+	// verified on the way in: its keys come from a signed loopback DNS
+	// hierarchy through the daemon's validating resolver (--resolver,
+	// --trust-anchor).
+	zone := dnstest.NewScenario(t, dnstest.ScenarioOptions{})
+	upstream := map[string]string{}
+	for sel, k := range map[string]crypto.Signer{"u1": edKey, "ud": rsaKey} {
+		rec, err := dkim.KeyRecordText(k, dkim.RecordOptions{DomainKeys: sel == "ud"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstream[sel] = rec
+		zone.H.Add(sel + `._domainkey.up.test. 300 IN TXT "` + strings.Join(dkim.SplitTXT(rec), `" "`) + `"`)
+	}
+	anchor := filepath.Join(dir, "anchor")
+	if err := os.WriteFile(anchor, []byte(zone.H.AnchorsText()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, dir, "--resolver", zone.DNS.Addr, "--trust-anchor", anchor)
 	signedPort, plainPort := freePort(t), freePort(t)
 	lines := []string{
 		"domainkeysconfig", "keys", "import", "e2e_keys.txt", "",
 		"profiles", "signing", "import", "e2e_profiles.txt", "", "", "",
 		// A private listener whose default policy signs: 14 questions
 		// answered with their defaults, then "enable DKIM/DomainKeys
-		// signing?" yes, DKIM verification, SPF and DMARC left alone.
+		// signing?" yes, DKIM verification yes with the DEFAULT profile,
+		// SPF and DMARC left alone.
 		"listenerconfig", "new", "1", "SignedOut", "127.0.0.1", strconv.Itoa(signedPort), "127.0.0.1", "y",
 	}
 	lines = append(lines, make([]string, 14)...)
-	lines = append(lines, "y", "", "", "",
+	lines = append(lines, "y", "y", "", "", "",
 		// The same, with the factory policy: no signing.
 		"new", "1", "PlainOut", "127.0.0.1", strconv.Itoa(plainPort), "127.0.0.1", "n", "",
 		"smtproutes", "new", "dest.test", "127.0.0.1:"+strconv.Itoa(sinkPort), "",
@@ -171,10 +191,25 @@ func TestDKIMInteropEndToEnd(t *testing.T) {
 	}
 	send(plainPort, relayed{"unsigned-policy", "alice@rr.test"})
 	send(signedPort, relayed{"no-profile", "nobody@other.test"})
+	// Signed upstream with both; sent as is (send builds the message,
+	// so this one goes through submit directly).
+	upMsg := e2eMessage("carol@up.test", "upstream")
+	dkField, err := dkim.SignDomainKeys(strings.NewReader(upMsg), &dkim.DKProfile{Domain: "up.test", Selector: "ud", Key: rsaKey, Canon: dkim.NoFWS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upMsg = dkField + upMsg
+	upSigs, err := dkim.Sign(strings.NewReader(upMsg), time.Now(), &dkim.SignProfile{Domain: "up.test", Selector: "u1", Key: edKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := submit("127.0.0.1:"+strconv.Itoa(signedPort), "carol@up.test", "bob@dest.test", upSigs[0]+upMsg); err != nil {
+		t.Fatalf("relaying the upstream-signed message: %v", err)
+	}
 
 	got := map[string]string{} // subject -> message as received
 	deadline := time.Now().Add(30 * time.Second)
-	for len(got) < len(msgs)+2 {
+	for len(got) < len(msgs)+3 {
 		sk.mu.Lock()
 		for _, m := range sk.msgs {
 			if _, subject, ok := strings.Cut(m, "\r\nSubject: "); ok {
@@ -185,7 +220,7 @@ func TestDKIMInteropEndToEnd(t *testing.T) {
 		sk.mu.Unlock()
 		if time.Now().After(deadline) {
 			logs, _, _ := pipe(t, dir, "grep -e \"MID\" mail_logs\n")
-			t.Fatalf("the sink has %d of %d messages; mail_logs:\n%s", len(got), len(msgs)+2, logs)
+			t.Fatalf("the sink has %d of %d messages; mail_logs:\n%s", len(got), len(msgs)+3, logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -195,8 +230,24 @@ func TestDKIMInteropEndToEnd(t *testing.T) {
 	if m := got["no-profile"]; strings.Contains(m, "Signature:") {
 		t.Errorf("an identity no profile matches was signed:\n%s", m)
 	}
+	// Verified on the way in: one Authentication-Results: field with both
+	// verdicts, then relayed with the upstream signatures intact.
+	up := got["upstream"]
+	for _, want := range []string{
+		"Authentication-Results: esa.example.com; dkim=pass (signature verified) header.d=up.test header.i=@up.test header.s=u1 header.a=ed25519-sha256 header.b=",
+		";\r\n\tdomainkeys=pass (signature verified) header.d=up.test header.from=carol@up.test\r\n",
+		upSigs[0] + dkField,
+	} {
+		if !strings.Contains(up, want) {
+			t.Errorf("the upstream-signed copy lacks %q:\n%s", want, up)
+		}
+	}
 	logs, _, _ := pipe(t, dir, "grep -e \"(DKIM|DomainKeys): \" mail_logs\n")
 	for _, want := range []string{
+		"DKIM: pass signature verified (d=up.test s=u1 i=@up.test)",
+		"DomainKeys: pass signature verified (d=up.test s=ud)",
+		"DomainKeys: no signature",
+		"DKIM: cannot sign - no profile matches carol@up.test",
 		"DKIM: cannot sign - no profile matches nobody@other.test",
 		"DKIM: signing with rr - matches rr.test",
 		"DKIM: signing with ed - matches ed.test",
