@@ -20,10 +20,12 @@ import (
 // bounce profile sends hard bounces (the same rule as a 5xx reply). reason
 // is the text the log line and the report's Diagnostic-Code carry. It
 // returns how many recipients it bounced: those already done (delivered
-// meanwhile) are skipped.
+// meanwhile) are skipped, and so is a message a quarantine holds
+// (queue.Entry.Held): it is not in the work queue, and only releasing or
+// deleting it from its quarantine ends it (quarantineconfig).
 func (e *Engine) BounceNow(mid uint64, rids []int, reason string) (int, error) {
 	en, ok := e.cfg.Queue.Get(mid)
-	if !ok {
+	if !ok || en.Held() {
 		return 0, nil
 	}
 	pending := en.Pending()
@@ -54,19 +56,23 @@ func (e *Engine) BounceNow(mid uint64, rids []int, reason string) (int, error) {
 // redirect is the override route of redirectrecipients: the messages queued
 // when it was set (MID up to upTo) go to route's host, whatever their
 // recipient domain's MX or smtproutes entry. Mail that arrives later is
-// routed as usual. It lives in memory: after a restart the queued mail
-// follows its normal routes again.
+// routed as usual, and so are the messages a quarantine held then (held):
+// they were not in the work queue, and once released they follow their
+// own routes. It lives in memory: after a restart the queued mail follows
+// its normal routes again.
 type redirect struct {
 	route Route
 	upTo  uint64
+	held  map[uint64]bool
 }
 
 // Redirect sends every message now in the queue to host (a host name or IP
 // address) on port (0: the MX port), as an SMTP route for all domains
 // would, and makes them due at once. It returns how many pending
-// recipients it redirected. DANE is skipped for redirected mail unless
-// host is the recipient domain's own MX (SPEC.md §2, as for smtproutes).
-// A second call replaces the first.
+// recipients it redirected. Messages a quarantine holds are left out
+// (queue.Entry.Held), released later or not. DANE is skipped for
+// redirected mail unless host is the recipient domain's own MX (SPEC.md
+// §2, as for smtproutes). A second call replaces the first.
 func (e *Engine) Redirect(host string, port int) (int, error) {
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(host), "."))
 	if host == "" || port < 0 || port > 65535 {
@@ -74,13 +80,21 @@ func (e *Engine) Redirect(host string, port int) (int, error) {
 	}
 	upTo := e.cfg.Queue.IDs().Current(queue.MID)
 	n := 0
+	held := map[uint64]bool{}
 	for _, en := range e.cfg.Queue.List() {
-		n += len(en.Pending())
+		switch {
+		case en.Envelope.MID > upTo:
+			// Committed after upTo was read: routed as usual.
+		case en.Held():
+			held[en.Envelope.MID] = true
+		default:
+			n += len(en.Pending())
+		}
 	}
 	e.mu.Lock()
-	e.redirect = &redirect{route: Route{Hosts: []RouteHost{{Host: host, Port: port}}}, upTo: upTo}
+	e.redirect = &redirect{route: Route{Hosts: []RouteHost{{Host: host, Port: port}}}, upTo: upTo, held: held}
 	e.mu.Unlock()
-	e.cfg.Queue.ClearNext(func(en *queue.Entry) bool { return en.Envelope.MID <= upTo })
+	e.cfg.Queue.ClearNext(func(en *queue.Entry) bool { return en.Envelope.MID <= upTo && !held[en.Envelope.MID] })
 	e.logf("Redirecting all messages in the queue (MID %d and below) to %s", upTo, hostPort(host, port))
 	e.kick()
 	return n, nil
@@ -104,13 +118,13 @@ func hostPort(host string, port int) string {
 	return fmt.Sprintf("%s:%d", host, port)
 }
 
-// routeFor is the route of job j: the redirect when j's message was queued
-// before it, else the domain's smtproutes entry.
+// routeFor is the route of job j: the redirect when j's message was in the
+// work queue when it was set, else the domain's smtproutes entry.
 func (e *Engine) routeFor(j job) (route Route, routed, redirected bool) {
 	e.mu.Lock()
 	r := e.redirect
 	e.mu.Unlock()
-	if r != nil && j.mid <= r.upTo {
+	if r != nil && j.mid <= r.upTo && !r.held[j.mid] {
 		return r.route, true, true
 	}
 	route, routed = e.cfg.Route(j.domain)

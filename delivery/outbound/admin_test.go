@@ -1,11 +1,13 @@
 package outbound
 
 import (
+	"io"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"esa/delivery/queue"
 	"esa/dnssec/dnstest"
 )
 
@@ -131,5 +133,94 @@ func TestBounceCauses(t *testing.T) {
 	nx, _ := hs.e.HostStatus("nowhere.sec.test")
 	if nx.HardBounced != 1 || nx.DNSBounced != 1 || nx.FiveXXBounced+nx.ExpiredBounced+nx.OtherBounced != 0 {
 		t.Errorf("nowhere.sec.test: %+v", nx)
+	}
+}
+
+// submitHeld queues a message quarantine holds, as a listener commits one
+// a filter or DMARC policy quarantined.
+func submitHeld(t *testing.T, q *queue.Queue, quarantine string, rcpts ...string) uint64 {
+	t.Helper()
+	mid, err := q.IDs().Next(queue.MID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := q.NewMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(w, "Subject: held\r\n\r\nb\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(queue.Envelope{MID: mid, ICID: 1, Received: time.Now(), From: "a@x.test", Recipients: rcpts, Relayed: true,
+		Quarantine: quarantine, QuarantineReason: "filter f: quarantine(\"" + quarantine + "\")"}); err != nil {
+		t.Fatal(err)
+	}
+	return mid
+}
+
+// TestAdminLeavesHeldAlone: a message a quarantine holds is not in the
+// work queue, so the administrator's queue operations pass it by:
+// BounceNow bounces none of its recipients, DeliverNow leaves its retry
+// time, and Redirect neither counts it nor routes it once it is released
+// (it follows its own route then), while each acts on the message beside
+// it in the work queue.
+func TestAdminLeavesHeldAlone(t *testing.T) {
+	t.Parallel()
+	b := newBed(t, []row{{name: "raw", kind: kindRefuse}}, nil)
+	rawIP := b.ips["raw.ins.test"]
+	// held.invalid's route is a closed port: its mail is deferred.
+	routes := map[string]Route{"held.invalid": {Hosts: []RouteHost{{Host: "127.0.0.1", Port: 1}}}}
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port,
+		Policy: func(string) Policy {
+			return Policy{TLS: TLSNo, Bounce: Bounce{InitialRetry: time.Hour, MaxRetry: time.Hour, MaxQueueTime: 72 * time.Hour, HardBounce: true}}
+		},
+		Route: func(d string) (Route, bool) { r, ok := routes[d]; return r, ok }})
+	h := submitHeld(t, hs.q, "Policy", "h1@held.invalid", "h2@held.invalid")
+	m := hs.submit("a@x.test", true, "Subject: x\r\n\r\nb\r\n", "one@held.invalid")
+	if ev := hs.waitFor(m); ev.Outcome != Deferred {
+		t.Fatalf("the work queue's message before the operations: %+v", ev)
+	}
+
+	if n, err := hs.e.BounceNow(h, []int{0, 1}, "bounced by admin with bouncerecipients"); n != 0 || err != nil {
+		t.Errorf("BounceNow of a held message = %d, %v; want 0", n, err)
+	}
+	if en, ok := hs.q.Get(h); !ok || !en.Held() || len(en.Pending()) != 2 {
+		t.Errorf("after BounceNow the held message is %+v (queued %v); want it held with 2 pending recipients", en, ok)
+	}
+	if strings.Contains(hs.log.String(), "MID "+itoa(h)+" ") {
+		t.Errorf("BounceNow logged about the held message:\n%s", hs.log.String())
+	}
+
+	// A held message given a retry time (as if attempted) keeps it;
+	// the work queue's message is due at once and tried again.
+	if _, err := hs.q.SetRetry(h, time.Now().Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	hs.e.DeliverNow("all")
+	if en, _ := hs.q.Get(h); en.State.Next.IsZero() {
+		t.Errorf("DeliverNow cleared the retry time of a held message")
+	}
+	if ev := hs.waitFor(m); ev.Outcome != Deferred {
+		t.Fatalf("after DeliverNow: %+v", ev)
+	}
+
+	n, err := hs.e.Redirect(rawIP, b.port)
+	if err != nil || n != 1 {
+		t.Fatalf("Redirect = %d, %v; want 1 recipient (the held message's 2 are not in the work queue)", n, err)
+	}
+	if ev := hs.waitFor(m); ev.Outcome != Delivered {
+		t.Fatalf("the work queue's message after the redirect: %+v", ev)
+	}
+	// Released after the redirect, the held message follows its own
+	// route (the closed port), not the redirect.
+	if err := hs.q.Release(h); err != nil {
+		t.Fatal(err)
+	}
+	hs.e.DeliverNow("held.invalid") // its retry time set above, now that it is released
+	if ev := hs.waitFor(h); ev.Outcome != Deferred {
+		t.Errorf("the released message: %+v, want deferred on its own route", ev)
+	}
+	if got := b.delivered("raw.ins.test", "h1@held.invalid"); len(got) != 0 {
+		t.Errorf("the redirect host got the message released after the redirect")
 	}
 }

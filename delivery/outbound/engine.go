@@ -263,11 +263,15 @@ func (e *Engine) kick() {
 }
 
 // DeliverNow makes the queued recipients of domain (every domain for "" or
-// "all") due at once, whatever their back-off (delivernow).
+// "all") due at once, whatever their back-off (delivernow). Messages a
+// quarantine holds are left alone: they wait for their release.
 func (e *Engine) DeliverNow(domain string) {
 	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
 	all := domain == "" || strings.EqualFold(domain, "all")
 	e.cfg.Queue.ClearNext(func(en *queue.Entry) bool {
+		if en.Held() {
+			return false
+		}
 		if all {
 			return true
 		}
