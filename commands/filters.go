@@ -269,7 +269,10 @@ func filterAskSelection(io *shell.IO, t filters.Table, single bool) ([]int, erro
 // filterMaxPaste bounds a pasted script as Parse does.
 const filterMaxPaste = filter.MaxScriptBytes
 
-var errFilterPasteLarge = fmt.Errorf("the script is larger than %d KiB", filterMaxPaste>>10)
+var (
+	errFilterPasteLarge = fmt.Errorf("the script is larger than %d KiB", filterMaxPaste>>10)
+	errFilterLineLong   = fmt.Errorf("a line of the script is longer than %d KiB", shell.MaxLineLength>>10)
+)
 
 // filterPaste reads lines up to one holding only ".", through the data
 // path: not completed, not in the history. Past filterMaxPaste it keeps
@@ -279,11 +282,11 @@ var errFilterPasteLarge = fmt.Errorf("the script is larger than %d KiB", filterM
 func filterPaste(io *shell.IO) (string, error) {
 	io.Printf("\nEnter filter script.  Enter '.' on its own line to end.\n")
 	var b strings.Builder
-	tooLarge := false
+	var tooLarge error
 	for {
 		line, err := io.ReadLine("")
 		if errors.Is(err, shell.ErrLineTooLong) {
-			tooLarge = true
+			tooLarge = errFilterLineLong
 			continue
 		}
 		if err != nil {
@@ -295,15 +298,18 @@ func filterPaste(io *shell.IO) (string, error) {
 		if strings.TrimSpace(line) == "." {
 			break
 		}
-		if tooLarge || b.Len()+len(line)+1 > filterMaxPaste {
-			tooLarge = true
+		if tooLarge != nil {
+			continue
+		}
+		if b.Len()+len(line)+1 > filterMaxPaste {
+			tooLarge = errFilterPasteLarge
 			continue
 		}
 		b.WriteString(line)
 		b.WriteByte('\n')
 	}
-	if tooLarge {
-		return "", errFilterPasteLarge
+	if tooLarge != nil {
+		return "", tooLarge
 	}
 	return b.String(), nil
 }
@@ -372,7 +378,7 @@ func filterCheckNew(io *shell.IO, c store.Config, t filters.Table, fs []*filter.
 // filterNew reads a script and adds its filters at position at (from 0).
 func filterNew(io *shell.IO, env *Env, t filters.Table, at int) (*filters.Table, error) {
 	src, err := filterPaste(io)
-	if err != nil && !errors.Is(err, errFilterPasteLarge) {
+	if err != nil && err != errFilterPasteLarge && err != errFilterLineLong {
 		return nil, err
 	}
 	var fs []*filter.Filter

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"esa/auth/filter"
+	"esa/shell"
 	"esa/store"
 	"esa/store/filters"
 )
@@ -256,5 +258,30 @@ func TestFilterNewThenRun(t *testing.T) {
 	r := filter.Run(act, &filter.Message{SPF: map[string]string{"pra": "SoftFail", "mailfrom": "Fail"}}, filter.Env{})
 	if r.Quarantine != "Policy" || !reflect.DeepEqual(r.Matched, []string{"quarantine-spf-failed-mail", "quarantine-spf-unauthorized-mail"}) {
 		t.Errorf("Run: %+v", r)
+	}
+}
+
+// TestFilterPasteLimits: a pasted script past the parser's size, or with
+// a line longer than the shell reads, is refused whole, and the lines
+// after it are not taken for commands.
+func TestFilterPasteLimits(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	long := "f: log-entry(\"" + strings.Repeat("x", shell.MaxLineLength) + "\");\n"
+	var big strings.Builder
+	for i := 0; big.Len() <= filter.MaxScriptBytes; i++ {
+		fmt.Fprintf(&big, "f%d: log-entry(\"%s\");\n", i, strings.Repeat("y", 900))
+	}
+	out := script(env, "filters\nnew\n"+long+"sethostname evil.example.com\n.\nnew\n"+big.String()+".\n\n")
+	for _, want := range []string{
+		"Error: a line of the script is longer than 64 KiB.\nNo filters were added.",
+		"Error: the script is larger than 256 KiB.\nNo filters were added.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if strings.Contains(out, "Unknown command") || env.Session.Pending() {
+		t.Errorf("the paste leaked out or changed something:\n%s", out[len(out)-400:])
 	}
 }
