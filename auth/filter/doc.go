@@ -56,12 +56,14 @@
 // counts as None/none: there was not enough information, which is what
 // None means (RFC 7208 §2.6.1).
 //
-// spf-status without an identity, and spf-passed, use the PRA result when
-// the listener checked the PRA identity, else MAIL FROM, else HELO. The
-// seed (AsyncOS user guide, "spf-status") says the content filter form
-// checks the PRA identity only; SPF-only conformance never checks PRA, so
-// falling back to MAIL FROM (then HELO) keeps the bare rule meaningful there
-// and is what the Received-SPF header the appliance reads would show.
+// spf-status without an identity looks at every identity checked and is
+// true when one of the verdicts matches the rule, as the AsyncOS 10.0 user
+// guide says of it ("SPF-Status Rule"). spf-passed, a boolean the guide
+// says nothing more of, uses the most specific identity checked: PRA, else
+// MAIL FROM, else HELO. It does not take "any identity passed", which an
+// attacker meets through the HELO name of his own host, and which would
+// defeat the seed's quarantine-spf-unauthorized-mail; under SPF-only
+// conformance, where PRA is never checked, MAIL FROM decides.
 //
 // Regular expressions are Go's RE2 (the appliance uses Python's): no
 // backreferences or lookaround, and matching is guaranteed linear in the

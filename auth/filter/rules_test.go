@@ -55,15 +55,19 @@ func TestRules(t *testing.T) {
 		edit func(m *Message)
 		want bool
 	}{
-		// spf-status: bare is PRA first, then MAIL FROM, then HELO.
+		// spf-status without an identity: true when one of the verdicts
+		// (SoftFail, Pass, None here) matches.
 		{`spf-status == "SoftFail"`, nil, true},
 		{`spf-status == "softfail"`, nil, true},
-		{`spf-status == "Pass"`, nil, false},
+		{`spf-status == "Pass"`, nil, true},
+		{`spf-status == "Fail, PermError"`, nil, false},
 		{`spf-status != "Pass"`, nil, true},
-		{`spf-status == "Pass"`, func(m *Message) { delete(m.SPF, "pra") }, true},
+		{`spf-status != "Pass, SoftFail, None"`, nil, false},
+		{`spf-status != "Pass"`, func(m *Message) { m.SPF = map[string]string{"mailfrom": "Pass", "helo": "Pass"} }, false},
 		{`spf-status == "None"`, func(m *Message) { m.SPF = map[string]string{"helo": "None"} }, true},
 		{`spf-status == "Fail"`, func(m *Message) { m.SPF = map[string]string{"helo": "Fail"} }, true},
 		{`spf-status == "None"`, func(m *Message) { m.SPF = nil }, true},
+		{`spf-status != "None"`, func(m *Message) { m.SPF = nil }, false},
 		{`spf-status("mailfrom") == "Pass"`, nil, true},
 		{`spf-status("helo") == "None"`, nil, true},
 		{`spf-status("pra") == "Fail, SoftFail"`, nil, true},
@@ -71,8 +75,10 @@ func TestRules(t *testing.T) {
 		{`spf-status("pra") != "PermError, TempError"`, nil, true},
 		{`spf-status("pra") != "Fail, SoftFail"`, nil, false},
 		{`spf-status("PRA") == "SoftFail"`, nil, true},
-		// spf-passed: only Pass.
+		// spf-passed: only Pass, of PRA, else MAIL FROM, else HELO.
 		{`spf-passed`, nil, false},
+		{`spf-passed`, func(m *Message) { m.SPF = map[string]string{"mailfrom": "Fail", "helo": "Pass"} }, false},
+		{`spf-passed`, func(m *Message) { m.SPF = map[string]string{"helo": "Pass"} }, true},
 		{`spf-passed`, func(m *Message) { m.SPF["pra"] = "Pass" }, true},
 		{`spf-passed`, func(m *Message) { m.SPF = map[string]string{"mailfrom": "Pass"} }, true},
 		{`spf-passed`, func(m *Message) { m.SPF = map[string]string{"mailfrom": "Neutral"} }, false},

@@ -291,12 +291,30 @@ func (r *runner) eval(c cond) bool {
 	return false
 }
 
-// spf returns the SPF result a rule checks: the identity it names, or the
-// best available one (PRA, MAIL FROM, HELO; see the package comment).
-func (r *runner) spf(c *rule) string {
+// spfStatus applies an spf-status rule: to the identity it names, or,
+// without one, to every identity checked, true when one of the verdicts
+// matches (AsyncOS 10.0 user guide, "SPF-Status Rule": "the rule is
+// triggered if one of the verdicts in the message matches the rule"). No
+// identity checked at all counts as None.
+func (r *runner) spfStatus(c *rule) bool {
 	if c.hasArg {
-		return r.m.SPF[c.arg]
+		return inSet(c, r.m.SPF[c.arg])
 	}
+	any := false
+	for _, id := range spfIdentities {
+		if v := r.m.SPF[id]; v != "" {
+			any = true
+			if inSet(c, v) {
+				return true
+			}
+		}
+	}
+	return !any && inSet(c, "")
+}
+
+// spfBest returns the result spf-passed checks: the most specific identity
+// checked (PRA, MAIL FROM, HELO; see the package comment).
+func (r *runner) spfBest() string {
 	for _, id := range []string{"pra", "mailfrom", "helo"} {
 		if v := r.m.SPF[id]; v != "" {
 			return v
@@ -323,9 +341,9 @@ func inSet(c *rule, v string) bool {
 func (r *runner) rule(c *rule) bool {
 	switch c.kind {
 	case rSPFStatus:
-		return inSet(c, r.spf(c))
+		return r.spfStatus(c)
 	case rSPFPassed:
-		return strings.EqualFold(r.spf(c), "Pass")
+		return strings.EqualFold(r.spfBest(), "Pass")
 	case rDKIM:
 		return inSet(c, r.m.DKIM)
 	case rDMARC:
