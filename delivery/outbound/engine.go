@@ -85,10 +85,10 @@ type Config struct {
 	// profiles whose users match it most specifically (sign.go); nil
 	// signs nothing. on is false where the message's mail-flow policy
 	// does not sign at all, so nothing is logged for it; on with no
-	// signatures is logged as "cannot sign - no profile matches". The gateway's own messages (bounces and delay
-	// notices: ICID 0, empty envelope sender) reach it too, so the
-	// caller applies "Sign System-Generated Messages" and the bounce
-	// profile's choice.
+	// signatures is logged as "cannot sign - no profile matches". The
+	// gateway's own messages (ICID 0) reach it too, so the caller applies
+	// "Sign System-Generated Messages"; a bounce or delay notice reaches
+	// it only when its bounce profile signs them (the engine checks that).
 	Sign func(env queue.Envelope, addr string) (sigs []Signing, on bool)
 	// SignUseFrom, when set and true, makes From: the signing identity
 	// even where Sender: is present (domainkeysconfig SETUP).

@@ -2,7 +2,6 @@ package smtpd
 
 import (
 	"context"
-	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -162,16 +161,7 @@ func (ss *session) dmarcDKIMStart() *dkimRun {
 		return nil
 	}
 	prof := dkim.DefaultVerifyProfile()
-	v := ss.s.verifier(prof)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	d := &dkimRun{pw: pw, cancel: cancel, done: make(chan struct{}), profile: prof}
-	go func() {
-		defer close(d.done)
-		d.res, _ = v.Verify(ctx, pr)
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	return d
+	return newDKIMRun(ss.s.verifier(prof), prof, false)
 }
 
 // fromDomain is the envelope sender's domain, or the HELO name for the
