@@ -78,9 +78,19 @@ func (ss *session) dmarcCheck(header []byte, dkimRes []dkim.Result) dmarcOutcome
 		}
 		in.DKIM = append(in.DKIM, dmarc.DKIMResult{Domain: r.Domain, Selector: r.Selector, Result: dkimForDMARC(r.Status)})
 	}
+	// The seed's log stages: verification attempted, the policy record
+	// fetched and parsed (or the DNS failure), the details with the
+	// alignments, the outcome.
+	log.Info("MID %d DMARC: Verification started for domain %s", ss.mid, strings.Join(in.FromDomains, ", "))
 	ctx, cancel := context.WithTimeout(context.Background(), dmarcTimeout)
 	res := ss.s.opt.DMARC().Evaluate(ctx, in)
 	cancel()
+	if r := res.Record; r != nil {
+		log.Info("MID %d DMARC: Record found for %s (p=%s sp=%s pct=%d adkim=%s aspf=%s)", ss.mid,
+			res.PolicyDomain, r.P, policyOr(r.SP, r.P), r.Pct, r.ADKIM, r.ASPF)
+	} else if res.Verdict == dmarc.VerdictTempError {
+		log.Info("MID %d DMARC: DNS failure looking up the record of %s", ss.mid, res.FromDomain)
+	}
 	log.Info("MID %d DMARC: %s", ss.mid, pyQuoteFree(res.LogText()))
 
 	prof := dmarcconf.NewProfile(dmarcconf.DefaultProfile)
@@ -285,3 +295,12 @@ func dmarcBypass(s dmarcconf.Settings, from string, fields []spf.HeaderField) st
 	}
 	return ""
 }
+
+// policyOr is p, or def when p is unset (an absent sp= is p).
+func policyOr(p, def dmarc.Policy) dmarc.Policy {
+	if p == dmarc.PolicyUnset {
+		return def
+	}
+	return p
+}
+

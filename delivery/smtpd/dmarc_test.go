@@ -243,6 +243,15 @@ func TestDMARCInbound(t *testing.T) {
 			}
 		})
 	}
+	// The seed's log stages: attempted, record fetched (or the DNS
+	// failure), details, outcome.
+	for _, l := range []string{
+		"DMARC: Verification started for domain reject.test",
+		"DMARC: Record found for reject.test (p=reject sp=reject pct=100 adkim=r aspf=r)",
+		"DMARC: DNS failure looking up the record of x.servfail",
+	} {
+		b.log.waitFor(t, l)
+	}
 }
 
 func domainOfFrom(msg string) string {
