@@ -15,8 +15,10 @@ it ("Bounced: DCID 0 MID 3 ... RID 0 - 5.3.0 - Bounced by administrator"),
 and the sender gets one RFC 3464 delivery status notification per message
 and recipient domain when the domain's bounce profile sends hard bounce
 messages (bounceconfig), as for a recipient the remote server refused. A
-message whose last pending recipient is bounced leaves the queue. The
-command needs a shell attached to a running "esa serve".`
+message whose last pending recipient is bounced leaves the queue. Messages
+a quarantine holds are not in the work queue and are left alone: the
+command says how many matched (quarantineconfig releases or deletes them).
+The command needs a shell attached to a running "esa serve".`
 
 func bouncerecipientsCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -53,7 +55,7 @@ func bouncerecipientsCommand(env *Env) shell.Command {
 			}
 			io.Printf("\nBouncing messages, please wait.\n")
 			reason := fmt.Sprintf("bounced by %s with bouncerecipients", env.User)
-			n := 0
+			n, held := 0, 0
 			for _, e := range env.Queue.List() {
 				// Ctrl-C stops between messages; what was bounced is
 				// reported.
@@ -62,6 +64,10 @@ func bouncerecipientsCommand(env *Env) shell.Command {
 				}
 				rids := s.pending(e)
 				if len(rids) == 0 {
+					continue
+				}
+				if e.Held() {
+					held++
 					continue
 				}
 				k, berr := env.Delivery.BounceNow(e.Envelope.MID, rids, reason)
@@ -76,6 +82,7 @@ func bouncerecipientsCommand(env *Env) shell.Command {
 			} else {
 				io.Printf("%d recipients bounced.\n", n)
 			}
+			leftHeld(io, held)
 			return err
 		},
 	}

@@ -12,8 +12,10 @@ Schedule queued mail for immediate delivery, whatever its retry back-off:
 the recipients of one recipient domain, or all messages. The command says
 how many queued recipients were rescheduled. For all messages it also
 resets the recipient-rate windows of destconfig's limits, as the
-appliance's delivernow resets the counters destconfig tracks. The command
-needs a shell attached to a running "esa serve".`
+appliance's delivernow resets the counters destconfig tracks. Messages a
+quarantine holds are not in the work queue and are left alone: the command
+says how many matched (quarantineconfig releases them). The command needs a
+shell attached to a running "esa serve".`
 
 func delivernowCommand(env *Env) shell.Command {
 	return shell.Command{
@@ -37,12 +39,21 @@ func delivernowCommand(env *Env) shell.Command {
 					return err
 				}
 			}
-			n := 0
+			// The engine passes held messages by too (Engine.DeliverNow).
+			n, held := 0, 0
 			for _, e := range env.Queue.List() {
+				k := 0
 				for _, rid := range e.Pending() {
 					if domain == "all" || strings.EqualFold(domainOf(e.Envelope.Recipients[rid]), domain) {
-						n++
+						k++
 					}
+				}
+				switch {
+				case k == 0:
+				case e.Held():
+					held++
+				default:
+					n += k
 				}
 			}
 			if domain == "all" {
@@ -57,6 +68,7 @@ func delivernowCommand(env *Env) shell.Command {
 			} else {
 				io.Printf("%s rescheduled.\n", plural(n, "recipient"))
 			}
+			leftHeld(io, held)
 			return nil
 		},
 	}

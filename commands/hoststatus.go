@@ -24,10 +24,12 @@ type DeliveryEngine interface {
 	DeliverNow(domain string)
 	// BounceNow bounces pending recipients of a message at once, with an
 	// RFC 3464 report to the sender as the bounce profile says
-	// (bouncerecipients); it returns how many it bounced.
+	// (bouncerecipients); it returns how many it bounced, none of a
+	// message a quarantine holds.
 	BounceNow(mid uint64, rids []int, reason string) (int, error)
 	// Redirect sends the mail queued now to host:port (port 0: the MX
-	// port) and returns how many recipients that is (redirectrecipients).
+	// port) and returns how many recipients that is (redirectrecipients);
+	// messages a quarantine holds are not redirected.
 	Redirect(host string, port int) (int, error)
 }
 
@@ -44,7 +46,8 @@ not yet attempted and those attempted, current outbound connections), the
 age of the oldest message queued for it, the last activity, whether the last
 delivery went over TLS, the last error, and the SMTP route (smtproutes)
 that delivers its mail, if any. The host is asked for when not given as
-argument.
+argument. Messages a quarantine holds are not in the work queue: the
+gauges and the oldest message leave them out.
 
 The labels are the appliance's. Values the gateway does not count per host
 show "n/a" (deleted recipients, pending connections); the MX addresses are resolved at each connection and not
@@ -71,6 +74,9 @@ type hostQueue struct {
 func queuedFor(entries []queue.Entry, host string) hostQueue {
 	var h hostQueue
 	for _, e := range entries {
+		if e.Held() {
+			continue // in a quarantine, not in the work queue
+		}
 		n := 0
 		for _, rid := range e.Pending() {
 			if strings.EqualFold(domainOf(e.Envelope.Recipients[rid]), host) {

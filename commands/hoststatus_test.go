@@ -44,6 +44,9 @@ func (f *fakeEngine) DeliverNow(d string) {
 	f.now = append(f.now, d)
 	f.mu.Unlock()
 	f.q.ClearNext(func(e *queue.Entry) bool {
+		if e.Held() {
+			return false // as the engine: held messages wait for their release
+		}
 		for _, rid := range e.Pending() {
 			if d == "all" || domainOf(e.Envelope.Recipients[rid]) == d {
 				return true
@@ -81,7 +84,14 @@ func (f *fakeEngine) Redirect(host string, port int) (int, error) {
 	f.mu.Lock()
 	f.redirects = append(f.redirects, host+" "+itoa(port))
 	f.mu.Unlock()
-	_, n := f.q.Len()
+	// As the engine counts: the work queue's pending recipients, not
+	// those of messages a quarantine holds.
+	n := 0
+	for _, e := range f.q.List() {
+		if !e.Held() {
+			n += len(e.Pending())
+		}
+	}
 	return n, nil
 }
 

@@ -18,6 +18,9 @@ recipient domain's MX hosts or SMTP route, at once, whatever its retry
 back-off. Mail that arrives afterwards follows its own routes. The
 destination's TLS settings (destconfig) still apply; DANE is skipped unless
 the host is one of the recipient domain's own MX hosts, as for an SMTP route.
+Messages a quarantine holds are not in the work queue and are not
+redirected: the command says how many it left alone, and when released
+they follow their own routes.
 
 The redirect is an override route of the running delivery engine, not a
 configuration change: nothing to commit, and after "esa serve" restarts the
@@ -81,6 +84,14 @@ func redirectrecipientsCommand(env *Env) shell.Command {
 				port, _ = strconv.Atoi(p)
 			}
 			io.Printf("\nRedirecting messages, please wait.\n")
+			// Held messages are counted here; the engine does not
+			// redirect them (Engine.Redirect).
+			held := 0
+			for _, e := range env.Queue.List() {
+				if e.Held() && len(e.Pending()) > 0 {
+					held++
+				}
+			}
 			n, err := env.Delivery.Redirect(host, port)
 			if err != nil {
 				return fmt.Errorf("Redirecting the queue failed: %v", err)
@@ -91,6 +102,7 @@ func redirectrecipientsCommand(env *Env) shell.Command {
 			} else {
 				io.Printf("%d recipients redirected.\n", n)
 			}
+			leftHeld(io, held)
 			return nil
 		},
 	}

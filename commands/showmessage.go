@@ -20,9 +20,11 @@ Show a message in the queue: its envelope (MID, ICID, when and on which
 listener it arrived, the remote IP address, host name and HELO, the sender
 group and mail flow policy that accepted it, size, delivery attempts and
 when the next one is due, envelope sender and each recipient's RID and
-state: pending, delivered, bounced or deleted), the verdicts of the checks
-run on it, then its header lines as stored, the gateway's own (Received:,
-...) first. Without an argument the command asks
+state: pending, delivered, bounced or deleted), the quarantine that holds
+it and why (or "released" once quarantineconfig or the retention released
+it), the verdicts of the checks run on it (SPF, DKIM, DomainKeys, DMARC),
+then its header lines as stored, the gateway's own (Received:, ...) first.
+Without an argument the command asks
 for the MID. A MID that is not in the queue is an error. The queue belongs
 to the gateway daemon: the command needs a shell attached to a running
 "esa serve".`
@@ -113,6 +115,18 @@ func showMessage(out *shell.IO, q *queue.Queue, mid uint64) error {
 	if !e.State.Next.IsZero() {
 		line("Next Attempt", ctime(e.State.Next))
 	}
+	if env.Quarantine != "" {
+		// Held until released (quarantineconfig, or the quarantine's
+		// retention); a released message is in the work queue again.
+		state := "held"
+		if e.State.Released {
+			state = "released"
+		}
+		line("Quarantine", env.Quarantine+" ("+state+")")
+		if env.QuarantineReason != "" {
+			line("Reason", env.QuarantineReason)
+		}
+	}
 	line("From", "<"+env.From+">")
 	for rid, r := range env.Recipients {
 		state := "pending"
@@ -131,13 +145,36 @@ func showMessage(out *shell.IO, q *queue.Queue, mid uint64) error {
 			names = append(names, n)
 			width = max(width, len(n))
 		}
-		sort.Strings(names)
+		sort.Slice(names, func(i, j int) bool {
+			a, b := verdictRank(names[i]), verdictRank(names[j])
+			if a != b {
+				return a < b
+			}
+			return names[i] < names[j]
+		})
 		for _, n := range names {
 			out.Printf("  %-*s  %s\n", width, n, env.Verdicts[n])
 		}
 	}
 	out.Printf("\n")
 	return printHeader(out, m, mid)
+}
+
+// verdictOrder is the order the listener runs its checks in, which trace
+// shows too: SPF (HELO, MAIL FROM, PRA), DKIM, DomainKeys (each followed
+// by the signing domain of a pass, ".d"), then DMARC, which builds on SPF
+// and DKIM (RFC 7489 §4.2).
+var verdictOrder = []string{"spf.helo", "spf.mailfrom", "spf.pra", "dkim", "dkim.d", "domainkeys", "domainkeys.d", "dmarc"}
+
+// verdictRank places a verdict's name in verdictOrder; names not in it
+// come after, by name.
+func verdictRank(name string) int {
+	for i, n := range verdictOrder {
+		if n == name {
+			return i
+		}
+	}
+	return len(verdictOrder)
 }
 
 // printHeader copies the message's header lines (up to the empty line that

@@ -16,7 +16,9 @@ List the messages in the queue with their pending recipients: by recipient
 host (the domain after the "@"), by envelope sender (<> for the null sender
 of bounces), or all of them. Each message shows its MID, size in bytes,
 envelope sender, the time it was received and its subject; under it, each
-pending recipient with its RID and the message's delivery attempts. The
+pending recipient with its RID and the message's delivery attempts.
+Messages a quarantine holds are not in the work queue and are not listed:
+the command says how many of them match (quarantineconfig lists them). The
 queue belongs to the gateway daemon: the command needs a shell attached to a
 running "esa serve".`
 
@@ -161,12 +163,17 @@ func showrecipientsCommand(env *Env) shell.Command {
 //	[0]     [0]      bob@example.com
 //
 // the appliance's two-line column heads, with the time received added.
+// Held messages are not in the work queue: they are counted, not listed.
 func printRecipients(io *shell.IO, entries []queue.Entry, s selection) {
 	rows := [][]string{{"MID/", "Bytes/", "Sender/", "Received", "Subject"}, {"[RID]", "[Atmps]", "Recipient"}}
-	msgs, rcpts := 0, 0
+	msgs, rcpts, held := 0, 0, 0
 	for _, e := range entries {
 		rids := s.pending(e)
 		if len(rids) == 0 {
+			continue
+		}
+		if e.Held() {
+			held++
 			continue
 		}
 		msgs++
@@ -176,13 +183,16 @@ func printRecipients(io *shell.IO, entries []queue.Entry, s selection) {
 		if from == "" {
 			from = "<>"
 		}
-		rows = append(rows, []string{strconv.FormatUint(env.MID, 10), strconv.FormatInt(env.Size, 10), from, ctime(env.Received), env.Subject})
+		// Escaped here, not only by the session's output, so that the
+		// columns line up with what the screen shows.
+		rows = append(rows, []string{strconv.FormatUint(env.MID, 10), strconv.FormatInt(env.Size, 10), shell.Escape(from), ctime(env.Received), env.Subject})
 		for _, rid := range rids {
-			rows = append(rows, []string{"[" + strconv.Itoa(rid) + "]", "[" + strconv.Itoa(e.State.Attempts) + "]", env.Recipients[rid]})
+			rows = append(rows, []string{"[" + strconv.Itoa(rid) + "]", "[" + strconv.Itoa(e.State.Attempts) + "]", shell.Escape(env.Recipients[rid])})
 		}
 	}
 	if msgs == 0 {
 		io.Printf("\nNo messages found.\n")
+		heldMatch(io, held)
 		return
 	}
 	var width [4]int
@@ -203,6 +213,17 @@ func printRecipients(io *shell.IO, entries []queue.Entry, s selection) {
 		io.Printf("%s\n", strings.TrimRight(b.String(), " "))
 	}
 	io.Printf("\n%s, %s.\n", plural(msgs, "message"), plural(rcpts, "recipient"))
+	heldMatch(io, held)
+}
+
+// heldMatch says how many held messages showrecipients passed by.
+func heldMatch(io *shell.IO, n int) {
+	switch {
+	case n == 1:
+		io.Printf("1 held message matches and waits in a quarantine (see quarantineconfig).\n")
+	case n > 1:
+		io.Printf("%d held messages match and wait in quarantines (see quarantineconfig).\n", n)
+	}
 }
 
 func plural(n int, what string) string {

@@ -114,11 +114,11 @@ func TestDeleteLastRecipientRemovesFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged []string
-	n, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "doomed.example"}, func(f string, a ...any) {
+	n, held, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "doomed.example"}, func(f string, a ...any) {
 		logged = append(logged, fmt.Sprintf(f, a...))
 	})
-	if err != nil || n != 2 {
-		t.Fatalf("deleted %d, %v; want 2", n, err)
+	if err != nil || n != 2 || held != 0 {
+		t.Fatalf("deleted %d (%d held left), %v; want 2", n, held, err)
 	}
 	want := []string{"Deleted: MID 1 to [1]", "Message finished MID 1 aborted", "Deleted: MID 2 to [0]"}
 	if !reflect.DeepEqual(logged, want) {
@@ -184,7 +184,7 @@ func TestDeleteInterrupted(t *testing.T) {
 	q := newTestQueue(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	n, err := deleteRecipients(ctx, q, selection{how: byAll}, func(string, ...any) {})
+	n, _, err := deleteRecipients(ctx, q, selection{how: byAll}, func(string, ...any) {})
 	if n != 0 || !errors.Is(err, context.Canceled) {
 		t.Errorf("deleted %d, %v; want 0, context.Canceled", n, err)
 	}
@@ -239,7 +239,7 @@ func BenchmarkDeleteRecipients(b *testing.B) {
 		b.StopTimer()
 		q := benchQueue(b, 100)
 		b.StartTimer()
-		n, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "example.org"}, func(string, ...any) {})
+		n, _, err := deleteRecipients(context.Background(), q, selection{how: byHost, value: "example.org"}, func(string, ...any) {})
 		if err != nil || n != 100 {
 			b.Fatalf("deleted %d, %v", n, err)
 		}

@@ -144,8 +144,13 @@ func printStatusTables(io *shell.IO, detail bool, vals map[string]int64) {
 }
 
 // statusValues gathers the daemon's numbers: the listeners' counters, the
-// queue's gauges and the current IDs.
+// queue's gauges and the current IDs. The work queue's gauges leave out
+// the messages a quarantine holds, which the appliance counts on their own
+// (Messages In Quarantine, Kilobytes In Quarantine); Kilobytes Used is all
+// the queue's storage, quarantined messages included, as they are kept in
+// the same queue.
 func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
+	entries, held := splitHeld(entries)
 	var st smtpd.Stats
 	if env.Listeners != nil {
 		st = env.Listeners()
@@ -197,8 +202,14 @@ func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
 			v["Counters:Other Hard Bounces"] += int64(s.OtherBounced)
 		}
 	}
+	var heldBytes int64
+	for _, e := range held {
+		heldBytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
+	}
+	v["Gauges:Policy, Virus and Outbreak"] = int64(len(held))
 	v["Gauges:Destinations In Memory"] = int64(len(domains))
-	v["Gauges:Kilobytes Used"] = (bytes + 1023) / 1024
+	v["Gauges:Kilobytes Used"] = (bytes + heldBytes + 1023) / 1024
+	v["Gauges:Kilobytes In Quarantine"] = (heldBytes + 1023) / 1024
 	return v
 }
 
@@ -233,6 +244,12 @@ DCID) and gauges (inbound connections, active recipients, messages in the
 work queue). "status detail" adds the bounce breakdown, DomainKeys, the
 events-per-hour rates and more queue gauges.
 
+Messages a quarantine holds are not in the work queue: the oldest message,
+the active recipients and the messages in the work queue leave them out.
+"status" counts them on a line of its own ("Messages held in quarantines:
+2"), "status detail" under Messages In Quarantine and Kilobytes In
+Quarantine; Kilobytes Used is the whole queue's, theirs included.
+
 The counters start at zero when "esa serve" starts, which is the last
 counter reset: until lifetime counters are kept on disk the Reset, Uptime
 and Lifetime columns agree. Completed Recipients counts those delivered,
@@ -266,7 +283,8 @@ says the gateway is not running.`,
 				io.Printf("\nThe gateway is not running: start \"esa serve\" on this data directory for\nits listeners, queue and mail counters.\n")
 				return nil
 			}
-			entries := env.Queue.List()
+			all := env.Queue.List()
+			entries, held := splitHeld(all)
 			system := "Online"
 			if env.Queue.Paused() {
 				system = "Online (work queue paused)"
@@ -276,7 +294,12 @@ says the gateway is not running.`,
 			io.Printf("%-31s%s\n", "System status:", system)
 			io.Printf("%-31s%s\n", "Oldest Message:", oldestMessage(env, entries))
 			printRunning(io, env)
-			printStatusTables(io, detail, statusValues(env, entries))
+			printStatusTables(io, detail, statusValues(env, all))
+			if len(held) > 0 && !detail {
+				// status detail has the appliance's gauges for them.
+				io.Printf("\n")
+				heldLine(io, len(held))
+			}
 			return nil
 		},
 	}

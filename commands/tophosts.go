@@ -13,12 +13,13 @@ import (
 const tophostsHelp = `tophosts
 
 List the recipient hosts of the delivery engine, ranked by the counter
-chosen from the menu: active recipients (queued now), connections out (open
-now), delivered recipients, hard bounced recipients or soft bounced events
-(counted since "esa serve" started). A host marked with "*" was down as of
-its last delivery attempt (it failed and its recipients wait for a retry).
-Hosts with the same value are listed by name. The command needs a shell
-attached to a running "esa serve".`
+chosen from the menu: active recipients (in the work queue now, messages
+held in quarantines left out), connections out (open now), delivered
+recipients, hard bounced recipients or soft bounced events (counted since
+"esa serve" started). A host marked with "*" was down as of its last
+delivery attempt (it failed and its recipients wait for a retry). Hosts
+with the same value are listed by name. The command needs a shell attached
+to a running "esa serve".`
 
 // tophostsSorts are the menu's counters, in the appliance's order
 // (ESA-CLI §10.5).
@@ -49,6 +50,9 @@ func topHosts(stats []outbound.DomainStats, entries []queue.Entry, sort1 int, do
 		r.conns, r.deliv, r.soft, r.hard, r.down = s.ActiveConns, s.Delivered, s.SoftBounced, s.HardBounced, down(s)
 	}
 	for _, e := range entries {
+		if e.Held() {
+			continue // in a quarantine, not in the work queue
+		}
 		for _, rid := range e.Pending() {
 			get(strings.ToLower(domainOf(e.Envelope.Recipients[rid]))).active++
 		}

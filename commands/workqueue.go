@@ -25,7 +25,11 @@ bounced (temporary failures) since "esa serve" started, then the operations:
   RESUME  hand messages to delivery again.
 
 PAUSE is offered while the queue runs, RESUME while it is paused. With an
-operation as argument the command runs it and returns to the prompt. The
+operation as argument the command runs it and returns to the prompt.
+
+Messages a quarantine holds are not in the work queue until they are
+released: the status counts them on a line of their own ("Messages held in
+quarantines: 2"), and quarantineconfig lists, releases and deletes them. The
 queue belongs to the gateway daemon: the command needs a shell attached to a
 running "esa serve".`
 
@@ -125,6 +129,45 @@ func pauseReason(a string) (string, error) {
 	return a, nil
 }
 
+// Quarantined messages stay in the queue's files (delivery/queue keeps
+// them durably with the rest), but they are not in the work queue: on the
+// appliance a message a filter or DMARC policy quarantined waits in the
+// quarantine until it is released into the work queue, and is managed
+// from there (quarantineconfig here). So the queue commands leave held
+// messages out of what they list, count and act on, and say how many they
+// left alone, rather than hiding them.
+
+// splitHeld separates the work queue's messages from those a quarantine
+// holds (queue.Entry.Held: a released message is back in the work queue).
+func splitHeld(entries []queue.Entry) (work, held []queue.Entry) {
+	work = make([]queue.Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.Held() {
+			held = append(held, e)
+		} else {
+			work = append(work, e)
+		}
+	}
+	return work, held
+}
+
+// heldLine is how status and workqueue show the held messages beside the
+// work queue's.
+func heldLine(io *shell.IO, n int) {
+	io.Printf("Messages held in quarantines: %d (see quarantineconfig)\n", n)
+}
+
+// leftHeld is the note of a command that acts on the work queue when held
+// messages matched what it was asked to act on.
+func leftHeld(io *shell.IO, n int) {
+	switch {
+	case n == 1:
+		io.Printf("1 held message was left in its quarantine; use quarantineconfig.\n")
+	case n > 1:
+		io.Printf("%d held messages were left in their quarantines; use quarantineconfig.\n", n)
+	}
+}
+
 // workqueueStatus prints the status block. Its first two lines are the
 // appliance's ("Status: Operational", "Messages: 1243"), which Cisco's CLI
 // test library reads with Status:\s+(.+)\nMessages:\s+(\d+); the pending
@@ -137,11 +180,16 @@ func workqueueStatus(env *Env, io *shell.IO, q *queue.Queue) {
 			state = "Paused by " + by + ": " + why
 		}
 	}
-	msgs, rcpts := q.Len()
+	// The work queue only: held messages are counted apart, below.
+	work, held := splitHeld(q.List())
+	rcpts := 0
+	for _, e := range work {
+		rcpts += len(e.Pending())
+	}
 	io.Printf("\n%-16s%s\n", "Status:", state)
-	io.Printf("%-16s%d\n", "Messages:", msgs)
+	io.Printf("%-16s%d\n", "Messages:", len(work))
 	io.Printf("%-16s%d\n", "Recipients:", rcpts)
-	io.Printf("%-16s%s\n", "Oldest Message:", oldestMessage(env, q.List()))
+	io.Printf("%-16s%s\n", "Oldest Message:", oldestMessage(env, work))
 	if env.Delivery != nil {
 		// The delivery engine's counters since the daemon started, and
 		// its connections open now.
@@ -156,6 +204,10 @@ func workqueueStatus(env *Env, io *shell.IO, q *queue.Queue) {
 		io.Printf("%-16s%d\n", "Delivered:", deliv)
 		io.Printf("%-16s%d\n", "Hard Bounced:", hard)
 		io.Printf("%-16s%d\n", "Soft Bounced:", soft)
+	}
+	if len(held) > 0 {
+		io.Printf("\n")
+		heldLine(io, len(held))
 	}
 }
 
