@@ -8,6 +8,7 @@ import (
 	"esa/auth/filter"
 	"esa/commands"
 	"esa/store"
+	"esa/store/filters"
 	"esa/store/logs"
 )
 
@@ -29,29 +30,21 @@ func (f *filterSet) get() ([]*filter.Filter, filter.Env) {
 	if snap == f.snap {
 		return f.fs, f.env
 	}
-	var fs []*filter.Filter
-	for _, t := range snap.Filters.Filters {
-		if !t.Active {
-			continue
+	// The table is validated at commit, so every active script parses;
+	// should one not (a newer parser's refusal), the filters run without
+	// it rather than not at all.
+	fs, err := snap.Filters.Active()
+	if err != nil {
+		fs = fs[:0]
+		for _, t := range snap.Filters.Filters {
+			if parsed, err := filter.Parse(t.Script); err == nil && t.Active {
+				fs = append(fs, parsed...)
+			}
 		}
-		// The table is validated at commit, so every script parses; one
-		// that does not (a newer parser's refusal) is skipped, not run
-		// half.
-		parsed, err := filter.Parse(t.Script)
-		if err != nil {
-			continue
-		}
-		fs = append(fs, parsed...)
 	}
-	dicts := snap.Dictionaries
-	f.snap, f.fs = snap, fs
-	f.env = filter.Env{Dictionary: func(name string) (filter.Dictionary, bool) {
-		d := dicts.Dictionary(name)
-		if d == nil {
-			return filter.Dictionary{}, false
-		}
-		return filter.Dictionary{Terms: d.Terms, IgnoreCase: d.IgnoreCase, WholeWords: d.WholeWords}, true
-	}}
+	// Dictionaries prepared once per commit (normalised names), not per
+	// message.
+	f.snap, f.fs, f.env = snap, fs, filters.Env(snap.Dictionaries)
 	return f.fs, f.env
 }
 
