@@ -303,4 +303,3 @@ func policyOr(p, def dmarc.Policy) dmarc.Policy {
 	}
 	return p
 }
-
