@@ -64,32 +64,65 @@ func canonHeaderRelaxed(dst, raw []byte) []byte {
 	n++
 	if i < len(raw) {
 		v := raw[i+1:]
-		wsp := false
 		started := false
 		for j := 0; j < len(v); {
-			switch v[j] {
-			case '\r', '\n':
-				// unfolding: the CRLF of a fold disappears, its WSP stays
-				j++
-				continue
-			case ' ', '\t':
-				wsp = true
-				j++
+			if c := v[j]; c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+				// A run of WSP and fold CRLFs: the CRLFs disappear
+				// (unfolding), the WSP becomes one SP, unless the run
+				// starts or ends the value.
+				wsp := false
+				for ; j < len(v); j++ {
+					c := v[j]
+					if c == ' ' || c == '\t' {
+						wsp = true
+					} else if c != '\r' && c != '\n' {
+						break
+					}
+				}
+				if j < len(v) && wsp && started {
+					out[n] = ' '
+					n++
+				}
 				continue
 			}
-			if wsp && started {
-				out[n] = ' '
-				n++
-			}
-			wsp = false
+			// Content, then everything up to the next byte that may need
+			// changing, copied as it is: words with single spaces between
+			// them are already canonical.
 			started = true
-			k := visibleRun(v, j+1)
+			k := headerSpan(v, j+1)
 			n += copy(out[n:], v[j:k])
 			j = k
 		}
 	}
 	out[n], out[n+1] = '\r', '\n'
 	return out[:n+2]
+}
+
+// headerSpan returns an index k >= i such that v[i:k] holds no control
+// byte, no two bytes at or below SP in a row and no SP ending v: nothing
+// relaxed canonicalization changes. It may stop early (a borrow in the
+// eight-byte test can flag a byte above one at or below SP), never late;
+// the caller classifies v[k] exactly.
+func headerSpan(v []byte, i int) int {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	for i+8 <= len(v) {
+		w := binary.LittleEndian.Uint64(v[i:])
+		le := (w - 0x21*ones) &^ w & high // bytes <= SP
+		special := (w-0x20*ones)&^w&high | le&(le>>8)
+		if le&(1<<63) != 0 && (i+8 == len(v) || v[i+8] <= ' ') {
+			special |= 1 << 63
+		}
+		if special != 0 {
+			return i + bits.TrailingZeros64(special)>>3
+		}
+		i += 8
+	}
+	for ; i < len(v); i++ {
+		if c := v[i]; c < ' ' || c == ' ' && (i+1 == len(v) || v[i+1] <= ' ') {
+			return i
+		}
+	}
+	return i
 }
 
 // canonHeaderNoFWS implements RFC 4870 §3.4.2 for one header field: all

@@ -109,7 +109,7 @@ func readPooledHeader(br *bufio.Reader) (*headerBuf, []field, error) {
 
 func (h *headerBuf) release() {
 	if cap(h.arena) <= 64<<10 && cap(h.fields) <= 1024 {
-		clear(h.fields[:cap(h.fields)])
+		clear(h.fields) // entries past len were cleared by an earlier release
 		h.fields, h.arena = h.fields[:0], h.arena[:0]
 		headerBufs.Put(h)
 	}

@@ -73,15 +73,16 @@ func parseTagListInto(l tagList, s string) (tagList, error) {
 		}
 		p := s[i:j]
 		i = j + 1
-		if trimFWS(p) == "" {
-			// Only the optional trailing ";" may leave an empty spec.
-			if last && len(l) > 0 {
-				break
-			}
-			return nil, fmt.Errorf("empty tag in tag list")
-		}
 		eq := strings.IndexByte(p, '=')
 		if eq < 0 {
+			// A spec without "=" is either empty, which only the
+			// optional trailing ";" may leave, or a tag without value.
+			if trimFWS(p) == "" {
+				if last && len(l) > 0 {
+					break
+				}
+				return nil, fmt.Errorf("empty tag in tag list")
+			}
 			return nil, fmt.Errorf("tag %q has no value", trimFWS(p))
 		}
 		name := trimFWS(p[:eq])
@@ -212,7 +213,13 @@ func visibleRunString(s string, i int) int {
 // (b=, bh=, p=) and colon-separated lists (RFC 6376 §3.5: "Whitespace is
 // ignored in this value").
 func stripFWS(s string) string {
-	if !strings.ContainsAny(s, " \t\r\n") {
+	// A byte loop rather than strings.ContainsAny, which builds its
+	// character set on every call; most values have no FWS at all.
+	i := 0
+	for i < len(s) && !isFWS(s[i]) {
+		i++
+	}
+	if i == len(s) {
 		return s
 	}
 	b := make([]byte, 0, len(s))

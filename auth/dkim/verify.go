@@ -133,7 +133,7 @@ func (v *Verifier) lookupKey(ctx context.Context, selector, domain string, parse
 		return nil, &sigError{TempError, "no resolver configured"}
 	}
 	name := selector + "._domainkey." + domain
-	if strings.ContainsAny(name, " \t\r\n\\()\"") || len(name) > 253 {
+	if !keyNameChars(name) || len(name) > 253 {
 		return nil, permErr("invalid key name %s", name)
 	}
 	if t := v.Profile.KeyQueryTimeout; t > 0 {
@@ -171,6 +171,20 @@ func (v *Verifier) lookupKey(ctx context.Context, selector, domain string, parse
 		return nil, permErr("key revoked")
 	}
 	return nil, permErr("key syntax error: %v", firstErr)
+}
+
+// keyNameChars reports whether name is free of the characters that cannot
+// appear in a DNS query name built from s= and d= (white space, the
+// backslash, parentheses and quotes); a byte loop, as strings.ContainsAny
+// builds its character set on every call.
+func keyNameChars(name string) bool {
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case ' ', '\t', '\r', '\n', '\\', '(', ')', '"':
+			return false
+		}
+	}
+	return true
 }
 
 // pending is one signature on its way through verification.
