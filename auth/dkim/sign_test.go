@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -363,3 +364,39 @@ func TestLFMessages(t *testing.T) {
 }
 
 func bufioReader(s string) *bufioR { return newBufioR(bytes.NewReader([]byte(s))) }
+
+// Verification parses every signature into a recycled struct: whatever
+// the previous signature set must not leak into the next one.
+func TestParseSignatureReuse(t *testing.T) {
+	t.Parallel()
+	rsaKey, edKey := testKeys(t)
+	now := time.Now()
+	full := &SignProfile{Domain: "football.example.com", Selector: "rsa", Key: rsaKey, HeaderCanon: Relaxed, BodyCanon: Relaxed,
+		BodyLength: BodyWholeAuto, Identity: "joe@football.example.com", TagQ: true, TagT: true, Expiration: time.Hour, TagZ: true}
+	bare := &SignProfile{Domain: "example.org", Selector: "ed", Key: edKey, HeaderCanon: Simple, BodyCanon: Simple}
+	var fields []field
+	for _, p := range []*SignProfile{full, bare, full} {
+		f, err := readHeader(bufioReader(signMessage(t, testMessage, now, p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields = append(fields, f[0])
+	}
+	bad := field{raw: []byte("DKIM-Signature: v=1; a=rsa-sha256; d=x.example; s=s; h=to; bh=AAAA; b=AAAA\r\n"), name: "dkim-signature"}
+	fields = append(fields, bad, fields[1])
+	var reused signature
+	for i, f := range fields {
+		fresh, wantErr := parseSignature(f)
+		gotErr := parseSignatureInto(&reused, f)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("signature %d: error %v, fresh parse says %v", i, gotErr, wantErr)
+		}
+		got, want := reused, *fresh
+		got.b64, want.b64 = [320]byte{}, [320]byte{}
+		got.tagArr, want.tagArr = [16]tag{}, [16]tag{}
+		got.hdrs, want.hdrs = [32]string{}, [32]string{}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("signature %d parsed into a used struct:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+}
