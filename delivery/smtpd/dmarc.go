@@ -145,7 +145,7 @@ func (ss *session) dmarcCheck(header []byte, dkimRes []dkim.Result) dmarcOutcome
 	}
 	if set.Reports && ss.s.opt.DMARCRecord != nil {
 		for _, r := range res.PerAuthor() {
-			row, ok := dmarc.NewRow(ss.pc.ip, ss.gen.hostname, ss.fromDomain(), in, r)
+			row, ok := dmarc.NewRow(ss.pc.ip, ss.rcptDomain(), ss.fromDomain(), in, r)
 			if !ok {
 				continue
 			}
@@ -172,6 +172,16 @@ func (ss *session) dmarcDKIMStart() *dkimRun {
 	}
 	prof := dkim.DefaultVerifyProfile()
 	return newDKIMRun(ss.s.verifier(prof), prof, false)
+}
+
+// rcptDomain is the envelope recipient domain an aggregate report row
+// names (RFC 7489 Appendix C envelope_to): the first recipient's.
+func (ss *session) rcptDomain() string {
+	if len(ss.rcpts) == 0 {
+		return ""
+	}
+	r := ss.rcpts[0]
+	return r[strings.LastIndexByte(r, '@')+1:]
 }
 
 // fromDomain is the envelope sender's domain, or the HELO name for the

@@ -237,6 +237,9 @@ func TestDMARCInbound(t *testing.T) {
 			var found bool
 			for _, row := range rows.forFrom(c.row)[seen:] {
 				found = found || row.Disposition == c.applied
+				if row.EnvelopeTo != "example.com" {
+					t.Errorf("envelope_to %q, want the recipient domain example.com", row.EnvelopeTo)
+				}
 			}
 			if !found {
 				t.Fatalf("no report row for %s with disposition %v: %+v", c.row, c.applied, rows.forFrom(c.row))

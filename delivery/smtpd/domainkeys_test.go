@@ -41,7 +41,10 @@ func dkSigned(t *testing.T, msg, domain, sel string, key *rsa.PrivateKey) string
 // after DATA and, when it was accepted, the queued envelope and message.
 func deliverOne(t *testing.T, b *bed, l mailflow.Listener, msg string) (string, queue.Envelope, string) {
 	t.Helper()
-	b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: []mailflow.Listener{l}, CommandTimeout: 5 * time.Second, DataTimeout: 5 * time.Second})
+	// Generous timeouts: the large message crosses two verifiers under
+	// the race detector on a loaded machine; a timeout is not what these
+	// tests are about.
+	b.srv.Apply(Config{Hostname: "esa.example.com", Listeners: []mailflow.Listener{l}, CommandTimeout: time.Minute, DataTimeout: time.Minute})
 	seen := map[uint64]bool{}
 	for _, m := range b.q.List() {
 		seen[m.Envelope.MID] = true
