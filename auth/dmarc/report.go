@@ -483,6 +483,9 @@ func (r *Report) Build(receiver string) (Payload, error) {
 	if err != nil {
 		return Payload{}, err
 	}
+	if err := r.readsBack(doc); err != nil {
+		return Payload{}, fmt.Errorf("aggregate report for %s does not read back: %w", r.Policy.Domain, err)
+	}
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	zw.Name = strings.TrimSuffix(r.FileName(receiver), ".gz")
@@ -494,6 +497,55 @@ func (r *Report) Build(receiver string) (Payload, error) {
 		return Payload{}, err
 	}
 	return Payload{FileName: r.FileName(receiver), Gzip: buf.Bytes(), XMLSize: len(doc)}, nil
+}
+
+// readsBack is the report's check before it is sent: the document is read
+// back as a receiver reads it, and every element the schema requires must
+// carry what was written (metadata, date range, policy domain, each
+// record's source, count, disposition, identifiers and results). It stands
+// for a schema validation at run time (the tests validate with xmllint
+// against the schema itself): a rendering bug cannot send a report the
+// Domain Owner's parser would drop.
+func (r *Report) readsBack(doc []byte) error {
+	fb, err := ReadReport(doc)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fb.OrgName != r.OrgName || fb.OrgName == "":
+		return fmt.Errorf("org_name %q", fb.OrgName)
+	case fb.Email != r.Email || fb.Email == "":
+		return fmt.Errorf("email %q", fb.Email)
+	case fb.ReportID != r.ReportID || fb.ReportID == "":
+		return fmt.Errorf("report_id %q", fb.ReportID)
+	case !fb.Begin.Equal(r.Begin.Truncate(time.Second)) || !fb.End.Equal(r.End.Truncate(time.Second)):
+		return fmt.Errorf("date_range %v to %v", fb.Begin, fb.End)
+	case fb.Policy.Domain == "" || !strings.EqualFold(fb.Policy.Domain, r.Policy.Domain) || fb.Policy.P == "":
+		return fmt.Errorf("policy_published domain %q p %q", fb.Policy.Domain, fb.Policy.P)
+	case len(fb.Records) != len(r.Rows):
+		return fmt.Errorf("%d records, %d written", len(fb.Records), len(r.Rows))
+	}
+	for i, rec := range fb.Records {
+		row := r.Rows[i]
+		switch {
+		case !sameIP(rec.SourceIP, row.SourceIP):
+			return fmt.Errorf("record %d: source_ip %q", i+1, rec.SourceIP)
+		case rec.Count != row.Count || rec.Count < 1:
+			return fmt.Errorf("record %d: count %d", i+1, rec.Count)
+		case rec.Disposition == "" || rec.DKIM == "" || rec.SPF == "":
+			return fmt.Errorf("record %d: policy_evaluated incomplete", i+1)
+		case rec.HeaderFrom == "" || rec.HeaderFrom != row.HeaderFrom:
+			return fmt.Errorf("record %d: header_from %q", i+1, rec.HeaderFrom)
+		case len(rec.SPFResults) == 0 || len(rec.SPFResults) != len(row.SPFResults) || len(rec.DKIMResults) != len(row.DKIMResults):
+			return fmt.Errorf("record %d: auth_results incomplete", i+1)
+		}
+	}
+	return nil
+}
+
+func sameIP(s string, a netip.Addr) bool {
+	b, err := netip.ParseAddr(s)
+	return err == nil && b == a.Unmap()
 }
 
 // EncodedSize is the size the payload has in the mail: base64 in lines of

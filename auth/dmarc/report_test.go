@@ -385,3 +385,24 @@ func TestDMARCbisReportValidates(t *testing.T) {
 		t.Fatalf("xmllint rejects our DMARCbis report: %v\n%s\n%s", err, out, doc)
 	}
 }
+
+// TestBuildRefusesWhatDoesNotReadBack: a report whose document would miss
+// what the schema requires (here a row without its header_from, an empty
+// reporting organisation) is not built, so it is never sent.
+func TestBuildRefusesWhatDoesNotReadBack(t *testing.T) {
+	good := dayOfTraffic(t).Reports["example.com"]
+	if _, err := good.Build("esa.example.net"); err != nil {
+		t.Fatalf("a whole report refused: %v", err)
+	}
+	for name, spoil := range map[string]func(r *Report){
+		"row without header_from": func(r *Report) { r.Rows[0].HeaderFrom = "" },
+		"no org_name":             func(r *Report) { r.OrgName = "" },
+		"no report_id":            func(r *Report) { r.ReportID = "" },
+	} {
+		r := dayOfTraffic(t).Reports["example.com"]
+		spoil(r)
+		if _, err := r.Build("esa.example.net"); err == nil || !strings.Contains(err.Error(), "does not read back") {
+			t.Errorf("%s: Build error %v", name, err)
+		}
+	}
+}
