@@ -327,7 +327,19 @@ func hashHeaders(h io.Writer, fields []field, names []string, c Canonicalization
 	if len(names) > 64 {
 		used = map[string]int{}
 	}
+	// The lengths of the names present: an oversigned h= lists many names
+	// the message lacks, and most of them are ruled out by length alone.
+	var lens uint64
+	for i := range fields {
+		lens |= 1 << min(len(fields[i].name), 63)
+	}
 	for k, n := range names {
+		if lens&(1<<min(len(n), 63)) == 0 {
+			if used != nil {
+				used[lowerString(n)]++
+			}
+			continue
+		}
 		// Names are matched as written in h= (field names compare
 		// case-insensitively, RFC 5322 §1.2.2). Most names of an
 		// oversigned h= match no field at all; only a name that does
