@@ -16,43 +16,16 @@ import (
 
 // seedFilters are the seed's four example filters (AsyncOS user guide,
 // "spf-status" and "spf-passed"), as the guide prints them.
-const seedFilters = `skip-spam-check-for-verified-senders:
-if (sendergroup == "TRUSTED" and spf-status == "Pass"){
-skip-spamcheck();
+var seedFilters = strings.TrimSuffix(seedFile("seed_examples.txt"), ".\n") + seedFile("seed_spf_passed.txt")
+
+// seedFile reads one of the seed's filter texts from testdata/filters.
+func seedFile(name string) string {
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "filters", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
-quarantine-spf-failed-mail:
-if (spf-status("pra") == "Fail") {
-if (spf-status("mailfrom") == "Fail"){
-# completely malicious mail
-quarantine("Policy");
-} else {
-if(spf-status("mailfrom") == "SoftFail") {
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-} else {
-if(spf-status("pra") == "SoftFail"){
-if (spf-status("mailfrom") == "Fail"
-or spf-status("mailfrom") == "SoftFail"){
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-}
-stamp-mail-with-spf-verification-error:
-if (spf-status("pra") == "PermError, TempError"
-or spf-status("mailfrom") == "PermError, TempError"
-or spf-status("helo") == "PermError, TempError"){
-# permanent error - stamp message subject
-strip-header("Subject");
-insert-header("Subject", "[POTENTIAL PHISHING] $Subject"); 
-}
-quarantine-spf-unauthorized-mail:
-if (not spf-passed) {
-quarantine("Policy");
-}
-`
 
 // seedInactive is seedFilters with the last one inactive, written as the
 // appliance writes an inactive filter.

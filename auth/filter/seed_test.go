@@ -1,51 +1,26 @@
 package filter
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
 // seedScript is the seed's (AsyncOS user guide, "spf-status" and
 // "spf-passed") four example message filters, as printed there, with the
 // CLI's final ".".
-const seedScript = `skip-spam-check-for-verified-senders:
-if (sendergroup == "TRUSTED" and spf-status == "Pass"){
-skip-spamcheck();
+var seedScript = strings.TrimSuffix(seedFile("seed_examples.txt"), ".\n") + seedFile("seed_spf_passed.txt") + ".\n"
+
+// seedFile reads one of the seed's filter texts from testdata/filters.
+func seedFile(name string) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "filters", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
-quarantine-spf-failed-mail:
-if (spf-status("pra") == "Fail") {
-if (spf-status("mailfrom") == "Fail"){
-# completely malicious mail
-quarantine("Policy");
-} else {
-if(spf-status("mailfrom") == "SoftFail") {
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-} else {
-if(spf-status("pra") == "SoftFail"){
-if (spf-status("mailfrom") == "Fail"
-or spf-status("mailfrom") == "SoftFail"){
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-}
-stamp-mail-with-spf-verification-error:
-if (spf-status("pra") == "PermError, TempError"
-or spf-status("mailfrom") == "PermError, TempError"
-or spf-status("helo") == "PermError, TempError"){
-# permanent error - stamp message subject
-strip-header("Subject");
-insert-header("Subject", "[POTENTIAL PHISHING] $Subject"); 
-}
-quarantine-spf-unauthorized-mail:
-if (not spf-passed) {
-quarantine("Policy");
-}
-.
-`
 
 func mustParse(t testing.TB, src string) []*Filter {
 	t.Helper()

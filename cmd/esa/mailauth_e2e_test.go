@@ -231,7 +231,7 @@ func TestMailAuthEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(conf, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	seed, err := os.ReadFile(filepath.Join("testdata", "mailauth", "seed_filters.txt"))
+	seed, err := os.ReadFile(filepath.Join("..", "..", "testdata", "filters", "seed_examples.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

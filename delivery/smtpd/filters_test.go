@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,39 +22,7 @@ import (
 // seedFilters are the seed's three example message filters (seed 004,
 // "CLI での spf-status フィルタ ルールの使用") and filters for the other
 // actions the listener applies.
-const seedFilters = `skip-spam-check-for-verified-senders:
-if (sendergroup == "TRUSTED" and spf-status == "Pass"){
-skip-spamcheck();
-}
-quarantine-spf-failed-mail:
-if (spf-status("pra") == "Fail") {
-if (spf-status("mailfrom") == "Fail"){
-# completely malicious mail
-quarantine("Policy");
-} else {
-if(spf-status("mailfrom") == "SoftFail") {
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-} else {
-if(spf-status("pra") == "SoftFail"){
-if (spf-status("mailfrom") == "Fail"
-or spf-status("mailfrom") == "SoftFail"){
-# malicious mail, but tempting
-quarantine("Policy");
-}
-}
-}
-stamp-mail-with-spf-verification-error:
-if (spf-status("pra") == "PermError, TempError"
-or spf-status("mailfrom") == "PermError, TempError"
-or spf-status("helo") == "PermError, TempError"){
-# permanent error - stamp message subject
-strip-header("Subject");
-insert-header("Subject", "[POTENTIAL PHISHING] $Subject"); 
-}
-drop-it: if (subject == "^DROP") { drop(); }
+var seedFilters = strings.TrimSuffix(seedFile("seed_examples.txt"), ".\n") + `drop-it: if (subject == "^DROP") { drop(); }
 bounce-it: if (subject == "^BOUNCE") { bounce(); }
 executives: if (forged-email-detection("Execs", 85)) { fed("from", ""); log-entry("forged executive"); }
 .
@@ -73,6 +43,15 @@ func (b *bounced) has(mid uint64) bool {
 		}
 	}
 	return false
+}
+
+// seedFile reads one of the seed's filter texts from testdata/filters.
+func seedFile(name string) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "filters", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // TestFiltersInbound runs the seed's example filters and the other actions
