@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"esa/store/names"
 )
 
 // ValidationError names the table and key a configuration value breaks a rule
@@ -104,23 +106,7 @@ func isXMLChar(r rune) bool {
 // ValidHostname reports whether h is a host name per RFC 1123 §2.1 (letters,
 // digits and hyphens; labels of 1-63 octets that neither start nor end with
 // a hyphen; at most 253 octets in all).
-func ValidHostname(h string) bool {
-	if h == "" || len(h) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(h, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
+func ValidHostname(h string) bool { return names.Hostname(h) }
 
 // ValidLogName reports whether n can name a log subscription: it becomes a
 // directory name under DATA/logs and a word on the grep/tail command line,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"esa/store/names"
 )
 
 // The checks below are the one validator of the table: dmarcconfig's
@@ -18,20 +20,7 @@ const MaxText = 400
 
 // ValidName checks a profile name: 1 to 64 letters, digits, '-', '_' or
 // '.', as the other profile names of the appliance.
-func ValidName(name string) error {
-	if name == "" {
-		return errors.New("You must enter a value.")
-	}
-	if len(name) > 64 {
-		return errors.New("The value must be at most 64 characters long.")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return errors.New("Valid characters are letters, digits, '-', '_' and '.'.")
-		}
-	}
-	return nil
-}
+func ValidName(name string) error { return names.Profile(name) }
 
 // CheckCode checks an SMTP reply code of the class lo (400: temporary,
 // 500: permanent; RFC 5321 §4.2.1).
@@ -79,23 +68,7 @@ func CheckDomain(d string) error {
 	return nil
 }
 
-func isDomain(d string) bool {
-	if d == "" || len(d) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
+func isDomain(d string) bool { return names.Hostname(d) }
 
 // isDotAtom reports whether s is an RFC 5322 §3.2.3 dot-atom.
 func isDotAtom(s string) bool {

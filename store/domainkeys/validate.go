@@ -7,24 +7,12 @@ import (
 	"strings"
 
 	"esa/auth/dkim"
+	"esa/store/names"
 )
 
 // ValidName checks a key or profile name: 1 to 64 characters, letters,
 // digits, '-', '_' and '.', so it reads unambiguously in lists and files.
-func ValidName(name string) error {
-	if name == "" {
-		return errors.New("You must enter a value.")
-	}
-	if len(name) > 64 {
-		return errors.New("The value must be at most 64 characters long.")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return errors.New("Valid characters are letters, digits, '-', '_' and '.'.")
-		}
-	}
-	return nil
-}
+func ValidName(name string) error { return names.Profile(name) }
 
 // ValidDomain checks a signing domain (d=) or selector (s=): dot-separated
 // labels of letters, digits and '-' (RFC 6376 §3.1 and §3.5 take the
