@@ -417,13 +417,6 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 	}
 }
 
-// zeroBytes sets the high bit of each byte of x that is zero, exactly (no
-// false positives from borrows).
-func zeroBytes(x uint64) uint64 {
-	const low7 = 0x7f7f7f7f7f7f7f7f
-	return ^((x&low7 + low7) | x | low7)
-}
-
 // slow canonicalizes byte by byte. p never ends in a CR whose LF may still
 // come (Write carries it over).
 func (b *bodyCanon) slow(p []byte) {

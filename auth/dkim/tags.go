@@ -1,7 +1,6 @@
 package dkim
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -184,21 +183,9 @@ func noneAtOrBelowSP(w uint64) bool {
 	return (w-0x21*ones)&^w&high == 0
 }
 
-// visibleRun returns the index of the first byte at or after i in b that
-// is at or below SP, or len(b): the end of a run that relaxed header
-// canonicalization and base64 decoding copy as it is. Eight bytes are
-// tested at a time.
-func visibleRun(b []byte, i int) int {
-	for i+8 <= len(b) && noneAtOrBelowSP(binary.LittleEndian.Uint64(b[i:])) {
-		i += 8
-	}
-	for i < len(b) && b[i] > ' ' {
-		i++
-	}
-	return i
-}
-
-// visibleRunString is visibleRun for a string.
+// visibleRunString returns the index of the first byte at or after i in s
+// that is at or below SP, or len(s): the end of a run that base64 decoding
+// copies as it is. Eight bytes are tested at a time.
 func visibleRunString(s string, i int) int {
 	for i+8 <= len(s) && noneAtOrBelowSP(leUint64(s[i:])) {
 		i += 8
