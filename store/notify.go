@@ -1,6 +1,9 @@
 package store
 
 import (
+	"fmt"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -181,8 +184,26 @@ func (sub *subscriber) run() {
 		if c == nil {
 			return
 		}
-		sub.fn(*c)
+		sub.deliver(*c)
 	}
+}
+
+// subscriberPanicked reports a subscriber that panicked.
+func subscriberPanicked(r any, stack []byte) {
+	fmt.Fprintf(os.Stderr, "store: a commit subscriber failed: %v\n%s", r, stack)
+}
+
+// deliver calls fn with c. A subscriber that panics (a bug in one part of
+// the daemon reacting to a commit) is reported on standard error and keeps
+// its later commits: the commit itself is already durable, and one part's
+// bug must not take the whole gateway down with mail in flight.
+func (sub *subscriber) deliver(c Change) {
+	defer func() {
+		if r := recover(); r != nil {
+			subscriberPanicked(r, debug.Stack())
+		}
+	}()
+	sub.fn(c)
 }
 
 // take returns the next Change to deliver, or nil (and marks the goroutine

@@ -299,3 +299,34 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// TestPanickingSubscriberSurvives: a subscriber that panics on one commit
+// (reported on standard error) neither takes the process down nor loses
+// the next commits.
+func TestPanickingSubscriberSurvives(t *testing.T) {
+	s := openTest(t)
+	got := make(chan string, 4)
+	cancel := s.Subscribe(func(c Change) {
+		got <- c.Config.System.Hostname
+		if c.Config.System.Hostname == "boom.example.com" {
+			panic("a subscriber's bug (this test's; the report above is expected)")
+		}
+	})
+	defer cancel()
+	ss := s.NewSession("admin")
+	commitHost(t, ss, "boom.example.com")
+	select {
+	case <-got:
+	case <-time.After(hangLimit):
+		t.Fatal("the subscriber was not called")
+	}
+	commitHost(t, ss, "after.example.com")
+	select {
+	case h := <-got:
+		if h != "after.example.com" {
+			t.Fatalf("got %q", h)
+		}
+	case <-time.After(hangLimit):
+		t.Fatal("the subscriber heard nothing after it panicked")
+	}
+}
