@@ -139,6 +139,10 @@ func TestFiltersInbound(t *testing.T) {
 				if e != nil {
 					t.Fatal("a dropped message was queued")
 				}
+				// status's Dropped Messages counts it (the only drop case).
+				if n := b.srv.Stats().Dropped; n != 1 {
+					t.Fatalf("Stats().Dropped = %d, want 1", n)
+				}
 				return
 			}
 			if e == nil {

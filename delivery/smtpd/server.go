@@ -107,6 +107,7 @@ type Stats struct {
 	Messages           int64 // queued since start
 	Recipients         int64
 	Rejected           int64 // recipients refused
+	Dropped            int64 // messages a message filter's drop() discarded
 	// Running lists the listeners accepting now, by name, with their
 	// bound addresses (status shows what runs).
 	Running []RunningListener
@@ -127,7 +128,7 @@ type Server struct {
 	closing  bool
 	conns    sync.WaitGroup
 	live     map[*peerConn]struct{}
-	stats    struct{ in, cur, msgs, rcpts, rejected atomic.Int64 }
+	stats    struct{ in, cur, msgs, rcpts, rejected, dropped atomic.Int64 }
 	perIP    map[string]int // key listener|ip
 	maxConns int
 	// verifiers are the DKIM verifiers by profile (dkim.go), so the
@@ -151,6 +152,7 @@ func (s *Server) Stats() Stats {
 		Messages:           s.stats.msgs.Load(),
 		Recipients:         s.stats.rcpts.Load(),
 		Rejected:           s.stats.rejected.Load(),
+		Dropped:            s.stats.dropped.Load(),
 	}
 	for name, a := range s.Addrs() {
 		st.Running = append(st.Running, RunningListener{Name: name, Addr: a.String()})

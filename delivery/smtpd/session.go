@@ -373,6 +373,7 @@ func (ss *session) Data(r io.Reader) error {
 	if disp == filter.Drop {
 		// The administrator's filter discards it: acknowledged, not kept.
 		w.Abort()
+		ss.s.stats.dropped.Add(1)
 		ss.s.opt.Log.Info("MID %d dropped by message filter", ss.mid)
 		ss.mid = 0
 		return nil
