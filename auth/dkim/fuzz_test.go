@@ -1,8 +1,10 @@
 package dkim
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +233,42 @@ func FuzzVerify(f *testing.F) {
 		}
 		if _, err := v.VerifyDomainKeys(context.Background(), bytes.NewReader(msg)); err != nil && err != errHeaderTooLarge {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzReadHeader compares the buffered fast path of the header reader
+// with the line-by-line one, on the same bytes.
+func FuzzReadHeader(f *testing.F) {
+	for _, s := range []string{
+		testMessage, "From: a\r\n\r\nbody", "\r\nbody", " folded first\r\nX: y\r\n\r\n",
+		"X: a\r\n b\r\n\tc\r\nY:\r\n\r\n", "NoColon\r\nX : y\r\n\r\n", "X: bare\nY: z\r\n\r\n",
+		"X: cr\r\r\nY: z\r\n\r\n", "X: all header\r\n", "X: y\r\n\n", "",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var fast, slow headerBuf
+		br := bufio.NewReaderSize(bytes.NewReader(msg), 4096)
+		got, err := fast.read(br)
+		if err != nil {
+			return
+		}
+		rest, _ := io.ReadAll(br)
+		sr := bufio.NewReaderSize(bytes.NewReader(msg), 4096)
+		slow.arena = make([]byte, 0, 16)
+		want, err := slow.readSlow(sr)
+		if err != nil {
+			t.Fatalf("%q: fast path read it, line by line: %v", msg, err)
+		}
+		wantRest, _ := io.ReadAll(sr)
+		if len(got) != len(want) || !bytes.Equal(rest, wantRest) {
+			t.Fatalf("%q: %d fields, rest %q; line by line %d, rest %q", msg, len(got), rest, len(want), wantRest)
+		}
+		for i := range got {
+			if got[i].name != want[i].name || !bytes.Equal(got[i].raw, want[i].raw) || cap(got[i].raw) != len(got[i].raw) {
+				t.Fatalf("%q field %d: %q %q, line by line %q %q", msg, i, got[i].name, got[i].raw, want[i].name, want[i].raw)
+			}
 		}
 	})
 }

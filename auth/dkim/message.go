@@ -92,6 +92,7 @@ func readHeader(br *bufio.Reader) ([]field, error) {
 type headerBuf struct {
 	fields []field
 	arena  []byte
+	starts []int // readFast's field offsets
 }
 
 var headerBufs = sync.Pool{New: func() any {
@@ -116,6 +117,14 @@ func (h *headerBuf) release() {
 }
 
 func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {
+	if fields, ok := h.readFast(br); ok {
+		return fields, nil
+	}
+	return h.readSlow(br)
+}
+
+// readSlow reads the header line by line, whatever its line ends and size.
+func (h *headerBuf) readSlow(br *bufio.Reader) ([]field, error) {
 	if h.arena == nil {
 		h.arena = make([]byte, 0, 4096)
 	}
@@ -192,6 +201,64 @@ func (h *headerBuf) read(br *bufio.Reader) ([]field, error) {
 			return fields, nil
 		}
 	}
+}
+
+// readFast reads the usual header block: already in br's buffer up to the
+// empty line, every line ending in CRLF, the first one not a continuation.
+// It finds the lines in the buffer, copies the block to the arena in one
+// piece and consumes it; anything else it leaves unread and reports false,
+// and read goes line by line (bare LF, a header longer than the buffer, a
+// message that is all header). The fields are what read would build.
+func (h *headerBuf) readFast(br *bufio.Reader) ([]field, bool) {
+	if br.Buffered() == 0 {
+		if _, err := br.Peek(1); err != nil {
+			return nil, false
+		}
+	}
+	data, _ := br.Peek(br.Buffered())
+	if len(data) > 0 && (data[0] == ' ' || data[0] == '\t') {
+		return nil, false
+	}
+	starts := h.starts[:0]
+	end := -1
+	for i := 0; i < len(data); {
+		nl := bytes.IndexByte(data[i:], '\n')
+		if nl < 1 || data[i+nl-1] != '\r' {
+			return nil, false // no line end in the buffer, or a bare LF
+		}
+		if nl == 1 {
+			end = i // the empty line
+			break
+		}
+		if data[i] != ' ' && data[i] != '\t' {
+			starts = append(starts, i) // a field starts; others continue it
+		}
+		i += nl + 1
+	}
+	h.starts = starts
+	if end < 0 {
+		return nil, false
+	}
+	arena := append(h.arena[:0], data[:end]...)
+	fields := h.fields[:0]
+	for k, fs := range starts {
+		fe := end
+		if k+1 < len(starts) {
+			fe = starts[k+1]
+		}
+		raw := arena[fs:fe:fe]
+		name := raw // as read's flush: a line without a colon is all name
+		if i := bytes.IndexByte(name, ':'); i >= 0 {
+			name = name[:i]
+		}
+		for len(name) > 0 && (name[len(name)-1] == ' ' || name[len(name)-1] == '\t') {
+			name = name[:len(name)-1]
+		}
+		fields = append(fields, field{raw: raw, name: lowerName(name)})
+	}
+	h.fields, h.arena = fields, arena
+	br.Discard(end + 2)
+	return fields, true
 }
 
 // crlfWriter turns bare LF into CRLF on the way to w, so messages stored
