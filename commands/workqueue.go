@@ -102,7 +102,12 @@ func workqueueOp(env *Env, io *shell.IO, q *queue.Queue, op string) error {
 		if err != nil {
 			return err
 		}
-		q.PauseFor(env.User, reason)
+		// The pause is on disk before we say so: it outlives a restart
+		// of the daemon (delivery/queue/pause.go).
+		if err := q.PauseFor(env.User, reason, env.Now()); err != nil {
+			mailLog(env).Warning("Work queue paused by %s: %s; not saved: %v", env.User, reason, err)
+			return fmt.Errorf("The work queue is paused, but %v", err)
+		}
 		mailLog(env).Info("Work queue paused by %s: %s", env.User, reason)
 	case "RESUME":
 		if !q.Paused() {
@@ -110,7 +115,9 @@ func workqueueOp(env *Env, io *shell.IO, q *queue.Queue, op string) error {
 			io.Fail()
 			return nil
 		}
-		q.Resume()
+		if err := q.Resume(); err != nil {
+			return fmt.Errorf("The work queue was not resumed: %v", err)
+		}
 		mailLog(env).Info("Work queue resumed by %s", env.User)
 	}
 	workqueueStatus(env, io, q)

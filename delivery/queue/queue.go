@@ -27,12 +27,16 @@ type Queue struct {
 	badDir   string
 	sync     *groupSync
 	ids      *Counters
-	setAside []string // files found damaged at Open, moved to bad/
+	setAside []string      // files found damaged at Open, moved to bad/
+	restored restoredPause // the pause Open found on disk (pause.go)
+	// pauseMu orders PauseFor and Resume, whose record writes happen
+	// outside mu (pause.go).
+	pauseMu sync.Mutex
 
 	mu       sync.Mutex
 	index    map[uint64]*Entry
 	paused   bool
-	pausedBy [2]string        // who paused and why (PauseFor), for workqueue
+	pause    Pause            // who paused, why and since when (PauseFor), for workqueue
 	outcomes map[string]int64 // recipients SetDone recorded since Open, by outcome
 	notify   []chan uint64
 	closed   bool
@@ -99,6 +103,9 @@ func Open(dir string) (*Queue, error) {
 		}
 	}
 	q.sync = newGroupSync(q.msgDir)
+	// The administrator's records (pause.go): a pause outlives restarts.
+	q.removeRecordTemps()
+	q.loadPause()
 	// Nothing under tmp/ was ever answered with 250.
 	tmps, err := os.ReadDir(q.tmpDir)
 	if err != nil {
@@ -629,30 +636,6 @@ func (q *Queue) unlink(mid uint64, stateFile bool) error {
 	}
 	return nil
 }
-
-// Pause stops handing messages to delivery (workqueue pause); Resume
-// restarts it. Acceptance goes on while paused.
-func (q *Queue) Pause()  { q.PauseFor("", "") }
-func (q *Queue) Resume() { q.mu.Lock(); q.paused, q.pausedBy = false, [2]string{}; q.mu.Unlock() }
-
-// PauseFor is Pause recording who paused the queue and why, which
-// workqueue shows ("Paused by admin: checking LDAP server").
-func (q *Queue) PauseFor(by, reason string) {
-	q.mu.Lock()
-	q.paused, q.pausedBy = true, [2]string{by, reason}
-	q.mu.Unlock()
-}
-
-// PausedBy returns who paused the queue and why (both "" when it runs or
-// was paused by Pause).
-func (q *Queue) PausedBy() (by, reason string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pausedBy[0], q.pausedBy[1]
-}
-
-// Paused reports whether delivery is paused.
-func (q *Queue) Paused() bool { q.mu.Lock(); defer q.mu.Unlock(); return q.paused }
 
 // Close refuses new messages and waits for the writes in flight to commit or
 // abort.
