@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"esa/delivery/queue"
 )
@@ -58,12 +59,51 @@ func (e *Engine) BounceNow(mid uint64, rids []int, reason string) (int, error) {
 // recipient domain's MX or smtproutes entry. Mail that arrives later is
 // routed as usual, and so are the messages a quarantine held then (held):
 // they were not in the work queue, and once released they follow their
-// own routes. It lives in memory: after a restart the queued mail follows
-// its normal routes again.
+// own routes. It is kept as the queue's record "redirect" (redirectRecord),
+// so a restart does not silently send the redirected mail back to the
+// routes the administrator turned it away from; ClearRedirect ends it.
 type redirect struct {
 	route Route
 	upTo  uint64
 	held  map[uint64]bool
+}
+
+// redirectRecordName is the queue record (queue.PutRecord) of the redirect
+// in force. It lives with the queue rather than in config.db because upTo
+// names MIDs of this queue's counters: a queue wiped or replaced takes its
+// redirect with it.
+const redirectRecordName = "redirect"
+
+// redirectRecord is the redirect as stored.
+type redirectRecord struct {
+	Host  string    `json:"host"`
+	Port  int       `json:"port,omitempty"`
+	UpTo  uint64    `json:"up_to"`
+	Held  []uint64  `json:"held,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+// check refuses a record that parses but could not have been written by
+// Redirect: a half-trusted destination is worse than none.
+func (r redirectRecord) check() error {
+	if r.Host == "" || r.Host != strings.ToLower(strings.TrimSpace(r.Host)) || strings.ContainsFunc(r.Host, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
+		return fmt.Errorf("bad host %q", r.Host)
+	}
+	if r.Port < 0 || r.Port > 65535 {
+		return fmt.Errorf("bad port %d", r.Port)
+	}
+	if r.UpTo == 0 {
+		return errors.New("no MID")
+	}
+	return nil
+}
+
+func (r redirectRecord) redirect() *redirect {
+	held := make(map[uint64]bool, len(r.Held))
+	for _, mid := range r.Held {
+		held[mid] = true
+	}
+	return &redirect{route: Route{Hosts: []RouteHost{{Host: r.Host, Port: r.Port}}}, upTo: r.UpTo, held: held}
 }
 
 // Redirect sends every message now in the queue to host (a host name or IP
@@ -72,7 +112,8 @@ type redirect struct {
 // recipients it redirected. Messages a quarantine holds are left out
 // (queue.Entry.Held), released later or not. DANE is skipped for
 // redirected mail unless host is the recipient domain's own MX (SPEC.md
-// §2, as for smtproutes). A second call replaces the first.
+// §2, as for smtproutes). A second call replaces the first. The redirect
+// is on disk before Redirect returns: on error nothing was redirected.
 func (e *Engine) Redirect(host string, port int) (int, error) {
 	host = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(host), "."))
 	if host == "" || port < 0 || port > 65535 {
@@ -80,25 +121,104 @@ func (e *Engine) Redirect(host string, port int) (int, error) {
 	}
 	upTo := e.cfg.Queue.IDs().Current(queue.MID)
 	n := 0
-	held := map[uint64]bool{}
+	rec := redirectRecord{Host: host, Port: port, UpTo: upTo, Since: e.cfg.Now()}
 	for _, en := range e.cfg.Queue.List() {
 		switch {
 		case en.Envelope.MID > upTo:
 			// Committed after upTo was read: routed as usual.
 		case en.Held():
-			held[en.Envelope.MID] = true
+			rec.Held = append(rec.Held, en.Envelope.MID)
 		default:
 			n += len(en.Pending())
 		}
 	}
+	slices.Sort(rec.Held)
+	e.redirectMu.Lock()
+	defer e.redirectMu.Unlock()
+	if err := e.cfg.Queue.PutRecord(redirectRecordName, rec); err != nil {
+		return 0, fmt.Errorf("outbound: the redirect could not be saved: %w", err)
+	}
+	r := rec.redirect()
 	e.mu.Lock()
-	e.redirect = &redirect{route: Route{Hosts: []RouteHost{{Host: host, Port: port}}}, upTo: upTo, held: held}
+	e.redirect = r
 	e.mu.Unlock()
-	e.cfg.Queue.ClearNext(func(en *queue.Entry) bool { return en.Envelope.MID <= upTo && !held[en.Envelope.MID] })
+	e.cfg.Queue.ClearNext(func(en *queue.Entry) bool { return en.Envelope.MID <= upTo && !r.held[en.Envelope.MID] })
 	e.logf("Redirecting all messages in the queue (MID %d and below) to %s", upTo, hostPort(host, port))
 	e.kick()
 	return n, nil
 }
+
+// ClearRedirect ends the redirect in force (redirectrecipients CLEAR): the
+// mail still queued follows its own routes again. The record goes first,
+// so a failure leaves the redirect in force in memory and on disk alike.
+// ok is false when there was no redirect.
+func (e *Engine) ClearRedirect() (host string, port int, ok bool, err error) {
+	e.redirectMu.Lock()
+	defer e.redirectMu.Unlock()
+	host, port, ok = e.Redirected()
+	if err := e.cfg.Queue.DeleteRecord(redirectRecordName); err != nil {
+		return host, port, ok, fmt.Errorf("outbound: the redirect record could not be removed: %w", err)
+	}
+	e.mu.Lock()
+	e.redirect = nil
+	e.mu.Unlock()
+	if ok {
+		e.logf("Redirect to %s cleared: the mail in the queue follows its own routes", hostPort(host, port))
+	}
+	return host, port, ok, nil
+}
+
+// RestoreRedirect puts back the redirect a previous run of the daemon
+// left in the queue (Redirect), before Run starts, and logs what it found.
+// A damaged record is dropped with a warning: sending mail to a host read
+// from a half-trusted record would be worse than sending it along its own
+// routes. A redirect none of whose messages is left in the queue has done
+// its work and is removed.
+func (e *Engine) RestoreRedirect() {
+	e.redirectMu.Lock()
+	defer e.redirectMu.Unlock()
+	var rec redirectRecord
+	found, err := e.cfg.Queue.Record(redirectRecordName, &rec)
+	if !found {
+		return
+	}
+	if err == nil {
+		err = rec.check()
+	}
+	if err != nil {
+		e.cfg.Log.Warning("Redirect record dropped (%v): the mail in the queue follows its own routes", err)
+		if err := e.cfg.Queue.DeleteRecord(redirectRecordName); err != nil {
+			e.cfg.Log.Warning("Redirect record not removed: %v", err)
+		}
+		return
+	}
+	r := rec.redirect()
+	n := 0
+	for _, en := range e.cfg.Queue.List() {
+		if en.Envelope.MID <= r.upTo && !r.held[en.Envelope.MID] && !en.Held() {
+			n += len(en.Pending())
+		}
+	}
+	to := hostPort(rec.Host, rec.Port)
+	if n == 0 {
+		if err := e.cfg.Queue.DeleteRecord(redirectRecordName); err != nil {
+			e.cfg.Log.Warning("Redirect record not removed: %v", err)
+		}
+		e.logf("Redirect to %s ended: no redirected message is left in the queue", to)
+		return
+	}
+	e.mu.Lock()
+	e.redirect = r
+	e.mu.Unlock()
+	since := ""
+	if !rec.Since.IsZero() {
+		since = " since " + rec.Since.Format(logTime)
+	}
+	e.logf("Redirecting all messages in the queue (MID %d and below) to %s%s, restored at start-up: %d recipients", rec.UpTo, to, since, n)
+}
+
+// logTime is the time layout of the log lines (ESA-CLI §11).
+const logTime = "Mon Jan _2 15:04:05 2006"
 
 // Redirected returns the host and port of the current redirect, if any.
 func (e *Engine) Redirected() (host string, port int, ok bool) {

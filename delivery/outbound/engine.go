@@ -155,6 +155,9 @@ type Engine struct {
 	cancel   context.CancelFunc
 	running  bool
 	redirect *redirect // redirectrecipients' override route (admin.go)
+	// redirectMu orders the redirect's record writes with its changes
+	// (admin.go), outside mu: an fsync must not stall delivery.
+	redirectMu sync.Mutex
 }
 
 // New returns an engine over cfg.Queue.
