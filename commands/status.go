@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"esa/delivery/counters"
+	"esa/delivery/outbound"
 	"esa/delivery/queue"
 	"esa/delivery/smtpd"
 	"esa/shell"
@@ -106,10 +108,32 @@ var (
 	gaugeEnds   = []int{34}
 )
 
+// counterOf names the counter (delivery/counters) behind each counter row
+// of the Counters: table; a row without one (Gen. Bounce Recipients,
+// Filter Hard Bounces, DomainKeys Signed Msgs: nothing counts them yet)
+// shows zeros.
+var counterOf = map[string]string{
+	"Messages Received":       counters.InjMsg,
+	"Recipients Received":     counters.InjRcp,
+	"Rejected Recipients":     counters.RejRcp,
+	"Dropped Messages":        counters.DrpMsg,
+	"Soft Bounced Events":     counters.SftBncEvnt,
+	"Completed Recipients":    counters.CmpRcp,
+	"Hard Bounced Recipients": counters.HrdBncRcp,
+	"DNS Hard Bounces":        counters.DnsHrdBnc,
+	"5XX Hard Bounces":        counters.FiveXXBnc,
+	"Expired Hard Bounces":    counters.ExpHrdBnc,
+	"Other Hard Bounces":      counters.OtrHrdBnc,
+	"Delivered Recipients":    counters.DlvRcp,
+	"Deleted Recipients":      counters.DelRcp,
+	"Global Unsub. Hits":      counters.GlbUnsbHt,
+}
+
 // printStatusTables prints the sections of statusSections that the chosen
-// layout shows, each value from vals by its section and label
-// ("Counters:Messages Received"), 0 when vals has none.
-func printStatusTables(io *shell.IO, detail bool, vals map[string]int64) {
+// layout shows: the Counters: rows from view's three columns, every other
+// value from vals by its section and label ("Gauges:Kilobytes Used"), 0
+// when vals has none.
+func printStatusTables(io *shell.IO, detail bool, view counters.View, vals map[string]int64) {
 	for _, sec := range statusSections {
 		if sec.detail && !detail {
 			continue
@@ -126,7 +150,8 @@ func printStatusTables(io *shell.IO, detail bool, vals map[string]int64) {
 			if r.detail && !detail {
 				continue
 			}
-			v := thousands(int(vals[sec.title+strings.TrimSpace(r.label)]))
+			label := strings.TrimSpace(r.label)
+			v := thousands(int(vals[sec.title+label]))
 			switch r.kind {
 			case heading:
 				io.Printf("%s\n", r.label)
@@ -135,82 +160,66 @@ func printStatusTables(io *shell.IO, detail bool, vals map[string]int64) {
 			case id:
 				io.Printf("%s\n", statusLine(r.label, ends[1:2], v))
 			case counter:
-				// The counters start with the daemon: until lifetime
-				// counters are kept on disk, the three columns agree.
+				if name, ok := counterOf[label]; ok && sec.title == "Counters:" {
+					io.Printf("%s\n", statusLine(r.label, ends, thousands(int(view.Reset[name])),
+						thousands(int(view.Uptime[name])), thousands(int(view.Lifetime[name]))))
+					continue
+				}
 				io.Printf("%s\n", statusLine(r.label, ends, v, v, v))
 			}
 		}
 	}
 }
 
-// statusValues gathers the daemon's numbers: the listeners' counters, the
-// queue's gauges and the current IDs. The work queue's gauges leave out
-// the messages a quarantine holds, which the appliance counts on their own
-// (Messages In Quarantine, Kilobytes In Quarantine); Kilobytes Used is all
-// the queue's storage, quarantined messages included, as they are kept in
-// the same queue.
-func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
-	entries, held := splitHeld(entries)
+// statusProcess names this run of the daemon for delivery/counters: the
+// totals it keeps tell this run's counts from an earlier run's.
+func statusProcess(env *Env) string { return counters.ProcessID(env.PID, env.Started) }
+
+// liveCounters are the counters of this run of the daemon: the
+// listeners', the queue's outcomes and the delivery engine's.
+func liveCounters(env *Env) counters.Values {
 	var st smtpd.Stats
 	if env.Listeners != nil {
 		st = env.Listeners()
 	}
-	v := map[string]int64{
-		"Counters:Messages Received":         st.Messages,
-		"Counters:Recipients Received":       st.Recipients,
-		"Counters:Rejected Recipients":       st.Rejected,
-		"Gauges:Current Inbound Conn.":       st.CurrentConnections,
-		"Gauges:Messages In Work Queue":      int64(len(entries)),
-		"Counters:Message ID (MID)":          int64(env.Queue.IDs().Current(queue.MID)),
-		"Counters:Injection Conn. ID (ICID)": int64(env.Queue.IDs().Current(queue.ICID)),
-		"Counters:Delivery Conn. ID (DCID)":  int64(env.Queue.IDs().Current(queue.DCID)),
-	}
-	// Completed Recipients are those delivered, hard-bounced or deleted,
-	// as the appliance counts them; the hard bounces' breakdown by cause
-	// is not recorded yet.
-	done := env.Queue.Outcomes()
-	v["Counters:Delivered Recipients"] = done["delivered"]
-	v["Counters:Hard Bounced Recipients"] = done["bounced"]
-	v["Counters:Deleted Recipients"] = done["deleted"]
-	v["Counters:Completed Recipients"] = done["delivered"] + done["bounced"] + done["deleted"]
-	domains := map[string]bool{}
-	var bytes int64
-	for _, e := range entries {
-		p := e.Pending()
-		v["Gauges:Active Recipients"] += int64(len(p))
-		if e.State.Attempts == 0 {
-			v["Gauges:Unattempted Recipients"] += int64(len(p))
-		} else {
-			v["Gauges:Attempted Recipients"] += int64(len(p))
-		}
-		for _, rid := range p {
-			domains[strings.ToLower(domainOf(e.Envelope.Recipients[rid]))] = true
-		}
-		bytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
-	}
-	// The delivery engine's counters: soft bounced events (each
-	// temporary failure of a recipient), the hard bounces by cause (no
-	// filter bounces: there are no message filters) and the connections
-	// open now.
+	var eng []outbound.DomainStats
 	if env.Delivery != nil {
-		for _, s := range env.Delivery.Stats() {
-			v["Counters:Soft Bounced Events"] += int64(s.SoftBounced)
-			v["Gauges:Current Outbound Conn."] += int64(s.ActiveConns)
-			v["Counters:DNS Hard Bounces"] += int64(s.DNSBounced)
-			v["Counters:5XX Hard Bounces"] += int64(s.FiveXXBounced)
-			v["Counters:Expired Hard Bounces"] += int64(s.ExpiredBounced)
-			v["Counters:Other Hard Bounces"] += int64(s.OtherBounced)
-		}
+		eng = env.Delivery.Stats()
 	}
-	var heldBytes int64
-	for _, e := range held {
-		heldBytes += e.Envelope.Size + int64(len(e.Envelope.Prepend))
+	return counters.Live(st, env.Queue.Outcomes(), eng)
+}
+
+// statusValues gathers the gauges of the queue's entries and the current
+// IDs (counters.Measure): the work queue's gauges leave out the messages a
+// quarantine holds, which the appliance counts on their own (Messages In
+// Quarantine, Kilobytes In Quarantine); Kilobytes Used is all the queue's
+// storage, quarantined messages included, as they are kept in the same
+// queue.
+func statusValues(env *Env, entries []queue.Entry) map[string]int64 {
+	var st smtpd.Stats
+	if env.Listeners != nil {
+		st = env.Listeners()
 	}
-	v["Gauges:Policy, Virus and Outbreak"] = int64(len(held))
-	v["Gauges:Destinations In Memory"] = int64(len(domains))
-	v["Gauges:Kilobytes Used"] = (bytes + heldBytes + 1023) / 1024
-	v["Gauges:Kilobytes In Quarantine"] = (heldBytes + 1023) / 1024
-	return v
+	var eng []outbound.DomainStats
+	if env.Delivery != nil {
+		eng = env.Delivery.Stats()
+	}
+	g := counters.Measure(entries, env.Queue.IDs(), st, eng)
+	return map[string]int64{
+		"Counters:Message ID (MID)":          g.MID,
+		"Counters:Injection Conn. ID (ICID)": g.ICID,
+		"Counters:Delivery Conn. ID (DCID)":  g.DCID,
+		"Gauges:Current Inbound Conn.":       g.ConnIn,
+		"Gauges:Current Outbound Conn.":      g.ConnOut,
+		"Gauges:Active Recipients":           g.Active,
+		"Gauges:Unattempted Recipients":      g.Unattempted,
+		"Gauges:Attempted Recipients":        g.Attempted,
+		"Gauges:Messages In Work Queue":      g.WorkQueue,
+		"Gauges:Policy, Virus and Outbreak":  g.Quarantined,
+		"Gauges:Destinations In Memory":      g.Destinations,
+		"Gauges:Kilobytes Used":              g.KilobytesUsed,
+		"Gauges:Kilobytes In Quarantine":     g.KilobytesInQuarantine,
+	}
 }
 
 // statusLine writes label and right-aligns each value to end at its column
@@ -250,15 +259,20 @@ the active recipients and the messages in the work queue leave them out.
 2"), "status detail" under Messages In Quarantine and Kilobytes In
 Quarantine; Kilobytes Used is the whole queue's, theirs included.
 
-The counters start at zero when "esa serve" starts, which is the last
-counter reset: until lifetime counters are kept on disk the Reset, Uptime
-and Lifetime columns agree. Completed Recipients counts those delivered,
-hard-bounced and deleted (deleterecipients); Soft Bounced Events counts
-each temporary delivery failure of a recipient and Current Outbound Conn.
-the delivery connections open now; the hard bounces by cause are the
-engine's (DNS, 5XX, Expired, Other; no Filter bounces without message
-filters). Not counted yet, and shown as zero: dropped messages and the
-rates. In a shell not
+Each counter has three columns: Reset counts since the last
+"resetcounters" (since the first start when there was none: "Last counter
+reset: Never"), Uptime since this "esa serve" started, Lifetime since the
+first "esa serve" on this data directory. The daemon adds what it counted
+to the kept totals every minute and when it stops, so a crash loses at most
+the last minute's counts. Completed Recipients counts those delivered,
+hard-bounced and deleted (deleterecipients); Dropped Messages those a
+message filter's drop() discarded; Soft Bounced Events each temporary
+delivery failure of a recipient and Current Outbound Conn. the delivery
+connections open now; the hard bounces by cause are the engine's (DNS,
+5XX, Expired, Other; a filter's bounce() is an Other bounce). Not counted
+yet, and shown as zero: generated bounce recipients, Filter Hard Bounces,
+DomainKeys signatures and the rates; Global Unsub. Hits is zero because
+there is no global unsubscribe list. In a shell not
 attached to a running "esa serve" there are no counters to show, and status
 says the gateway is not running.`,
 		Keywords: []string{"detail"},
@@ -290,11 +304,23 @@ says the gateway is not running.`,
 				system = "Online (work queue paused)"
 			}
 			io.Printf("%-31s%s (%s)\n", "Up since:", ctime(env.Started), uptime(now.Sub(env.Started)))
-			io.Printf("%-31s%s\n", "Last counter reset:", ctime(env.Started))
+			view, err := counters.Load(env.Store, statusProcess(env), liveCounters(env))
+			if err != nil {
+				// The kept totals are unreadable: no column is shown
+				// rather than columns that lie (the appliance's words).
+				io.Printf("Couldn't obtain mail stats: %v\n", err)
+				io.Fail()
+				return nil
+			}
+			last := "Never"
+			if !view.ResetAt.IsZero() {
+				last = ctime(view.ResetAt)
+			}
+			io.Printf("%-31s%s\n", "Last counter reset:", last)
 			io.Printf("%-31s%s\n", "System status:", system)
 			io.Printf("%-31s%s\n", "Oldest Message:", oldestMessage(env, entries))
 			printRunning(io, env)
-			printStatusTables(io, detail, statusValues(env, all))
+			printStatusTables(io, detail, view, statusValues(env, all))
 			if len(held) > 0 && !detail {
 				// status detail has the appliance's gauges for them.
 				io.Printf("\n")

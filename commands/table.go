@@ -26,6 +26,7 @@ func Table(env *Env) []shell.Command {
 		sethostnameCommand(env),
 		noArgs(versionCommand(env)),
 		statusCommand(env),
+		noArgs(resetcountersCommand(env)),
 		noArgs(dnsconfigCommand(env)),
 		noArgs(listenerconfigCommand(env)),
 		noArgs(destconfigCommand(env)),

@@ -140,7 +140,7 @@ func TestRoleGuard(t *testing.T) {
 		"bouncerecipients": changers, "redirectrecipients": changers,
 		"dmarcconfig": changers, "dmarcreports": changers, "dictionaryconfig": changers,
 		"filters": changers, "quarantineconfig": changers, "trace": changers,
-		"forgedemailreport": viewers,
+		"forgedemailreport": viewers, "resetcounters": changers,
 	}
 	may := map[string]map[string]bool{
 		anyone:   {users.Administrator: true, users.Operator: true, users.ReadOnlyOperator: true, users.Guest: true, "": true},
