@@ -31,6 +31,11 @@ type DeliveryEngine interface {
 	// port) and returns how many recipients that is (redirectrecipients);
 	// messages a quarantine holds are not redirected.
 	Redirect(host string, port int) (int, error)
+	// Redirected and ClearRedirect show and end the redirect in force,
+	// which outlives restarts (redirectrecipients shows it and ends it on
+	// the answer CLEAR).
+	Redirected() (host string, port int, ok bool)
+	ClearRedirect() (host string, port int, ok bool, err error)
 }
 
 const hoststatusHelp = `hoststatus [DOMAIN]

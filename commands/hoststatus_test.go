@@ -26,6 +26,7 @@ type fakeEngine struct {
 	bounced   map[uint64][]int
 	reasons   []string
 	redirects []string
+	cleared   bool // ClearRedirect since the last Redirect
 }
 
 func (f *fakeEngine) Stats() []outbound.DomainStats { return slices.Clone(f.stats) }
@@ -83,6 +84,7 @@ func (f *fakeEngine) BounceNow(mid uint64, rids []int, reason string) (int, erro
 func (f *fakeEngine) Redirect(host string, port int) (int, error) {
 	f.mu.Lock()
 	f.redirects = append(f.redirects, host+" "+itoa(port))
+	f.cleared = false
 	f.mu.Unlock()
 	// As the engine counts: the work queue's pending recipients, not
 	// those of messages a quarantine holds.
@@ -93,6 +95,26 @@ func (f *fakeEngine) Redirect(host string, port int) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Redirected and ClearRedirect follow the last Redirect, as the engine's.
+func (f *fakeEngine) Redirected() (string, int, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.redirects) == 0 || f.cleared {
+		return "", 0, false
+	}
+	host, port, _ := strings.Cut(f.redirects[len(f.redirects)-1], " ")
+	n, _ := strconv.Atoi(port)
+	return host, n, true
+}
+
+func (f *fakeEngine) ClearRedirect() (string, int, bool, error) {
+	h, p, ok := f.Redirected()
+	f.mu.Lock()
+	f.cleared = true
+	f.mu.Unlock()
+	return h, p, ok, nil
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -22,11 +22,13 @@ Messages a quarantine holds are not in the work queue and are not
 redirected: the command says how many it left alone, and when released
 they follow their own routes.
 
-The redirect is an override route of the running delivery engine, not a
-configuration change: nothing to commit, and after "esa serve" restarts the
-mail still queued follows its normal routes again. A second
-redirectrecipients replaces the first. The command needs a shell attached to
-a running "esa serve".`
+The redirect is an override route of the delivery engine, not a
+configuration change: nothing to commit. It is saved with the queue and
+outlives restarts of "esa serve" until the redirected mail has left the
+queue or is cleared: while one is in force the command shows it and takes
+CLEAR as the answer to its question, which ends it (the mail still queued
+then follows its own routes again). A second redirectrecipients replaces
+the first. The command needs a shell attached to a running "esa serve".`
 
 // redirectHost accepts a host name or IP address, optionally with :port
 // ([v6]:port for an IPv6 address with a port).
@@ -65,9 +67,27 @@ func redirectrecipientsCommand(env *Env) shell.Command {
 				noDaemon(io, "redirectrecipients")
 				return nil
 			}
-			target, err := io.Ask("Please enter the hostname or IP address of the machine you want to send all mail to.", "", redirectHost)
+			// The redirect in force outlives restarts, so the command
+			// shows it and offers to end it (the engine's ClearRedirect).
+			// CLEAR is an answer only then.
+			h, p, inForce := env.Delivery.Redirected()
+			if inForce {
+				io.Printf("\nThe mail queued before the last redirect goes to %s.\nAnswer CLEAR to end that redirect.\n", hostPort(h, p))
+			}
+			ending := false
+			target, err := io.Ask("Please enter the hostname or IP address of the machine you want to send all mail to.", "", func(a string) (string, error) {
+				if inForce && strings.EqualFold(strings.TrimSpace(a), "clear") {
+					ending = true
+					return "CLEAR", nil
+				}
+				ending = false
+				return redirectHost(a)
+			})
 			if err != nil {
 				return err
+			}
+			if ending {
+				return clearRedirect(env, io)
 			}
 			io.Printf("\nWARNING: redirecting recipients to a host that is not prepared to accept them\nmay result in the loss of mail.\n")
 			sure, err := io.YesNo(fmt.Sprintf("Are you sure you want to redirect all mail in the queue to %q?", target), false)
@@ -106,4 +126,31 @@ func redirectrecipientsCommand(env *Env) shell.Command {
 			return nil
 		},
 	}
+}
+
+// clearRedirect is redirectrecipients' CLEAR: the redirect in force ends
+// and the mail still queued follows its own routes again. Ending none
+// says so and fails, as workqueue RESUME of a running queue does.
+func clearRedirect(env *Env, io *shell.IO) error {
+	host, port, ok, err := env.Delivery.ClearRedirect()
+	if err != nil {
+		return fmt.Errorf("The redirect was not cleared: %v", err)
+	}
+	if !ok {
+		io.Printf("No redirect is in force.\n")
+		io.Fail()
+		return nil
+	}
+	mailLog(env).Info("Redirect cleared by %s: the mail in the queue no longer goes to %s", env.User, hostPort(host, port))
+	io.Printf("The redirect to %s is cleared: the mail in the queue follows its own routes.\n", hostPort(host, port))
+	return nil
+}
+
+// hostPort is the host as redirectrecipients asked for it (port 0: the MX
+// port, not shown).
+func hostPort(host string, port int) string {
+	if port == 0 {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

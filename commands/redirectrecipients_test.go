@@ -7,6 +7,15 @@ import (
 	"testing"
 )
 
+func init() {
+	transcripts["redirectrecipients_clear"] = transcript{setup: withEngine, check: func(t *testing.T, env *Env) {
+		f := fake(env)
+		if got := strings.Join(f.redirects, ","); got != "relay.example.com 2525" || !f.cleared {
+			t.Errorf("redirects %q, cleared %v; want one redirect, cleared", got, f.cleared)
+		}
+	}}
+}
+
 // FuzzRedirectHost: what redirectrecipients accepts as its host is
 // accepted again unchanged (the engine gets exactly what the
 // confirmation showed), is a host name or an IP address with an optional

@@ -22,6 +22,8 @@ bounced (temporary failures) since "esa serve" started, then the operations:
   STATUS  show the status again.
   PAUSE   stop handing messages to delivery, with a reason that the status
           shows ("Paused by admin: ..."). The listeners keep accepting mail.
+          The pause is saved with the queue: it lasts across restarts of
+          "esa serve" until RESUME.
   RESUME  hand messages to delivery again.
 
 PAUSE is offered while the queue runs, RESUME while it is paused. With an

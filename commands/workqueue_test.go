@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -209,5 +210,55 @@ func TestWorkqueuePauseSharedBySessions(t *testing.T) {
 	script(b, "workqueue resume\n")
 	if q.Paused() {
 		t.Errorf("resumed in one session, still paused")
+	}
+}
+
+// TestWorkqueuePauseDurable: a PAUSE is on disk when the command returns,
+// so the queue the next daemon opens is paused by the same person for the
+// same reason; when the pause cannot be saved the command says so, with
+// delivery paused all the same, and mail_logs warns.
+func TestWorkqueuePauseDurable(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "queue")
+	q, err := queue.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnv(t)
+	env.Queue = q
+	script(env, "workqueue pause\ny\nLDAP maintenance\n")
+	q.Close()
+	q2, err := queue.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	if by, why := q2.PausedBy(); !q2.Paused() || by != "admin" || why != "LDAP maintenance" {
+		t.Fatalf("after a restart: paused %v by %q for %q", q2.Paused(), by, why)
+	}
+	env.Queue = q2
+	script(env, "workqueue resume\n")
+
+	// A non-empty directory where the record goes: the write fails even
+	// for root.
+	if err := os.MkdirAll(filepath.Join(dir, "paused.rec", "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	session(env)(strings.NewReader("workqueue pause\ny\ndisk trouble\n"), &out)
+	if !strings.Contains(out.String(), "The work queue is paused, but the pause was not saved and a restart would resume delivery: ") {
+		t.Errorf("an unsaved pause:\n%s", out.String())
+	}
+	if !q2.Paused() {
+		t.Error("an unsaved pause did not pause delivery")
+	}
+	if logs := script(env, "grep -e \"Work queue\" mail_logs\n"); !strings.Contains(logs, "Warning: Work queue paused by admin: disk trouble; not saved: ") {
+		t.Errorf("mail_logs:\n%s", logs)
+	}
+	// Resume cannot remove a directory either: the queue stays paused.
+	out.Reset()
+	session(env)(strings.NewReader("workqueue resume\n"), &out)
+	if !strings.Contains(out.String(), "The work queue was not resumed: ") || !q2.Paused() {
+		t.Errorf("resume over an unremovable record:\n%s", out.String())
 	}
 }
