@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"esa/commands"
+	"esa/delivery/counters"
 	"esa/delivery/dmarcreport"
 	"esa/delivery/outbound"
 	"esa/delivery/queue"
@@ -85,6 +86,8 @@ type daemon struct {
 	// the engine exists (a filter's bounce() needs it).
 	engine atomic.Pointer[outbound.Engine]
 	forged *forgedCounts
+	// counters keeps status's counters across restarts (counters.go).
+	counters *statusCounters
 	// reports is the DMARC aggregate report job; reportsDone closes when
 	// its Run returns.
 	reports     *dmarcreport.Job
@@ -233,6 +236,13 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	}
 	d.out = out
 	d.engine.Store(out)
+	// status's counters, kept across restarts, and the Status: line; a
+	// damaged total is reported and status says so, mail still flows.
+	d.counters = &statusCounters{st: st, q: q, smtp: d.smtp.Stats, engine: out.Stats,
+		process: counters.ProcessID(a.env.PID, a.env.Started), mail: mailLog, warn: sysLog.Warning}
+	if err := d.counters.start(time.Now()); err != nil {
+		sysLog.Critical("Status counters not kept: %v", err)
+	}
 	octx, cancel := context.WithCancel(context.Background())
 	d.stopOut = cancel
 	go out.Run(octx)
@@ -305,6 +315,7 @@ func (d *daemon) stop(grace time.Duration) int {
 	// Delivery finishes the messages on the wire, then stops.
 	d.stopOut()
 	d.out.Close()
+	d.counters.stop()
 	<-d.reportsDone
 	if err := d.reports.Close(); err != nil {
 		d.sys.Warning("DMARC report data not saved: %v", err)
