@@ -329,12 +329,28 @@ func (b *bodyCanon) processSimple(p []byte) {
 	}
 }
 
-// processRelaxed finds, in one pass, the first line that relaxed
-// canonicalization changes (a tab, two WSP in a row, WSP at the end of a
-// line, an empty line that may be trailing, or the unfinished last line of
-// the chunk), writes the clean lines before it in one slice, and gives
-// that line to the byte-wise path.
+// relaxedChanges are the byte sequences relaxed body canonicalization
+// changes inside a chunk (RFC 6376 §3.4.4): a tab (it becomes a space, or
+// joins a run), two spaces (a run), and a space before a line's CRLF. Other
+// white space (one space between words) and empty lines between content
+// lines stay as they are. Each is found with the runtime's vectorised
+// search, so a clean chunk costs a few passes at memory speed.
+var relaxedChanges = [...][]byte{[]byte("\t"), []byte("  "), []byte(" \r\n")}
+
+// processRelaxed writes the clean lines of the chunk as they are, in as
+// few slices as possible, and gives each line relaxed canonicalization
+// changes (and the empty lines right before it, which may turn out to be
+// trailing) to the byte-wise path; empty lines that end the chunk and its
+// unfinished last line are left to it too.
 func (b *bodyCanon) processRelaxed(p []byte) {
+	// next[k] is where relaxedChanges[k] next occurs in p (from its
+	// current start), -1 for nowhere, and stays valid while p only loses
+	// bytes before it.
+	var next [len(relaxedChanges)]int
+	for k, pat := range relaxedChanges {
+		next[k] = bytes.Index(p, pat)
+	}
+	off := 0 // bytes of the original chunk consumed; next[] is relative to the original
 	for len(p) > 0 {
 		if b.mid || b.wsp {
 			e := lineEnd(p)
@@ -343,77 +359,65 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 				return
 			}
 			b.slow(p[:e])
-			p = p[e:]
+			p, off = p[e:], off+e
 			continue
 		}
-		ls := 0 // start of the current line
-		bad := -1
-		n := len(p)
-	scan:
-		for i := 0; i < n; i++ {
-			if i+8 <= n {
-				// Eight bytes at a time: skip words with no control
-				// character (tab, CR) and no two bytes in a row at or
-				// below SP (a run of white space, or white space before
-				// the CRLF). (x - c) &^ x flags the bytes below c; a
-				// borrow can flag a byte above a flagged one, never the
-				// lowest, and the byte-wise check below is exact.
-				const ones, high = 0x0101010101010101, 0x8080808080808080
-				w := binary.LittleEndian.Uint64(p[i:])
-				le := (w - 0x21*ones) &^ w & high // bytes <= SP
-				special := (w-0x20*ones)&^w&high | le&(le>>8)
-				if le&(1<<63) != 0 && (i+8 == n || p[i+8] <= ' ') {
-					special |= 1 << 63 // the last byte may start a run
-				}
-				if special == 0 {
-					i += 7
-					continue
-				}
-				i += bits.TrailingZeros64(special) >> 3
-			}
-			c := p[i]
-			if c > ' ' {
-				continue
-			}
-			switch c {
-			case '\t':
-				bad = ls
-				break scan
-			case ' ':
-				if i+1 == n || p[i+1] == ' ' || p[i+1] == '\t' || p[i+1] == '\r' {
-					bad = ls
-					break scan
-				}
-			case '\r':
-				if i+1 < n && p[i+1] == '\n' {
-					if i == ls || p[i-1] == ' ' {
-						bad = ls // empty line, or white space before the CRLF
-						break scan
-					}
-					i++
-					ls = i + 1
+		bad := -1 // the first change, relative to p
+		for k, pat := range relaxedChanges {
+			if next[k] >= 0 && next[k] < off {
+				if i := bytes.Index(p, pat); i >= 0 {
+					next[k] = off + i
+				} else {
+					next[k] = -1
 				}
 			}
+			if next[k] >= 0 && (bad < 0 || next[k]-off < bad) {
+				bad = next[k] - off
+			}
+		}
+		// The start of the line holding the change, or of the unfinished
+		// last line.
+		var ls int
+		if bad >= 0 {
+			ls = bytes.LastIndex(p[:bad], crlf) + 2
+			if ls < 2 {
+				ls = 0
+			}
+		} else if bytes.HasSuffix(p, crlf) {
+			ls = len(p)
+		} else {
+			ls = bytes.LastIndex(p, crlf) + 2
+			if ls < 2 {
+				ls = 0
+			}
+		}
+		// Empty lines right before it are held back with it: they are
+		// trailing if nothing but white space follows.
+		k := ls
+		for k >= 2 && p[k-2] == '\r' && p[k-1] == '\n' && (k == 2 || k >= 4 && p[k-4] == '\r' && p[k-3] == '\n') {
+			k -= 2
+		}
+		if k > 0 {
+			b.flushHeld()
+			b.emit(p[:k])
+			b.any = true
 		}
 		if bad < 0 {
-			bad = ls // the unfinished last line, if any
-		}
-		if bad > 0 {
-			b.flushHeld()
-			b.emit(p[:bad])
-			b.any = true
-			p = p[bad:]
-		}
-		if len(p) == 0 {
+			// Only the empty lines at the end and the unfinished line
+			// are left.
+			if k < len(p) {
+				b.slow(p[k:])
+			}
 			return
 		}
-		e := lineEnd(p)
+		e := lineEnd(p[ls:])
 		if e < 0 {
-			b.slow(p)
+			b.slow(p[k:])
 			return
 		}
-		b.slow(p[:e])
-		p = p[e:]
+		e += ls
+		b.slow(p[k:e])
+		p, off = p[e:], off+e
 	}
 }
 
