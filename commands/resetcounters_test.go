@@ -35,7 +35,7 @@ func withEarlierRun(t *testing.T, env *Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(env.Started.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -44,7 +44,7 @@ func withEarlierRun(t *testing.T, env *Env) {
 func resetAt(want bool) func(t *testing.T, env *Env) {
 	return func(t *testing.T, env *Env) {
 		t.Helper()
-		v, err := counters.Load(env.Store, statusProcess(env), counters.Values{})
+		v, err := counters.Load(env.Store, statusProcess(env), counters.Values{}, env.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,5 +110,35 @@ func TestStatusDamagedTotals(t *testing.T) {
 	out := script(env, "status\n")
 	if !strings.Contains(out, "Couldn't obtain mail stats") || strings.Contains(out, "Messages Received") {
 		t.Errorf("status over damaged totals:\n%s", out)
+	}
+}
+
+// TestStatusDetailRates: status detail's Rates (Events Per Hour) are the
+// kept samples' rates: a daemon two minutes up that received 3 messages
+// and 7 recipients and delivered 1 shows 90, 210 and 30 an hour in every
+// window.
+func TestStatusDetailRates(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	withDaemon(t, env)
+	if _, err := counters.Start(env.Store, statusProcess(env), func() counters.Values { return liveCounters(env) },
+		env.Now().Add(-2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	out := script(env, "status detail\n")
+	_, rates, ok := strings.Cut(out, "Rates (Events Per Hour):")
+	if !ok {
+		t.Fatalf("no rates:\n%s", out)
+	}
+	rates, _, _ = strings.Cut(rates, "Gauges:")
+	for _, want := range []string{
+		"    Messages Received              90            90            90\n",
+		"    Recipients Received           210           210           210\n",
+		"    Delivered Recipients           30            30            30\n",
+		"    Hard Bounced Recipients         0             0             0\n",
+	} {
+		if !strings.Contains(rates, want) {
+			t.Errorf("rates lack %q:\n%s", want, rates)
+		}
 	}
 }

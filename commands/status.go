@@ -130,7 +130,8 @@ var counterOf = map[string]string{
 }
 
 // printStatusTables prints the sections of statusSections that the chosen
-// layout shows: the Counters: rows from view's three columns, every other
+// layout shows: the Counters: rows from view's three columns, the Rates
+// rows from view's rates over 1, 5 and 15 minutes, every other
 // value from vals by its section and label ("Gauges:Kilobytes Used"), 0
 // when vals has none.
 func printStatusTables(io *shell.IO, detail bool, view counters.View, vals map[string]int64) {
@@ -160,9 +161,15 @@ func printStatusTables(io *shell.IO, detail bool, view counters.View, vals map[s
 			case id:
 				io.Printf("%s\n", statusLine(r.label, ends[1:2], v))
 			case counter:
-				if name, ok := counterOf[label]; ok && sec.title == "Counters:" {
+				name, ok := counterOf[label]
+				switch {
+				case ok && sec.title == "Counters:":
 					io.Printf("%s\n", statusLine(r.label, ends, thousands(int(view.Reset[name])),
 						thousands(int(view.Uptime[name])), thousands(int(view.Lifetime[name]))))
+					continue
+				case ok && len(view.Rates[name]) == 3:
+					rt := view.Rates[name]
+					io.Printf("%s\n", statusLine(r.label, ends, thousands(int(rt[0])), thousands(int(rt[1])), thousands(int(rt[2]))))
 					continue
 				}
 				io.Printf("%s\n", statusLine(r.label, ends, v, v, v))
@@ -270,9 +277,11 @@ message filter's drop() discarded; Soft Bounced Events each temporary
 delivery failure of a recipient and Current Outbound Conn. the delivery
 connections open now; the hard bounces by cause are the engine's (DNS,
 5XX, Expired, Other; a filter's bounce() is an Other bounce). Not counted
-yet, and shown as zero: generated bounce recipients, Filter Hard Bounces,
-DomainKeys signatures and the rates; Global Unsub. Hits is zero because
-there is no global unsubscribe list. In a shell not
+yet, and shown as zero: generated bounce recipients, Filter Hard Bounces
+and DomainKeys signatures; Global Unsub. Hits is zero because there is no
+global unsubscribe list. The rates are events per hour over the last 1, 5
+and 15 minutes of this "esa serve", from the counts the daemon keeps each
+minute (over the time it has run while that is shorter). In a shell not
 attached to a running "esa serve" there are no counters to show, and status
 says the gateway is not running.`,
 		Keywords: []string{"detail"},
@@ -304,7 +313,7 @@ says the gateway is not running.`,
 				system = "Online (work queue paused)"
 			}
 			io.Printf("%-31s%s (%s)\n", "Up since:", ctime(env.Started), uptime(now.Sub(env.Started)))
-			view, err := counters.Load(env.Store, statusProcess(env), liveCounters(env))
+			view, err := counters.Load(env.Store, statusProcess(env), liveCounters(env), now)
 			if err != nil {
 				// The kept totals are unreadable: no column is shown
 				// rather than columns that lie (the appliance's words).

@@ -103,7 +103,24 @@ type totals struct {
 	// counters is already in Lifetime.
 	Process string `json:"process"`
 	Flushed Values `json:"flushed"`
+	// Samples are Process's lifetime counts at its start and at each
+	// flush, the newest last, for status detail's rates.
+	Samples []sample `json:"samples,omitempty"`
 }
+
+// sample is the lifetime counts at one time.
+type sample struct {
+	At time.Time `json:"at"`
+	V  Values    `json:"v"`
+}
+
+// RateWindows are the periods of status detail's "Rates (Events Per
+// Hour)" columns: 1, 5 and 15 minutes.
+var RateWindows = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+
+// keepSamples is how many samples the totals keep: a flush a minute for
+// the longest window, and one more for the sample at its start.
+const keepSamples = 17
 
 // resetRec is the value under ResetKey. A reset made in a running process
 // keeps what it saw (the totals, what of them the process had flushed and
@@ -170,11 +187,13 @@ type View struct {
 	// Since is when the lifetime counts started; zero when no Keeper has
 	// run in this data directory yet.
 	Since time.Time
+	// Rates are events per hour over RateWindows, by counter.
+	Rates map[string][]int64
 }
 
 // Load returns the three columns for the process named process, whose
-// counters are live now.
-func Load(st StateStore, process string, live Values) (View, error) {
+// counters are live at now, and the rates.
+func Load(st StateStore, process string, live Values, now time.Time) (View, error) {
 	t, err := load[totals](st, StateKey)
 	if err != nil {
 		return View{}, err
@@ -193,7 +212,42 @@ func Load(st StateStore, process string, live Values) (View, error) {
 		// counts the reset had seen.
 		v.Reset[n] = max(0, v.Lifetime[n]-base[n])
 	}
+	v.Rates = rates(t, process, v.Lifetime, now)
 	return v, nil
+}
+
+// rates are the events per hour over each of RateWindows: the growth of
+// the lifetime counts since the newest sample at least the window old,
+// per hour of the time between. While the process has run less than a
+// window, the window's rate is over the time it has run (its first
+// sample), as a rate over a window that had no counting would
+// understate; a process without samples (no Keeper) has no rates.
+func rates(t totals, process string, lifetime Values, now time.Time) map[string][]int64 {
+	out := map[string][]int64{}
+	for _, n := range Names {
+		out[n] = make([]int64, len(RateWindows))
+	}
+	if t.Process != process || len(t.Samples) == 0 {
+		return out
+	}
+	for i, w := range RateWindows {
+		from := t.Samples[0]
+		for _, s := range t.Samples {
+			if !s.At.After(now.Add(-w)) {
+				from = s
+			}
+		}
+		elapsed := now.Sub(from.At)
+		if elapsed < time.Second {
+			continue
+		}
+		for _, n := range Names {
+			if d := lifetime[n] - from.V[n]; d > 0 {
+				out[n][i] = int64(float64(d) * float64(time.Hour) / float64(elapsed))
+			}
+		}
+	}
+	return out
 }
 
 // base is the lifetime counts before the reset, as seen by process.
@@ -281,6 +335,7 @@ func Start(st StateStore, process string, live func() Values, now time.Time) (*K
 		t.Lifetime = Values{}
 	}
 	t.Process, t.Flushed = process, Values{}
+	t.Samples = []sample{{At: now, V: t.Lifetime}}
 	k := &Keeper{st: st, process: process, live: live, t: t}
 	if err := save(st, StateKey, t); err != nil {
 		return nil, err
@@ -289,8 +344,8 @@ func Start(st StateStore, process string, live func() Values, now time.Time) (*K
 }
 
 // Flush adds what the live counters counted since the last flush to the
-// totals, in one durable write.
-func (k *Keeper) Flush() error {
+// totals, with a sample for the rates at now, in one durable write.
+func (k *Keeper) Flush(now time.Time) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	live := k.live()
@@ -299,6 +354,10 @@ func (k *Keeper) Flush() error {
 	for _, n := range Names {
 		next.Lifetime[n] = k.t.Lifetime[n] + un[n]
 		next.Flushed[n] = live[n]
+	}
+	next.Samples = append(append([]sample(nil), k.t.Samples...), sample{At: now, V: next.Lifetime})
+	if len(next.Samples) > keepSamples {
+		next.Samples = next.Samples[len(next.Samples)-keepSamples:]
 	}
 	if err := save(k.st, StateKey, next); err != nil {
 		return err
@@ -347,16 +406,16 @@ type Gauges struct {
 	KilobytesInQuarantine     int64
 }
 
-// Measure reads the gauges of the queue q and the listeners' and
-// engine's current connections. Messages a quarantine holds are not in the
+// Measure reads the gauges of the queue's entries (Queue.List) and IDs
+// and the listeners' and engine's current connections. Messages a quarantine holds are not in the
 // work queue (Active, Unattempted, Attempted, WorkQueue, Destinations
 // leave them out) but in Quarantined; KilobytesUsed is the whole queue's,
 // as they are kept in the same queue.
-func Measure(q *queue.Queue, smtp smtpd.Stats, engine []outbound.DomainStats) Gauges {
+func Measure(entries []queue.Entry, ids *queue.Counters, smtp smtpd.Stats, engine []outbound.DomainStats) Gauges {
 	g := Gauges{
-		MID:    int64(q.IDs().Current(queue.MID)),
-		ICID:   int64(q.IDs().Current(queue.ICID)),
-		DCID:   int64(q.IDs().Current(queue.DCID)),
+		MID:    int64(ids.Current(queue.MID)),
+		ICID:   int64(ids.Current(queue.ICID)),
+		DCID:   int64(ids.Current(queue.DCID)),
 		ConnIn: smtp.CurrentConnections,
 	}
 	for _, s := range engine {
@@ -364,7 +423,7 @@ func Measure(q *queue.Queue, smtp smtpd.Stats, engine []outbound.DomainStats) Ga
 	}
 	domains := map[string]bool{}
 	var bytes, heldBytes int64
-	for _, e := range q.List() {
+	for _, e := range entries {
 		size := e.Envelope.Size + int64(len(e.Envelope.Prepend))
 		if e.Held() {
 			g.Quarantined++

@@ -64,7 +64,7 @@ var t0 = time.Date(2026, 3, 4, 10, 20, 30, 0, time.UTC)
 
 func view(t *testing.T, st StateStore, p *proc) View {
 	t.Helper()
-	v, err := Load(st, p.id, p.live())
+	v, err := Load(st, p.id, p.live(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +107,12 @@ func TestColumnsAcrossRestarts(t *testing.T) {
 	want(t, "started", view(t, st, p1), InjMsg, 2, 2, 2)
 	p1.add(InjMsg, 3)
 	p1.add(RejRcp, 1)
-	if err := k1.Flush(); err != nil {
+	if err := k1.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
 	p1.add(InjMsg, 1) // after the flush: in the view, not yet kept
 	want(t, "run 1", view(t, st, p1), InjMsg, 6, 6, 6)
-	if err := k1.Flush(); err != nil { // shutdown
+	if err := k1.Flush(t0); err != nil { // shutdown
 		t.Fatal(err)
 	}
 
@@ -136,7 +136,7 @@ func TestResetOnlyResetColumn(t *testing.T) {
 	p := newProc(1)
 	k := start(t, st, p, t0)
 	p.add(InjRcp, 5)
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
 	p.add(InjRcp, 2) // unflushed when the reset comes
@@ -151,13 +151,13 @@ func TestResetOnlyResetColumn(t *testing.T) {
 	}
 	p.add(InjRcp, 3)
 	want(t, "after reset", view(t, st, p), InjRcp, 3, 10, 10)
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
 	want(t, "flushed", view(t, st, p), InjRcp, 3, 10, 10)
 
 	// A clean restart keeps the reset and its time.
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
 	p2 := newProc(2)
@@ -180,7 +180,7 @@ func TestCrashAfterReset(t *testing.T) {
 		p := newProc(1)
 		k := start(t, st, p, t0)
 		p.add(DlvRcp, 5)
-		if err := k.Flush(); err != nil {
+		if err := k.Flush(t0); err != nil {
 			t.Fatal(err)
 		}
 		p.add(DlvRcp, 3) // before the reset, not flushed
@@ -189,7 +189,7 @@ func TestCrashAfterReset(t *testing.T) {
 		}
 		p.add(DlvRcp, 2) // after the reset
 		if flushAfter {
-			if err := k.Flush(); err != nil {
+			if err := k.Flush(t0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -220,16 +220,16 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 	st.mu.Lock()
 	st.fail = true
 	st.mu.Unlock()
-	if err := k.Flush(); err == nil {
+	if err := k.Flush(t0); err == nil {
 		t.Fatal("Flush did not report the failed write")
 	}
 	st.mu.Lock()
 	st.fail = false
 	st.mu.Unlock()
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Flush(); err != nil {
+	if err := k.Flush(t0); err != nil {
 		t.Fatal(err)
 	}
 	start(t, st, newProc(2), t0.Add(time.Hour))
@@ -241,7 +241,7 @@ func TestFlushFailureKeepsCounts(t *testing.T) {
 func TestDamagedState(t *testing.T) {
 	t.Parallel()
 	st := &memState{m: map[string][]byte{StateKey: []byte("{not json")}}
-	if _, err := Load(st, "x", Values{}); err == nil {
+	if _, err := Load(st, "x", Values{}, t0); err == nil {
 		t.Error("Load of damaged totals: no error")
 	}
 	if _, err := Start(st, "x", func() Values { return Values{} }, t0); err == nil {
@@ -289,7 +289,7 @@ func TestStatusLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	g := Measure(q, smtpd.Stats{CurrentConnections: 2}, []outbound.DomainStats{{ActiveConns: 1}})
+	g := Measure(q.List(), q.IDs(), smtpd.Stats{CurrentConnections: 2}, []outbound.DomainStats{{ActiveConns: 1}})
 	life := Values{InjMsg: 243087, InjRcp: 264562, DrpMsg: 9355}
 	got := StatusLine(life, g)
 	exp := "Status: QKUsd 3 CrtMID 2 CrtICID 0 CrtDCID 0 InjMsg 243087 InjRcp 264562 RejRcp 0 DrpMsg 9355 " +
@@ -314,7 +314,7 @@ func BenchmarkFlush(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		p.add(InjMsg, 1)
-		if err := k.Flush(); err != nil {
+		if err := k.Flush(t0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -325,10 +325,10 @@ func BenchmarkLoad(b *testing.B) {
 	p := newProc(1)
 	k, _ := Start(st, p.id, p.live, t0)
 	p.add(InjMsg, 1)
-	k.Flush()
+	k.Flush(t0)
 	Reset(st, p.id, p.live(), t0)
 	for i := 0; i < b.N; i++ {
-		if _, err := Load(st, p.id, p.live()); err != nil {
+		if _, err := Load(st, p.id, p.live(), t0); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -344,7 +344,7 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tot, rst []byte) {
 		st := &memState{m: map[string][]byte{StateKey: tot, ResetKey: rst}}
 		live := Values{InjMsg: 3}
-		if v, err := Load(st, "1@1", live); err == nil {
+		if v, err := Load(st, "1@1", live, t0); err == nil {
 			for _, n := range Names {
 				if v.Reset[n] < 0 {
 					t.Fatalf("Reset[%s] = %d", n, v.Reset[n])
@@ -353,4 +353,66 @@ func FuzzLoad(f *testing.F) {
 		}
 		Start(st, "2@2", func() Values { return live }, t0)
 	})
+}
+
+// TestRates: status detail's events per hour over 1, 5 and 15 minutes,
+// from the samples of each flush; a young process's rates are over the
+// time it has run; another process's samples give no rates.
+func TestRates(t *testing.T) {
+	t.Parallel()
+	st := &memState{}
+	old := newProc(1)
+	ko := start(t, st, old, t0.Add(-time.Hour))
+	old.add(InjMsg, 1000) // an earlier run: not in this run's rates
+	if err := ko.Flush(t0.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	p := newProc(2)
+	k := start(t, st, p, t0)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	rate := func(now time.Time, name string) []int64 {
+		t.Helper()
+		v, err := Load(st, p.id, p.live(), now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Rates[name]
+	}
+	eq := func(what string, got []int64, want ...int64) {
+		t.Helper()
+		if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+			t.Errorf("%s: rates %v, want %v", what, got, want)
+		}
+	}
+	eq("at the start", rate(t0, InjMsg), 0, 0, 0)
+	for m := 1; m <= 2; m++ {
+		p.add(InjMsg, 10)
+		if err := k.Flush(at(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two minutes old: the 5- and 15-minute rates are over two minutes.
+	eq("after two minutes", rate(at(2), InjMsg), 600, 600, 600)
+	for m := 3; m <= 20; m++ {
+		p.add(InjMsg, 10)
+		if err := k.Flush(at(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eq("steady", rate(at(20), InjMsg), 600, 600, 600)
+	p.add(InjMsg, 50) // a burst, not flushed yet: counted at once
+	// 1 minute: 60 since minute 19; 5: 100 since 15; 15: 200 since 5.
+	eq("burst", rate(at(20), InjMsg), 3600, 1200, 800)
+	eq("no other counter", rate(at(20), DlvRcp), 0, 0, 0)
+	if v, _ := Load(st, "someone else", p.live(), at(20)); v.Rates[InjMsg][0] != 0 {
+		t.Errorf("another process's samples gave rates %v", v.Rates[InjMsg])
+	}
+	// Only the samples the longest window needs are kept.
+	tot, err := load[totals](st, StateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tot.Samples) != keepSamples {
+		t.Errorf("%d samples kept, want %d", len(tot.Samples), keepSamples)
+	}
 }
