@@ -89,7 +89,7 @@ func (c *statusCounters) run(ctx context.Context, changed <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-flush.C:
-			if err := c.k.Flush(); err != nil {
+			if err := c.k.Flush(time.Now()); err != nil {
 				c.warn("Status counters not saved: %v", err)
 			}
 		case <-changed:
@@ -103,7 +103,7 @@ func (c *statusCounters) run(ctx context.Context, changed <-chan struct{}) {
 
 // writeStatus writes one Status: line.
 func (c *statusCounters) writeStatus() {
-	v, err := counters.Load(c.st, c.process, c.live())
+	v, err := counters.Load(c.st, c.process, c.live(), time.Now())
 	if err != nil {
 		c.warn("Status line not written: %v", err)
 		return
@@ -119,7 +119,7 @@ func (c *statusCounters) stop() {
 	}
 	c.cancel()
 	<-c.done
-	if err := c.k.Flush(); err != nil {
+	if err := c.k.Flush(time.Now()); err != nil {
 		c.warn("Status counters not saved: %v", err)
 	}
 }
