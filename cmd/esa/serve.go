@@ -151,6 +151,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	for _, name := range q.SetAside() {
 		sysLog.Critical("Queue file %s is damaged and was moved to queue/bad", name)
 	}
+	logRestoredPause(q, sysLog, a.logs.Logger(store.LogTypeMail))
 	if err := ensureDemoCertificate(st); err != nil {
 		return nil, fmt.Errorf("demo certificate: %w", err)
 	}
@@ -234,6 +235,9 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: %w", err)
 	}
+	// A redirectrecipients redirect outlives restarts; it is back before
+	// the first delivery (and logged in mail_logs).
+	out.RestoreRedirect()
 	d.out = out
 	d.engine.Store(out)
 	// status's counters, kept across restarts, and the Status: line; a

@@ -212,9 +212,13 @@ func (e *Engine) RestoreRedirect() {
 	e.mu.Unlock()
 	since := ""
 	if !rec.Since.IsZero() {
-		since = " since " + rec.Since.Format(logTime)
+		since = " since " + rec.Since.Local().Format(logTime)
 	}
-	e.logf("Redirecting all messages in the queue (MID %d and below) to %s%s, restored at start-up: %d recipients", rec.UpTo, to, since, n)
+	rcpts := "recipients"
+	if n == 1 {
+		rcpts = "recipient"
+	}
+	e.logf("Redirecting all messages in the queue (MID %d and below) to %s%s, restored at start-up: %d %s", rec.UpTo, to, since, n, rcpts)
 }
 
 // logTime is the time layout of the log lines (ESA-CLI §11).

@@ -69,7 +69,7 @@ func TestRedirectSurvivesRestart(t *testing.T) {
 		t.Fatalf("after a restart Redirected() = %s %d %v", h, p, ok)
 	}
 	if log := hs2.log.String(); !strings.Contains(log, "Info: Redirecting all messages in the queue (MID "+itoa(m1)+" and below) to "+rawIP+":"+strconv.Itoa(b.port)+" since ") ||
-		!strings.Contains(log, "restored at start-up: 1 recipients") {
+		!strings.Contains(log, "restored at start-up: 1 recipient") {
 		t.Errorf("the restored redirect is not logged:\n%s", log)
 	}
 	m2 := hs2.submit("a@x.test", true, "Subject: x\r\n\r\nb\r\n", "two@held.invalid")

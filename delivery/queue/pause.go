@@ -223,7 +223,16 @@ func (q *Queue) Resume() error {
 	}
 	q.mu.Lock()
 	q.paused, q.pause = false, Pause{}
+	subs := append([]chan uint64(nil), q.notify...)
 	q.mu.Unlock()
+	// A 0 to the subscribers (Subscribe): the delivery engine rescans now
+	// rather than at its next safety rescan, up to 30 seconds later.
+	for _, c := range subs {
+		select {
+		case c <- 0:
+		default:
+		}
+	}
 	return nil
 }
 

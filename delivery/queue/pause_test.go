@@ -260,3 +260,30 @@ func BenchmarkPauseResume(b *testing.B) {
 		}
 	}
 }
+
+// TestResumeNotifies: Resume tells the subscribers (a 0), so the delivery
+// engine rescans at once instead of at its next safety rescan.
+func TestResumeNotifies(t *testing.T) {
+	t.Parallel()
+	q := openT(t, t.TempDir())
+	sub := q.Subscribe(1)
+	if err := q.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case mid := <-sub:
+		t.Fatalf("Pause notified %d", mid)
+	default:
+	}
+	if err := q.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case mid := <-sub:
+		if mid != 0 {
+			t.Fatalf("Resume notified %d, want 0", mid)
+		}
+	default:
+		t.Fatal("Resume did not notify the subscribers")
+	}
+}

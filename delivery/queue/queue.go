@@ -373,8 +373,8 @@ func (w *Writer) Commit(env Envelope) error {
 }
 
 // Subscribe returns a channel that receives the MID of each message committed
-// from now on. Sends never block: a consumer that falls behind must rescan
-// with List.
+// from now on, and 0 when delivery resumes (Resume). Sends never block: a
+// consumer that falls behind must rescan with List.
 func (q *Queue) Subscribe(buffer int) <-chan uint64 {
 	c := make(chan uint64, buffer)
 	q.mu.Lock()
