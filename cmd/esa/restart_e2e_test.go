@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -116,5 +118,36 @@ func TestPauseAndRedirectSurviveRestart(t *testing.T) {
 	if n := len(regexp.MustCompile(`(?m)^.* Info: .*restored at start-up`).FindAllString(logs, -1)); n != 1 ||
 		len(regexp.MustCompile(`(?m)^.* Info: .*delivery stays paused`).FindAllString(logs, -1)) != 1 {
 		t.Errorf("the third start restored a pause or redirect:\n%s", logs)
+	}
+}
+
+// TestDamagedRecordsAtStart: garbled pause and redirect records never stop
+// the daemon: it starts, delivery stays paused (by nobody known) with a
+// warning in system_logs and mail_logs, and the redirect is dropped with a
+// warning in mail_logs.
+func TestDamagedRecordsAtStart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	qdir := filepath.Join(dir, "queue")
+	if err := os.MkdirAll(qdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"paused.rec": "1234abcd {\"by\":\"adm", "redirect.rec": "\x00\x00\x00"} {
+		if err := os.WriteFile(filepath.Join(qdir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startServe(t, dir)
+	out, _, _ := pipe(t, dir, "workqueue status\nredirectrecipients\n")
+	if !regexp.MustCompile(`Status:\s+Paused\n`).MatchString(out) || strings.Contains(out, "The mail queued before the last redirect") {
+		t.Errorf("after a start over damaged records:\n%s", out)
+	}
+	logs, _, _ := pipe(t, dir, "grep -e \"Warning: (Work queue|Redirect)\" mail_logs\ngrep -e \"Warning: Work queue\" system_logs\n")
+	paused := `Warning: Work queue pause record damaged \(damaged record: .*\); delivery stays paused until workqueue RESUME`
+	for _, re := range []string{`(?s)mail_logs\n.*` + paused + `.*system_logs\n.*` + paused,
+		`Warning: Redirect record dropped \(damaged record: .*\): the mail in the queue follows its own routes`} {
+		if !regexp.MustCompile(re).MatchString(logs) {
+			t.Errorf("the logs lack %s:\n%s", re, logs)
+		}
 	}
 }
