@@ -110,8 +110,7 @@ var (
 
 // counterOf names the counter (delivery/counters) behind each counter row
 // of the Counters: table; a row without one (Gen. Bounce Recipients,
-// Filter Hard Bounces, DomainKeys Signed Msgs: nothing counts them yet)
-// shows zeros.
+// Filter Hard Bounces: nothing counts them yet) shows zeros.
 var counterOf = map[string]string{
 	"Messages Received":       counters.InjMsg,
 	"Recipients Received":     counters.InjRcp,
@@ -127,6 +126,7 @@ var counterOf = map[string]string{
 	"Delivered Recipients":    counters.DlvRcp,
 	"Deleted Recipients":      counters.DelRcp,
 	"Global Unsub. Hits":      counters.GlbUnsbHt,
+	"DomainKeys Signed Msgs":  counters.DKSigned,
 }
 
 // printStatusTables prints the sections of statusSections that the chosen
@@ -270,20 +270,21 @@ Each counter has three columns: Reset counts since the last
 "resetcounters" (since the first start when there was none: "Last counter
 reset: Never"), Uptime since this "esa serve" started, Lifetime since the
 first "esa serve" on this data directory. The daemon adds what it counted
-to the kept totals every minute and when it stops, so a crash loses at most
-the last minute's counts. Completed Recipients counts those delivered,
-hard-bounced and deleted (deleterecipients); Dropped Messages those a
-message filter's drop() discarded; Soft Bounced Events each temporary
-delivery failure of a recipient and Current Outbound Conn. the delivery
-connections open now; the hard bounces by cause are the engine's (DNS,
-5XX, Expired, Other; a filter's bounce() is an Other bounce). Not counted
-yet, and shown as zero: generated bounce recipients, Filter Hard Bounces
-and DomainKeys signatures; Global Unsub. Hits is zero because there is no
-global unsubscribe list. The rates are events per hour over the last 1, 5
-and 15 minutes of this "esa serve", from the counts the daemon keeps each
-minute (over the time it has run while that is shorter). In a shell not
-attached to a running "esa serve" there are no counters to show, and status
-says the gateway is not running.`,
+to the kept totals every minute and when it stops, so a crash loses at
+most the last minute's counts. Completed Recipients counts those
+delivered, hard-bounced and deleted (deleterecipients); Dropped Messages
+those a message filter's drop() discarded; Soft Bounced Events each
+temporary delivery failure of a recipient and Current Outbound Conn. the
+delivery connections open now; the hard bounces by cause are the engine's
+(DNS, 5XX, Expired, Other; a filter's bounce() is an Other bounce). Not
+counted yet, and shown as zero: generated bounce recipients and Filter
+Hard Bounces; Global Unsub. Hits is zero because there is no global
+unsubscribe list. DomainKeys Signed Msgs counts the messages a host
+accepted with our DKIM or DomainKeys signatures. The rates are events per
+hour over the last 1, 5 and 15 minutes of this "esa serve", from the
+counts the daemon keeps each minute (over the time it has run while that
+is shorter). In a shell not attached to a running "esa serve" there are no
+counters to show, and status says the gateway is not running.`,
 		Keywords: []string{"detail"},
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")

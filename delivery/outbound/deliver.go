@@ -651,6 +651,13 @@ func (e *Engine) transaction(s *session, en queue.Entry, j job, rids []int, pol 
 	}
 	e.logf("Message done DCID %d MID %d to RID %s", s.dcid, env.MID, ridList(accepted))
 	e.logf("MID %d RID %s Response '%s'", env.MID, ridList(accepted), strings.Join(rep.Lines, " "))
+	if sigs != "" {
+		// Counted before the delivery is recorded, whose event a
+		// reader of Stats may wait for.
+		e.mu.Lock()
+		e.statLocked(domain).Signed++
+		e.mu.Unlock()
+	}
 	e.recordDelivered(s, j, env, accepted)
 }
 

@@ -110,6 +110,9 @@ type DomainStats struct {
 	ActiveConns    int
 	NextAttempt    time.Time
 	DeliveredBytes int64
+	// Signed counts the messages the domain accepted with our DKIM or
+	// DomainKeys signatures (status detail's DomainKeys Signed Msgs).
+	Signed int
 
 	// HardBounced by cause, as hoststatus breaks it down: the domain or
 	// its mail host does not exist (DNS), a 5xx reply (5XX), the bounce

@@ -146,6 +146,11 @@ func TestOutboundSigning(t *testing.T) {
 			}
 		})
 	}
+	// Two of the messages went out signed (status's DomainKeys Signed
+	// Msgs); the unsigned ones are not counted.
+	if st, _ := hs.e.HostStatus(domain); st.Signed != 2 {
+		t.Errorf("Signed = %d, want 2", st.Signed)
+	}
 }
 
 // The signing identity (Sender: else From:) is picked out of whatever
