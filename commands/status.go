@@ -109,11 +109,12 @@ var (
 )
 
 // counterOf names the counter (delivery/counters) behind each counter row
-// of the Counters: table; a row without one (Gen. Bounce Recipients,
-// Filter Hard Bounces: nothing counts them yet) shows zeros.
+// of the Counters: table; a row without one (Filter Hard Bounces: a
+// filter's bounce() is an Other bounce) shows zeros.
 var counterOf = map[string]string{
 	"Messages Received":       counters.InjMsg,
 	"Recipients Received":     counters.InjRcp,
+	"Gen. Bounce Recipients":  counters.GenBncRcp,
 	"Rejected Recipients":     counters.RejRcp,
 	"Dropped Messages":        counters.DrpMsg,
 	"Soft Bounced Events":     counters.SftBncEvnt,
@@ -276,15 +277,16 @@ delivered, hard-bounced and deleted (deleterecipients); Dropped Messages
 those a message filter's drop() discarded; Soft Bounced Events each
 temporary delivery failure of a recipient and Current Outbound Conn. the
 delivery connections open now; the hard bounces by cause are the engine's
-(DNS, 5XX, Expired, Other; a filter's bounce() is an Other bounce). Not
-counted yet, and shown as zero: generated bounce recipients and Filter
-Hard Bounces; Global Unsub. Hits is zero because there is no global
-unsubscribe list. DomainKeys Signed Msgs counts the messages a host
-accepted with our DKIM or DomainKeys signatures. The rates are events per
-hour over the last 1, 5 and 15 minutes of this "esa serve", from the
-counts the daemon keeps each minute (over the time it has run while that
-is shorter). In a shell not attached to a running "esa serve" there are no
-counters to show, and status says the gateway is not running.`,
+(DNS, 5XX, Expired, Other; a filter's bounce() is an Other bounce). Gen.
+Bounce Recipients counts the senders of the bounce reports hard bounces
+generated. Filter Hard Bounces is zero (a filter's bounce() is an Other
+bounce), and so is Global Unsub. Hits: there is no global unsubscribe
+list. DomainKeys Signed Msgs counts the messages a host accepted with our
+DKIM or DomainKeys signatures. The rates are events per hour over the last
+1, 5 and 15 minutes of this "esa serve", from the counts the daemon keeps
+each minute (over the time it has run while that is shorter). In a shell
+not attached to a running "esa serve" there are no counters to show, and
+status says the gateway is not running.`,
 		Keywords: []string{"detail"},
 		Run: func(io *shell.IO, args []string) error {
 			detail := len(args) == 1 && strings.EqualFold(args[0], "detail")

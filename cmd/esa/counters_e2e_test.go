@@ -77,7 +77,7 @@ func TestCountersSurviveRestart(t *testing.T) {
 	if out, errs, code := pipe(t, dir, "logconfig\nsetup\n1\n\n\n\n\ncommit\nmetrics every second\n\n"); code != 0 {
 		t.Fatalf("logconfig setup: exit %d\n%s\n%s", code, out, errs)
 	}
-	out = waitScreen(t, dir, "grep -e \"Status: \" mail_logs\n", `Info: Status: QKUsd \d+ CrtMID \d+ CrtICID \d+ CrtDCID \d+ InjMsg 3 InjRcp 3 RejRcp 0 DrpMsg 0 `)
+	out = waitScreen(t, dir, "grep -e \"Status: \" mail_logs\n", `Info: Status: QKUsd \d+ CrtMID \d+ CrtICID \d+ CrtDCID \d+ InjMsg 3 InjRcp 3 GenBncRcp 0 RejRcp 0 DrpMsg 0 `)
 	if strings.Contains(out, "CPULd") || strings.Contains(out, "QKFre") {
 		t.Errorf("the Status: line shows what is not measured:\n%s", out)
 	}

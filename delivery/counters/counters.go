@@ -28,14 +28,14 @@ import (
 
 // The counters, by the names the appliance's Status: line gives them
 // (ESA-CLI §11.8), in that line's order. Only what the gateway measures is
-// here: no generated bounce recipients or filter hard bounces (nothing
-// counts them yet). GlbUnsbHt is here because zero is the truth: there is
+// here: no filter hard bounces (a filter's bounce() is an Other bounce). GlbUnsbHt is here because zero is the truth: there is
 // no global unsubscribe list to hit. DKSigned (status detail's DomainKeys
 // Signed Msgs) has no field in the line we know of, so the line leaves it
 // out.
 const (
 	InjMsg     = "InjMsg"     // Messages Received
 	InjRcp     = "InjRcp"     // Recipients Received
+	GenBncRcp  = "GenBncRcp"  // Gen. Bounce Recipients
 	RejRcp     = "RejRcp"     // Rejected Recipients
 	DrpMsg     = "DrpMsg"     // Dropped Messages (message filters' drop())
 	SftBncEvnt = "SftBncEvnt" // Soft Bounced Events
@@ -52,7 +52,7 @@ const (
 )
 
 // Names lists the counters, those of the Status: line in its order.
-var Names = []string{InjMsg, InjRcp, RejRcp, DrpMsg, SftBncEvnt, CmpRcp, HrdBncRcp,
+var Names = []string{InjMsg, InjRcp, GenBncRcp, RejRcp, DrpMsg, SftBncEvnt, CmpRcp, HrdBncRcp,
 	DnsHrdBnc, FiveXXBnc, ExpHrdBnc, OtrHrdBnc, DlvRcp, DelRcp, GlbUnsbHt, DKSigned}
 
 // Values are counter values by name.
@@ -82,6 +82,7 @@ func Live(smtp smtpd.Stats, outcomes map[string]int64, engine []outbound.DomainS
 		v[ExpHrdBnc] += int64(s.ExpiredBounced)
 		v[OtrHrdBnc] += int64(s.OtherBounced)
 		v[DKSigned] += int64(s.Signed)
+		v[GenBncRcp] += int64(s.GenBounced)
 	}
 	return v
 }

@@ -87,6 +87,11 @@ func TestBounce5xx(t *testing.T) {
 	if len(evs[Delivered]) != 1 || evs[Delivered][0] != 0 || len(evs[Bounced]) != 2 {
 		t.Fatalf("outcomes %v", evs)
 	}
+	// One report for both bounced recipients: one generated bounce
+	// recipient (status's Gen. Bounce Recipients).
+	if st, _ := hs.e.HostStatus("raw.ins.test"); st.GenBounced != 1 {
+		t.Errorf("GenBounced = %d, want 1", st.GenBounced)
+	}
 	// The DSN is a new message from <> delivered back to alice.
 	dsnMID := hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered }).MID
 	var dsns []dnstest.Message

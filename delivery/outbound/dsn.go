@@ -25,8 +25,8 @@ func (e *Engine) injectDSN(env queue.Envelope, rfs []ridFail, pol Policy, delay 
 
 // injectDSNHeader is injectDSN with the original header read beforehand:
 // a bounce of a message's last recipients removes its files before the
-// report is built.
-func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, delay bool, until time.Time, header []byte) {
+// report is built. It reports whether the notification was queued.
+func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, delay bool, until time.Time, header []byte) bool {
 	to := env.From
 	if delay && pol.Bounce.DelayRecipient != "" {
 		to = pol.Bounce.DelayRecipient
@@ -34,7 +34,7 @@ func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, 
 	mid, err := e.cfg.Queue.IDs().Next(queue.MID)
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: no MID for the bounce: %v", env.MID, err)
-		return
+		return false
 	}
 	now := e.cfg.Now()
 	body := buildDSN(e.cfg.HeloName, pol.Bounce.BounceFrom, to, env, rfs, delay, until, now, mid, header)
@@ -58,7 +58,7 @@ func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, 
 	}
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: queueing the bounce failed: %v", env.MID, err)
-		return
+		return false
 	}
 	// ESA-CLI §11.4: a generated bounce is itself a new MID from ICID 0.
 	e.logf("Start MID %d ICID 0", mid)
@@ -66,6 +66,7 @@ func (e *Engine) injectDSNHeader(env queue.Envelope, rfs []ridFail, pol Policy, 
 	e.logf("MID %d ICID 0 RID 0 To: <%s>", mid, to)
 	e.logf("MID %d Subject '%s'", mid, subject)
 	e.logf("MID %d ready %d bytes from <>", mid, len(body))
+	return true
 }
 
 // originalHeader reads the header of the queued message (what the gateway

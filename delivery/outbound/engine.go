@@ -113,6 +113,10 @@ type DomainStats struct {
 	// Signed counts the messages the domain accepted with our DKIM or
 	// DomainKeys signatures (status detail's DomainKeys Signed Msgs).
 	Signed int
+	// GenBounced counts the recipients of the bounce reports the
+	// domain's hard bounces generated (status's Gen. Bounce Recipients):
+	// one per report, to the sender; delay notices are not bounces.
+	GenBounced int
 
 	// HardBounced by cause, as hoststatus breaks it down: the domain or
 	// its mail host does not exist (DNS), a 5xx reply (5XX), the bounce

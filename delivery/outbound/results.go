@@ -198,9 +198,7 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 	if err != nil {
 		e.cfg.Log.Warning("MID %d: recording the bounce of RID %s failed: %v", env.MID, ridList(rids), err)
 	}
-	if report {
-		e.injectDSNHeader(env, rfs, pol, false, e.cfg.Now(), header)
-	}
+	generated := report && e.injectDSNHeader(env, rfs, pol, false, e.cfg.Now(), header)
 	if !still {
 		e.logf("Message finished MID %d done", env.MID)
 	}
@@ -208,6 +206,9 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 	e.mu.Lock()
 	st := e.statLocked(domain)
 	st.HardBounced += len(rids)
+	if generated {
+		st.GenBounced++ // the report's one recipient, the sender
+	}
 	for _, rf := range rfs {
 		switch {
 		case rf.f.enh == "5.4.7":
