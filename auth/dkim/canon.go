@@ -169,6 +169,10 @@ type bodyCanon struct {
 	cr     bool // the last chunk ended in CR; its LF may come next
 	closed bool
 	out    []byte
+	// eol, when set, says whether any line so far ends in white space
+	// before its CRLF (the crlfWriter in front sees every line end): while
+	// it is false, relaxed canonicalization need not look for that case.
+	eol *bool
 }
 
 func newBodyCanon(mode bodyMode, h io.Writer, limit int64) *bodyCanon {
@@ -337,6 +341,9 @@ func (b *bodyCanon) processSimple(p []byte) {
 // search, so a clean chunk costs a few passes at memory speed.
 var relaxedChanges = [...][]byte{[]byte("\t"), []byte("  "), []byte(" \r\n")}
 
+// wspBeforeCRLF is the index of " \r\n" in relaxedChanges.
+const wspBeforeCRLF = 2
+
 // processRelaxed writes the clean lines of the chunk as they are, in as
 // few slices as possible, and gives each line relaxed canonicalization
 // changes (and the empty lines right before it, which may turn out to be
@@ -348,6 +355,10 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 	// bytes before it.
 	var next [len(relaxedChanges)]int
 	for k, pat := range relaxedChanges {
+		if k == wspBeforeCRLF && b.eol != nil && !*b.eol {
+			next[k] = -1 // no line of the chunk ends in white space
+			continue
+		}
 		next[k] = bytes.Index(p, pat)
 	}
 	off := 0 // bytes of the original chunk consumed; next[] is relative to the original

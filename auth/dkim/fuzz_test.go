@@ -135,7 +135,34 @@ func FuzzBodyCanon(f *testing.F) {
 				t.Fatalf("mode %d, chunk %d, %q:\n got %q\nwant %q", mode, step, body, got.Bytes(), want)
 			}
 		}
+		// As Verify runs it: through the CRLF writer, whose line-end
+		// hint lets relaxed canonicalization skip a search.
+		want := refBody(bodyRelaxed, refCRLF(body))
+		var got bytes.Buffer
+		cw := &crlfWriter{}
+		bc := newBodyCanon(bodyRelaxed, &got, -1)
+		bc.eol, cw.w = &cw.wspEOL, bc
+		step := int(chunk)%17 + 1
+		for i := 0; i < len(body); i += step {
+			cw.Write(body[i:min(i+step, len(body))])
+		}
+		bc.Close()
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("through crlfWriter, chunk %d, %q:\n got %q\nwant %q", step, body, got.Bytes(), want)
+		}
 	})
+}
+
+// refCRLF turns every LF not preceded by CR into CRLF, as crlfWriter does.
+func refCRLF(b []byte) []byte {
+	var out []byte
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // refHeaderRelaxed is RFC 6376 §3.4.2 written byte by byte, the reference

@@ -267,6 +267,12 @@ func (h *headerBuf) readFast(br *bufio.Reader) ([]field, bool) {
 type crlfWriter struct {
 	w      io.Writer
 	lastCR bool
+	// wspEOL: a line seen so far ends in white space before its CRLF. It
+	// is set before the bytes are passed on, so relaxed body
+	// canonicalization downstream can skip looking for that case while
+	// it is false (bodyCanon.eol): this writer visits every line end
+	// anyway.
+	wspEOL bool
 }
 
 var crlf = []byte("\r\n")
@@ -281,8 +287,14 @@ func (c *crlfWriter) Write(p []byte) (int, error) {
 		}
 		i += from
 		from = i + 1
-		if (i > 0 && p[i-1] == '\r') || (i == 0 && c.lastCR) {
+		if i > 0 && p[i-1] == '\r' {
+			if i > 1 && (p[i-2] == ' ' || p[i-2] == '\t') {
+				c.wspEOL = true
+			}
 			continue // already CRLF: written later in one slice
+		}
+		if i == 0 && c.lastCR {
+			continue
 		}
 		if i > s {
 			if _, err := c.w.Write(p[s:i]); err != nil {

@@ -156,6 +156,9 @@ type bodyHashes struct {
 	m    map[bodyKey]*bodyHash // only past a few entries; see add
 	list []*bodyHash
 	free []*bodyHash
+	// eol, when set, is the crlfWriter's wspEOL for the canonicalizers
+	// (bodyCanon.eol).
+	eol *bool
 }
 
 func (b *bodyHashes) add(mode bodyMode, limit int64) *bodyHash {
@@ -182,7 +185,7 @@ func (b *bodyHashes) add(mode bodyMode, limit int64) *bodyHash {
 		bh = &bodyHash{h: sha256.New()}
 	}
 	bh.key = k
-	bh.canon = bodyCanon{mode: mode, h: bh.h, limit: limit, out: bh.canon.out[:0]}
+	bh.canon = bodyCanon{mode: mode, h: bh.h, limit: limit, out: bh.canon.out[:0], eol: b.eol}
 	b.list = append(b.list, bh)
 	if b.m != nil {
 		b.m[k] = bh

@@ -233,6 +233,9 @@ func getVerifyState(n int) *verifyState {
 		st.sigs = make([]signature, n)
 	}
 	st.ps, st.sigs = st.ps[:n], st.sigs[:n]
+	// The body canonicalizers learn from the CRLF writer in front of them
+	// whether any line ends in white space (bodyCanon.eol).
+	st.bodies.eol = &st.cw.wspEOL
 	return st
 }
 
