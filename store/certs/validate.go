@@ -4,25 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"esa/store/names"
 )
 
 // ValidName checks a certificate profile name: 1 to 64 characters, letters,
 // digits, '-', '_' and '.', so it reads unambiguously in lists, references
 // and file names.
-func ValidName(name string) error {
-	if name == "" {
-		return errors.New("You must enter a value.")
-	}
-	if len(name) > 64 {
-		return errors.New("The value must be at most 64 characters long.")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return errors.New("Valid characters are letters, digits, '-', '_' and '.'.")
-		}
-	}
-	return nil
-}
+func ValidName(name string) error { return names.Profile(name) }
 
 // Validate checks the whole table, and that every listener certificate named
 // in uses (STARTTLS) resolves: a certificate in use cannot be deleted.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"esa/store/names"
 )
 
 // Table is the whole dictionaryconfig configuration.
@@ -75,28 +77,7 @@ func (t *Table) Index(name string) int {
 // digits, spaces, '.', '_' and '-', starting with a letter or digit and
 // not ending with a space. Filters name a dictionary inside double quotes
 // (dictionary-match("Executives")), so quotes and backslashes are kept out.
-func CheckName(name string) error {
-	if name == "" {
-		return errors.New("the name is empty")
-	}
-	if len(name) > MaxNameLen {
-		return fmt.Errorf("the name is longer than %d characters", MaxNameLen)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if i == 0 && !alnum {
-			return errors.New("the name must start with a letter or a digit")
-		}
-		if !alnum && c != ' ' && c != '.' && c != '_' && c != '-' {
-			return errors.New("the name may hold only letters, digits, spaces, '.', '_' and '-'")
-		}
-	}
-	if name[len(name)-1] == ' ' {
-		return errors.New("the name must not end with a space")
-	}
-	return nil
-}
+func CheckName(name string) error { return names.Quoted(name, MaxNameLen) }
 
 // CheckTerm validates one term: valid UTF-8, 1 to MaxTermLen characters,
 // no control or formatting characters (a bidirectional override would make

@@ -4,6 +4,7 @@ package names
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -44,4 +45,31 @@ func Hostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// Quoted checks a name a message filter writes inside double quotes (a
+// quarantine, a content dictionary): 1 to max ASCII letters, digits,
+// spaces, '.', '_' and '-', starting with a letter or digit and not ending
+// with a space, so quotes and backslashes are kept out.
+func Quoted(name string, max int) error {
+	if name == "" {
+		return errors.New("the name is empty")
+	}
+	if len(name) > max {
+		return fmt.Errorf("the name is longer than %d characters", max)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i == 0 && !alnum {
+			return errors.New("the name must start with a letter or a digit")
+		}
+		if !alnum && c != ' ' && c != '.' && c != '_' && c != '-' {
+			return errors.New("the name may hold only letters, digits, spaces, '.', '_' and '-'")
+		}
+	}
+	if name[len(name)-1] == ' ' {
+		return errors.New("the name must not end with a space")
+	}
+	return nil
 }
