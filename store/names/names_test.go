@@ -22,7 +22,7 @@ func TestHostname(t *testing.T) {
 }
 
 func TestQuoted(t *testing.T) {
-	for name, ok := range map[string]bool{"Policy": true, "Exec list 2": true, "a.b_c-d": true, "": false,
+	for name, ok := range map[string]bool{"Policy": true, "Exec list": true, "a.b_c-d": true, "": false,
 		" lead": false, "trail ": false, `q"uote`: false, `back\slash`: false, "0123456789a": false} {
 		if err := Quoted(name, 10); (err == nil) != ok {
 			t.Errorf("Quoted(%q) = %v", name, err)
