@@ -92,12 +92,14 @@ type daemon struct {
 	// its Run returns.
 	reports     *dmarcreport.Job
 	reportsDone chan struct{}
-	stopOut     context.CancelFunc
-	smtp        *smtpd.Server
-	ssh         *sshd.Server
-	ctl         *sshd.Server
-	sys         *appLogger
-	start       time.Time
+	// sweepDone closes when the quarantine retention sweep has stopped.
+	sweepDone chan struct{}
+	stopOut   context.CancelFunc
+	smtp      *smtpd.Server
+	ssh       *sshd.Server
+	ctl       *sshd.Server
+	sys       *appLogger
+	start     time.Time
 }
 
 type appLogger = struct {
@@ -151,12 +153,12 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	for _, name := range q.SetAside() {
 		sysLog.Critical("Queue file %s is damaged and was moved to queue/bad", name)
 	}
-	logRestoredPause(q, sysLog, a.logs.Logger(store.LogTypeMail))
+	mailLog := a.logs.Logger(store.LogTypeMail)
+	logRestoredPause(q, sysLog, mailLog)
 	if err := ensureDemoCertificate(st); err != nil {
 		return nil, fmt.Errorf("demo certificate: %w", err)
 	}
 	material := newTLSMaterial(st)
-	mailLog := a.logs.Logger(store.LogTypeMail)
 	d.forged = newForgedCounts(st, mailLog)
 	filters := &filterSet{st: st}
 	evaluators := dmarcEvaluators(st, dmarcResolver{dkimResolver{a.env.Resolver}})
@@ -165,7 +167,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	d.reports = dmarcreport.New(dmarcreport.Options{Store: st, Queue: q, EvaluatorFor: evaluators, Log: mailLog})
 	d.smtp = smtpd.New(smtpd.Options{
 		Queue:       q,
-		Log:         a.logs.Logger(store.LogTypeMail),
+		Log:         mailLog,
 		Certificate: material.Certificate,
 		SPF:         newSPFChecker(a.env.Resolver, st.Snapshot().System.Hostname), // issue 15: one checker, the shell's resolver
 		DKIM:        dkimResolver{a.env.Resolver},                                 // issue 16
@@ -228,7 +230,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 		Sign:        signingFor(st),
 		SignUseFrom: signUseFrom(st),
 		Now:         time.Now,
-		Log:         a.logs.Logger(store.LogTypeMail),
+		Log:         mailLog,
 		HeloName:    st.Snapshot().System.Hostname,
 		Notify:      d.reports.Delivery,
 	})
@@ -250,9 +252,9 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 	octx, cancel := context.WithCancel(context.Background())
 	d.stopOut = cancel
 	go out.Run(octx)
-	go sweepQuarantines(octx, st, q, mailLog, time.Minute)
-	reportsDone := make(chan struct{})
-	d.reportsDone = reportsDone
+	reportsDone, sweepDone := make(chan struct{}), make(chan struct{})
+	d.reportsDone, d.sweepDone = reportsDone, sweepDone
+	go func() { defer close(sweepDone); sweepQuarantines(octx, st, q, mailLog, time.Minute) }()
 	go func() { defer close(reportsDone); d.reports.Run(octx) }()
 
 	keys, err := sshd.LoadHostKeys(filepath.Join(st.Dir(), "ssh"))
@@ -320,6 +322,7 @@ func (d *daemon) stop(grace time.Duration) int {
 	d.stopOut()
 	d.out.Close()
 	d.counters.stop()
+	<-d.sweepDone
 	<-d.reportsDone
 	if err := d.reports.Close(); err != nil {
 		d.sys.Warning("DMARC report data not saved: %v", err)
