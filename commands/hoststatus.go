@@ -46,7 +46,8 @@ is up or down (down: its last attempt failed and its recipients wait for a
 retry), the counters since the daemon started (soft bounced events,
 delivered and hard-bounced recipients, the hard bounces by cause: the domain
 or its mail host does not exist (DNS), a 5xx reply, the bounce profile gave
-up (Expired), others such as bouncerecipients), the gauges (active recipients, those
+up (Expired), a message filter's bounce() (Filter), others such as
+bouncerecipients), the gauges (active recipients, those
 not yet attempted and those attempted, current outbound connections), the
 age of the oldest message queued for it, the last activity, whether the last
 delivery went over TLS, the last error, and the SMTP route (smtproutes)
@@ -165,8 +166,7 @@ func printHostStatus(env *Env, io *shell.IO, host string) {
 	hostLine(io, "      Hard Bounced Recipients", n(s.HardBounced))
 	hostLine(io, "        DNS Hard Bounces", n(s.DNSBounced))
 	hostLine(io, "        5XX Hard Bounces", n(s.FiveXXBounced))
-	// No message filter bounces: the gateway has no message filters.
-	hostLine(io, "        Filter Hard Bounces", n(0))
+	hostLine(io, "        Filter Hard Bounces", n(s.FilterBounced))
 	hostLine(io, "        Expired Hard Bounces", n(s.ExpiredBounced))
 	hostLine(io, "        Other Hard Bounces", n(s.OtherBounced))
 	hostLine(io, "      Delivered Recipients", n(s.Delivered))

@@ -121,13 +121,13 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // fakeStats are the fake engine's counters: example.net down (its last
 // attempt failed, the retry is due in ten minutes), example.com up with
-// two connections open, example.org with two hard bounces, gone.example
+// two connections open, example.org with three hard bounces, gone.example
 // delivered to earlier and no longer queued.
 var fakeStats = []outbound.DomainStats{
 	{Domain: "example.com", Delivered: 40, Connections: 12, ActiveConns: 2, LastActivity: clock.Add(-time.Minute), LastTLS: true, DeliveredBytes: 81920},
 	{Domain: "example.net", Delivered: 12, SoftBounced: 4, HardBounced: 1, ExpiredBounced: 1, Connections: 9, LastActivity: clock.Add(-10 * time.Minute),
 		LastTLS: true, LastError: "Not accepting messages at this time: 4.3.2 try again later", NextAttempt: clock.Add(10 * time.Minute)},
-	{Domain: "example.org", Delivered: 3, HardBounced: 2, FiveXXBounced: 1, DNSBounced: 1, Connections: 3, LastActivity: clock.Add(-time.Hour),
+	{Domain: "example.org", Delivered: 3, HardBounced: 3, FiveXXBounced: 1, DNSBounced: 1, FilterBounced: 1, Connections: 3, LastActivity: clock.Add(-time.Hour),
 		LastError: "Unknown address error: 5.1.1 <x@example.org>: user unknown"},
 	{Domain: "gone.example", Delivered: 7, Connections: 1, LastActivity: clock.Add(-3 * time.Hour), LastTLS: true},
 }

@@ -109,8 +109,7 @@ var (
 )
 
 // counterOf names the counter (delivery/counters) behind each counter row
-// of the Counters: table; a row without one (Filter Hard Bounces: a
-// filter's bounce() is an Other bounce) shows zeros.
+// of the Counters: table; a row without one shows zeros.
 var counterOf = map[string]string{
 	"Messages Received":       counters.InjMsg,
 	"Recipients Received":     counters.InjRcp,
@@ -123,6 +122,7 @@ var counterOf = map[string]string{
 	"DNS Hard Bounces":        counters.DnsHrdBnc,
 	"5XX Hard Bounces":        counters.FiveXXBnc,
 	"Expired Hard Bounces":    counters.ExpHrdBnc,
+	"Filter Hard Bounces":     counters.FltrHrdBnc,
 	"Other Hard Bounces":      counters.OtrHrdBnc,
 	"Delivered Recipients":    counters.DlvRcp,
 	"Deleted Recipients":      counters.DelRcp,
@@ -277,11 +277,10 @@ delivered, hard-bounced and deleted (deleterecipients); Dropped Messages
 those a message filter's drop() discarded; Soft Bounced Events each
 temporary delivery failure of a recipient and Current Outbound Conn. the
 delivery connections open now; the hard bounces by cause are the engine's
-(DNS, 5XX, Expired, Other; a filter's bounce() is an Other bounce). Gen.
-Bounce Recipients counts the senders of the bounce reports hard bounces
-generated. Filter Hard Bounces is zero (a filter's bounce() is an Other
-bounce), and so is Global Unsub. Hits: there is no global unsubscribe
-list. DomainKeys Signed Msgs counts the messages a host accepted with our
+(DNS, 5XX, Expired, Filter: a message filter's bounce(), Other: such as
+bouncerecipients). Gen. Bounce Recipients counts the senders of the bounce
+reports hard bounces generated. Global Unsub. Hits is zero: there is no
+global unsubscribe list. DomainKeys Signed Msgs counts the messages a host accepted with our
 DKIM or DomainKeys signatures. The rates are events per hour over the last
 1, 5 and 15 minutes of this "esa serve", from the counts the daemon keeps
 each minute (over the time it has run while that is shorter). In a shell

@@ -189,7 +189,7 @@ func startDaemon(a *appliance, sf serveFlags, stderr io.Writer) (*daemon, error)
 			if !ok {
 				return
 			}
-			if _, err := eng.BounceNow(mid, en.Pending(), reason); err != nil {
+			if _, err := eng.BounceFiltered(mid, en.Pending(), reason); err != nil {
 				mailLog.Warning("MID %d not bounced: %v", mid, err)
 			}
 		},

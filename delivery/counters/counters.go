@@ -28,7 +28,7 @@ import (
 
 // The counters, by the names the appliance's Status: line gives them
 // (ESA-CLI §11.8), in that line's order. Only what the gateway measures is
-// here: no filter hard bounces (a filter's bounce() is an Other bounce). GlbUnsbHt is here because zero is the truth: there is
+// here. GlbUnsbHt is here because zero is the truth: there is
 // no global unsubscribe list to hit. DKSigned (status detail's DomainKeys
 // Signed Msgs) has no field in the line we know of, so the line leaves it
 // out.
@@ -43,6 +43,7 @@ const (
 	HrdBncRcp  = "HrdBncRcp"  // Hard Bounced Recipients
 	DnsHrdBnc  = "DnsHrdBnc"  // DNS Hard Bounces
 	FiveXXBnc  = "5XXHrdBnc"  // 5XX Hard Bounces
+	FltrHrdBnc = "FltrHrdBnc" // Filter Hard Bounces (message filters' bounce())
 	ExpHrdBnc  = "ExpHrdBnc"  // Expired Hard Bounces
 	OtrHrdBnc  = "OtrHrdBnc"  // Other Hard Bounces
 	DlvRcp     = "DlvRcp"     // Delivered Recipients
@@ -53,7 +54,7 @@ const (
 
 // Names lists the counters, those of the Status: line in its order.
 var Names = []string{InjMsg, InjRcp, GenBncRcp, RejRcp, DrpMsg, SftBncEvnt, CmpRcp, HrdBncRcp,
-	DnsHrdBnc, FiveXXBnc, ExpHrdBnc, OtrHrdBnc, DlvRcp, DelRcp, GlbUnsbHt, DKSigned}
+	DnsHrdBnc, FiveXXBnc, FltrHrdBnc, ExpHrdBnc, OtrHrdBnc, DlvRcp, DelRcp, GlbUnsbHt, DKSigned}
 
 // Values are counter values by name.
 type Values map[string]int64
@@ -80,6 +81,7 @@ func Live(smtp smtpd.Stats, outcomes map[string]int64, engine []outbound.DomainS
 		v[DnsHrdBnc] += int64(s.DNSBounced)
 		v[FiveXXBnc] += int64(s.FiveXXBounced)
 		v[ExpHrdBnc] += int64(s.ExpiredBounced)
+		v[FltrHrdBnc] += int64(s.FilterBounced)
 		v[OtrHrdBnc] += int64(s.OtherBounced)
 		v[DKSigned] += int64(s.Signed)
 		v[GenBncRcp] += int64(s.GenBounced)

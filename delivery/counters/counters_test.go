@@ -254,9 +254,9 @@ func TestLive(t *testing.T) {
 	t.Parallel()
 	v := Live(smtpd.Stats{Messages: 3, Recipients: 7, Rejected: 2, Dropped: 1},
 		map[string]int64{"delivered": 4, "bounced": 2, "deleted": 1},
-		[]outbound.DomainStats{{SoftBounced: 2, DNSBounced: 1, ActiveConns: 1, Signed: 2, GenBounced: 1}, {SoftBounced: 1, FiveXXBounced: 1, ExpiredBounced: 1, OtherBounced: 1, Signed: 1}})
+		[]outbound.DomainStats{{SoftBounced: 2, DNSBounced: 1, ActiveConns: 1, Signed: 2, GenBounced: 1}, {SoftBounced: 1, FiveXXBounced: 1, ExpiredBounced: 1, FilterBounced: 2, OtherBounced: 1, Signed: 1}})
 	exp := Values{InjMsg: 3, InjRcp: 7, GenBncRcp: 1, RejRcp: 2, DrpMsg: 1, SftBncEvnt: 3, CmpRcp: 7, HrdBncRcp: 2,
-		DnsHrdBnc: 1, FiveXXBnc: 1, ExpHrdBnc: 1, OtrHrdBnc: 1, DlvRcp: 4, DelRcp: 1, GlbUnsbHt: 0, DKSigned: 3}
+		DnsHrdBnc: 1, FiveXXBnc: 1, FltrHrdBnc: 2, ExpHrdBnc: 1, OtrHrdBnc: 1, DlvRcp: 4, DelRcp: 1, GlbUnsbHt: 0, DKSigned: 3}
 	for _, n := range Names {
 		if v[n] != exp[n] {
 			t.Errorf("%s = %d, want %d", n, v[n], exp[n])
@@ -290,15 +290,15 @@ func TestStatusLine(t *testing.T) {
 		}
 	}
 	g := Measure(q.List(), q.IDs(), smtpd.Stats{CurrentConnections: 2}, []outbound.DomainStats{{ActiveConns: 1}})
-	life := Values{InjMsg: 243087, InjRcp: 264562, DrpMsg: 9355, DKSigned: 7}
+	life := Values{InjMsg: 243087, InjRcp: 264562, DrpMsg: 9355, FltrHrdBnc: 5, DKSigned: 7}
 	got := StatusLine(life, g)
 	exp := "Status: QKUsd 3 CrtMID 2 CrtICID 0 CrtDCID 0 InjMsg 243087 InjRcp 264562 GenBncRcp 0 RejRcp 0 DrpMsg 9355 " +
-		"SftBncEvnt 0 CmpRcp 0 HrdBncRcp 0 DnsHrdBnc 0 5XXHrdBnc 0 ExpHrdBnc 0 OtrHrdBnc 0 DlvRcp 0 DelRcp 0 GlbUnsbHt 0 " +
+		"SftBncEvnt 0 CmpRcp 0 HrdBncRcp 0 DnsHrdBnc 0 5XXHrdBnc 0 FltrHrdBnc 5 ExpHrdBnc 0 OtrHrdBnc 0 DlvRcp 0 DelRcp 0 GlbUnsbHt 0 " +
 		"ActvRcp 2 UnatmptRcp 2 AtmptRcp 0 CrtCncIn 2 CrtCncOut 1 DstInMem 2 WorkQ 1 QuarMsgs 1 QuarQKUsd 2"
 	if got != exp {
 		t.Errorf("StatusLine:\n got %s\nwant %s", got, exp)
 	}
-	for _, absent := range []string{"CPULd", "RAMUtil", "QKFre", "FltrHrdBnc", "DnsReq", "LogAvail", DKSigned} {
+	for _, absent := range []string{"CPULd", "RAMUtil", "QKFre", "DnsReq", "LogAvail", DKSigned} {
 		if strings.Contains(got, " "+absent+" ") {
 			t.Errorf("StatusLine shows %s, which is not measured", absent)
 		}

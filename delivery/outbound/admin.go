@@ -24,7 +24,30 @@ import (
 // meanwhile) are skipped, and so is a message a quarantine holds
 // (queue.Entry.Held): it is not in the work queue, and only releasing or
 // deleting it from its quarantine ends it (quarantineconfig).
+//
+// BounceNow is the administrator's bounce (bouncerecipients): status and
+// hoststatus count it as an Other Hard Bounce. A message filter's bounce()
+// goes through BounceFiltered.
 func (e *Engine) BounceNow(mid uint64, rids []int, reason string) (int, error) {
+	return e.bounceNow(mid, rids, reason, adminBounceReason)
+}
+
+// BounceFiltered is BounceNow for a message filter's bounce() action: the
+// same bounce and report, logged "Bounced by filter" and counted as a
+// Filter Hard Bounce (status's FltrHrdBnc, ESA-CLI §10.7 and §11.8) rather
+// than an Other one.
+func (e *Engine) BounceFiltered(mid uint64, rids []int, reason string) (int, error) {
+	return e.bounceNow(mid, rids, reason, filterBounceReason)
+}
+
+// The reason texts of the gateway's own bounces: the log line's reason,
+// and what the counters tell the causes by (bounce).
+const (
+	adminBounceReason  = "Bounced by administrator"
+	filterBounceReason = "Bounced by filter"
+)
+
+func (e *Engine) bounceNow(mid uint64, rids []int, reason, cause string) (int, error) {
 	en, ok := e.cfg.Queue.Get(mid)
 	if !ok || en.Held() {
 		return 0, nil
@@ -44,7 +67,7 @@ func (e *Engine) BounceNow(mid uint64, rids []int, reason string) (int, error) {
 		// RFC 3463 §3.4 5.3.0: "Other or undefined mail system status",
 		// the class of a bounce the gateway itself decided.
 		byDomain[d] = append(byDomain[d], ridFail{rid, &failure{perm: true, enh: "5.3.0",
-			reason: "Bounced by administrator", code: "000", text: oneLine(reason), status: "5.3.0"}})
+			reason: cause, code: "000", text: oneLine(reason), status: "5.3.0"}})
 	}
 	n := 0
 	for _, d := range domains {

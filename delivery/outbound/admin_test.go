@@ -63,8 +63,53 @@ func TestBounceNow(t *testing.T) {
 	if !regexp.MustCompile(re).MatchString(hs.log.String()) {
 		t.Errorf("no line %s in\n%s", re, hs.log.String())
 	}
-	if s, ok := hs.e.HostStatus("raw.ins.test"); !ok || s.HardBounced != 1 || s.SoftBounced != 1 || s.OtherBounced != 1 || s.FiveXXBounced+s.DNSBounced+s.ExpiredBounced != 0 {
+	if s, ok := hs.e.HostStatus("raw.ins.test"); !ok || s.HardBounced != 1 || s.SoftBounced != 1 || s.OtherBounced != 1 || s.FiveXXBounced+s.DNSBounced+s.ExpiredBounced+s.FilterBounced != 0 {
 		t.Errorf("hoststatus counters %+v", s)
+	}
+}
+
+// TestBounceFiltered: a message filter's bounce() ends the recipients as
+// bouncerecipients does, with the report to the sender, but is logged
+// "Bounced by filter" and counted as a Filter Hard Bounce, not an Other
+// one (ESA-CLI §10.4, §10.7).
+func TestBounceFiltered(t *testing.T) {
+	t.Parallel()
+	b, srv := rawBed(t)
+	hs := newHarness(t, t.TempDir(), Config{Resolver: b.res, Port: b.port,
+		Policy: func(string) Policy {
+			return Policy{TLS: TLSNo, Bounce: Bounce{InitialRetry: time.Hour, MaxRetry: time.Hour, MaxQueueTime: 72 * time.Hour, HardBounce: true}}
+		}})
+	mid := hs.submit("alice@raw.ins.test", true, "Subject: hello\r\nMessage-ID: <f1@x>\r\n\r\nbody\r\n", "later1@raw.ins.test", "later2@raw.ins.test")
+	if ev := hs.waitFor(mid); ev.Outcome != Deferred {
+		t.Fatalf("first attempt: %+v", ev)
+	}
+	n, err := hs.e.BounceFiltered(mid, []int{0, 1}, "Message bounced by a message filter")
+	if err != nil || n != 2 {
+		t.Fatalf("BounceFiltered = %d, %v; want 2", n, err)
+	}
+	if ev := hs.waitFor(mid); ev.Outcome != Bounced || len(ev.RIDs) != 2 {
+		t.Fatalf("after BounceFiltered: %+v", ev)
+	}
+	hs.next(func(ev Event) bool { return ev.MID != mid && ev.Outcome == Delivered })
+	var dsns int
+	for _, m := range srv.messages() {
+		if m.From == "" && m.To[0] == "alice@raw.ins.test" {
+			dsns++
+		}
+	}
+	if dsns != 1 {
+		t.Errorf("%d reports to the sender, want one for the domain", dsns)
+	}
+	for rid, to := range []string{"later1", "later2"} {
+		re := `(?m)^Info: Bounced: DCID 0 MID ` + itoa(mid) + ` From: <alice@raw\.ins\.test> To: <` + to + `@raw\.ins\.test> RID ` + itoa(uint64(rid)) +
+			` - 5\.3\.0 - Bounced by filter \('000', \['Message bounced by a message filter'\]\)$`
+		if !regexp.MustCompile(re).MatchString(hs.log.String()) {
+			t.Errorf("no line %s in\n%s", re, hs.log.String())
+		}
+	}
+	s, ok := hs.e.HostStatus("raw.ins.test")
+	if !ok || s.HardBounced != 2 || s.FilterBounced != 2 || s.OtherBounced+s.FiveXXBounced+s.DNSBounced+s.ExpiredBounced != 0 {
+		t.Errorf("hoststatus counters %+v; want both bounces under Filter", s)
 	}
 }
 

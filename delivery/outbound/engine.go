@@ -120,9 +120,10 @@ type DomainStats struct {
 
 	// HardBounced by cause, as hoststatus breaks it down: the domain or
 	// its mail host does not exist (DNS), a 5xx reply (5XX), the bounce
-	// profile gave up (Expired), anything else such as bouncerecipients
+	// profile gave up (Expired), a message filter's bounce()
+	// (BounceFiltered: Filter), anything else such as bouncerecipients
 	// (Other).
-	DNSBounced, FiveXXBounced, ExpiredBounced, OtherBounced int
+	DNSBounced, FiveXXBounced, ExpiredBounced, FilterBounced, OtherBounced int
 }
 
 type destKey struct {

@@ -217,6 +217,8 @@ func (e *Engine) bounce(env queue.Envelope, domain string, rfs []ridFail, dcid u
 			st.DNSBounced++
 		case strings.HasPrefix(rf.f.code, "5"):
 			st.FiveXXBounced++
+		case rf.f.reason == filterBounceReason:
+			st.FilterBounced++
 		default:
 			st.OtherBounced++
 		}
