@@ -24,10 +24,11 @@ state: pending, delivered, bounced or deleted), the quarantine that holds
 it and why (or "released" once quarantineconfig or the retention released
 it), the verdicts of the checks run on it (SPF, DKIM, DomainKeys, DMARC),
 then its header lines as stored, the gateway's own (Received:, ...) first.
-Without an argument the command asks
-for the MID. A MID that is not in the queue is an error. The queue belongs
-to the gateway daemon: the command needs a shell attached to a running
-"esa serve".`
+A field the message does not have says None: the gateway's own bounce and
+report messages came through no listener and have no ICID, remote address
+or HELO. Without an argument the command asks for the MID. A MID that is
+not in the queue is an error. The queue belongs to the gateway daemon: the
+command needs a shell attached to a running "esa serve".`
 
 // maxShownHeader bounds how much of a message showmessage reads looking for
 // the end of its header: a hostile message may have no empty line at all.
@@ -102,12 +103,26 @@ func showMessage(out *shell.IO, q *queue.Queue, mid uint64) error {
 	line := func(label, value string) { out.Printf("%-16s%s\n", label+":", value) }
 	out.Printf("\n")
 	line("MID", strconv.FormatUint(env.MID, 10))
-	line("ICID", strconv.FormatUint(env.ICID, 10))
+	// The gateway's own messages (bounce reports, DMARC reports) came
+	// through no listener: ICID 0, no remote address, no HELO. Each such
+	// field says None, as Sender Group and Policy do, rather than a 0 that
+	// looks like a connection or an empty value with a trailing space.
+	icid := "None"
+	if env.ICID != 0 {
+		icid = strconv.FormatUint(env.ICID, 10)
+	}
+	line("ICID", icid)
 	line("Received", ctime(env.Received))
-	line("Listener", env.Listener)
-	line("Remote IP", env.RemoteIP)
-	line("Remote Host", orUnknown(env.RemoteHost))
-	line("HELO", env.HELO)
+	line("Listener", orNone(env.Listener))
+	line("Remote IP", orNone(env.RemoteIP))
+	// A connection's host name is "unknown" when its reverse lookup found
+	// none; with no connection there is no host to look up.
+	if env.RemoteIP == "" && env.RemoteHost == "" {
+		line("Remote Host", "None")
+	} else {
+		line("Remote Host", orUnknown(env.RemoteHost))
+	}
+	line("HELO", orNone(env.HELO))
 	line("Sender Group", orNone(env.SenderGroup))
 	line("Policy", orNone(env.Policy))
 	line("Size", fmt.Sprintf("%d bytes", env.Size))

@@ -3,9 +3,11 @@ package commands
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"esa/delivery/queue"
 	"esa/shell"
 )
 
@@ -41,6 +43,66 @@ func TestShowmessageExitStatus(t *testing.T) {
 		}
 		if got := o.ExitCode(); got != c.want {
 			t.Errorf("%q (daemon %v): exit status %d, want %d:\n%s", c.input, c.daemon, got, c.want, out.String())
+		}
+	}
+}
+
+// TestShowmessageGatewayMessage: a message the gateway made itself (a
+// bounce report: no listener, ICID 0, no remote address or HELO) shows
+// None for each field it does not have, never an empty value with a
+// trailing space; a connection without a reverse host name still shows
+// "unknown".
+func TestShowmessageGatewayMessage(t *testing.T) {
+	t.Parallel()
+	q, err := queue.Open(filepath.Join(t.TempDir(), "queue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	for _, env := range []queue.Envelope{
+		{From: "", Recipients: []string{"alice@example.org"}, Received: clock},
+		{ICID: 7, Listener: "IncomingMail", RemoteIP: "192.0.2.1", HELO: "h.example", From: "a@example.org", Recipients: []string{"b@example.com"}, Received: clock},
+	} {
+		mid, err := q.IDs().Next(queue.MID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := q.NewMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("Subject: report\r\n\r\nbody\r\n"))
+		env.MID = mid
+		if err := w.Commit(env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	show := func(mid uint64) string {
+		var out bytes.Buffer
+		io := shell.NewIO(context.Background(), shell.NewPlainEditor(strings.NewReader(""), &out), &out)
+		if err := showMessage(io, q, mid); err != nil {
+			t.Fatalf("showmessage %d: %v", mid, err)
+		}
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.TrimRight(l, " \t") != l {
+				t.Errorf("showmessage %d: trailing space in %q", mid, l)
+			}
+		}
+		return out.String()
+	}
+	out := show(1)
+	for _, label := range []string{"ICID:", "Listener:", "Remote IP:", "Remote Host:", "HELO:", "Sender Group:", "Policy:"} {
+		if want := "\n" + label + strings.Repeat(" ", 16-len(label)) + "None\n"; !strings.Contains(out, want) {
+			t.Errorf("the bounce report's %s is not None:\n%s", label, out)
+		}
+	}
+	if !strings.Contains(out, "\nFrom:           <>\n") {
+		t.Errorf("the null sender is not shown as <>:\n%s", out)
+	}
+	out = show(2)
+	for _, want := range []string{"\nICID:           7\n", "\nRemote IP:      192.0.2.1\n", "\nRemote Host:    unknown\n", "\nHELO:           h.example\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("a received message lacks %q:\n%s", want, out)
 		}
 	}
 }
