@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -29,7 +31,13 @@ const (
 	DCID = "dcid"
 )
 
+// openCounters reads the counter file, first removing what reservations a
+// crash interrupted left behind: writeFileAtomic's temporary copies
+// (".ids.tmp*" beside the file). Such a copy never became the counter file
+// (the rename is the commit), so it holds no reservation the file lacks;
+// left alone, one would pile up per crash.
 func openCounters(file string, floor map[string]uint64) (*Counters, error) {
+	removeCounterTemps(file)
 	c := &Counters{file: file, next: map[string]uint64{}, hw: map[string]uint64{}}
 	data, err := os.ReadFile(file)
 	switch {
@@ -94,4 +102,17 @@ func (c *Counters) Current(name string) uint64 {
 		return n - 1
 	}
 	return 0
+}
+
+// removeCounterTemps removes the temporary files of counter writes a crash
+// interrupted: those writeFileAtomic names "."+base+".tmp" and a random
+// suffix, in the counter file's directory.
+func removeCounterTemps(file string) {
+	dir, prefix := filepath.Dir(file), "."+filepath.Base(file)+".tmp"
+	ents, _ := os.ReadDir(dir)
+	for _, de := range ents {
+		if n := de.Name(); strings.HasPrefix(n, prefix) && de.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
