@@ -270,12 +270,10 @@ func (b *bodyCanon) process(p []byte) {
 	}
 	for len(p) > 0 {
 		if b.mid || b.wsp {
-			e := lineEnd(p)
+			e := b.finishLine(p)
 			if e < 0 {
-				b.slow(p)
 				return
 			}
-			b.slow(p[:e])
 			p = p[e:]
 			continue
 		}
@@ -364,12 +362,10 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 	off := 0 // bytes of the original chunk consumed; next[] is relative to the original
 	for len(p) > 0 {
 		if b.mid || b.wsp {
-			e := lineEnd(p)
+			e := b.finishLine(p)
 			if e < 0 {
-				b.slow(p)
 				return
 			}
-			b.slow(p[:e])
 			p, off = p[e:], off+e
 			continue
 		}
@@ -430,6 +426,19 @@ func (b *bodyCanon) processRelaxed(p []byte) {
 		b.slow(p[k:e])
 		p, off = p[e:], off+e
 	}
+}
+
+// finishLine gives the rest of a line in progress to the byte-wise path:
+// up to and including its CRLF, whose end it returns, or all of p (-1)
+// when the line goes on in the next chunk.
+func (b *bodyCanon) finishLine(p []byte) int {
+	e := lineEnd(p)
+	if e < 0 {
+		b.slow(p)
+		return -1
+	}
+	b.slow(p[:e])
+	return e
 }
 
 // slow canonicalizes byte by byte. p never ends in a CR whose LF may still

@@ -356,6 +356,12 @@ func (r *Report) XML() ([]byte, error) {
 		}
 		doc.Records = append(doc.Records, x)
 	}
+	return encodeDocument(doc)
+}
+
+// encodeDocument writes an aggregate report document, RFC 7489 or
+// DMARCbis, with its XML declaration, indented as the seed's example.
+func encodeDocument(doc any) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8" ?>` + "\n")
 	enc := xml.NewEncoder(&buf)

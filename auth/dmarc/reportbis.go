@@ -1,7 +1,6 @@
 package dmarc
 
 import (
-	"bytes"
 	"encoding/xml"
 	"strings"
 )
@@ -124,15 +123,7 @@ func (r *Report) XMLDMARCbis() ([]byte, error) {
 		}
 		doc.Records = append(doc.Records, x)
 	}
-	var buf bytes.Buffer
-	buf.WriteString(`<?xml version="1.0" encoding="UTF-8" ?>` + "\n")
-	enc := xml.NewEncoder(&buf)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return encodeDocument(doc)
 }
 
 // bisReason keeps a reason inside the DMARCbis PolicyOverrideType, which
